@@ -1,0 +1,68 @@
+"""The pipeline's orchestration on a miniature project of trivial notebooks (fast)."""
+
+import json
+
+import nbformat
+import pytest
+import yaml
+from nbformat.v4 import new_code_cell, new_notebook
+
+from vise_lib.config import STAGES
+from vise_lib.pipeline import StageFailed, run
+
+
+def _notebook(path, body="print('x =', x)"):
+    nb = new_notebook(cells=[new_code_cell("run_dir = ''\npreset = ''\nx = 0", metadata={"tags": ["parameters"]}),
+                             new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+@pytest.fixture
+def mini(tmp_path):
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / "configs").mkdir()
+    for s in STAGES:
+        _notebook(tmp_path / "notebooks" / f"{s.name}.ipynb")
+    cfg = {s.section: {"x": i} for i, s in enumerate(STAGES)}
+    (tmp_path / "configs" / "smoke.yml").write_text(yaml.safe_dump(cfg))
+    return tmp_path
+
+
+def statuses(results):
+    return {r.stage: r.status for r in results}
+
+
+def test_runs_then_caches_then_reruns_only_downstream(mini):
+    names = [s.name for s in STAGES]
+    first = run("smoke", root=mini, book=False, echo=lambda *_: None)
+    assert set(statuses(first).values()) == {"ran"}
+    out = nbformat.read(mini / "book/_generated/smoke" / f"{names[1]}.ipynb", as_version=4)
+    assert "x = 1" in out.cells[-1].outputs[0]["text"]  # the preset's parameter was injected
+
+    second = run("smoke", root=mini, book=False, echo=lambda *_: None)
+    assert set(statuses(second).values()) == {"cached"}
+
+    cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
+    cfg[STAGES[2].section]["x"] = 42
+    (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
+    third = statuses(run("smoke", root=mini, book=False, echo=lambda *_: None))
+    assert [third[n] for n in names] == ["cached", "cached", "ran", "ran", "ran"]
+    timings = json.loads((mini / "runs/smoke/pipeline.json").read_text())
+    assert [t["stage"] for t in timings] == names
+
+
+def test_failing_notebook_names_cell_and_keeps_earlier_notebooks(mini):
+    _notebook(mini / "notebooks" / f"{STAGES[1].name}.ipynb", body="raise ValueError('bad input row 7')")
+    with pytest.raises(StageFailed) as e:
+        run("smoke", root=mini, book=False, echo=lambda *_: None)
+    msg = str(e.value)
+    assert STAGES[1].notebook in msg and "cell 2" in msg and "ValueError: bad input row 7" in msg
+    assert (mini / "book/_generated/smoke" / f"{STAGES[0].name}.ipynb").exists()
+    assert (mini / "runs/smoke/.pipeline" / f"{STAGES[0].name}.json").exists()
+    assert not (mini / "runs/smoke/.pipeline" / f"{STAGES[1].name}.json").exists()
+
+
+def test_unknown_stage_rejected(mini):
+    with pytest.raises(ValueError, match="unknown stage"):
+        run("smoke", stages=["99_nothing"], root=mini, book=False)

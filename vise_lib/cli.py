@@ -1,0 +1,35 @@
+"""The ``vise`` command."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from .config import STAGES, available_presets
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vise", description="VisE companion: run the study and build the book.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    r = sub.add_parser("run", help="execute the stage notebooks with papermill and build the book")
+    r.add_argument("--preset", default="default",
+                   help=f"preset name ({', '.join(available_presets())}) or a path to a YAML preset")
+    r.add_argument("--stage", action="append", choices=[s.name for s in STAGES],
+                   help="run only this stage (repeatable); cached stages are still skipped")
+    r.add_argument("--force", action="store_true", help="re-execute stages even when cached")
+    r.add_argument("--no-book", action="store_true", help="do not build the book")
+    r.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    args = parser.parse_args(argv)
+
+    from .pipeline import StageFailed, run
+
+    try:
+        run(args.preset, stages=args.stage, force=args.force, book=not args.no_book, strict=args.strict)
+    except (StageFailed, ValueError, RuntimeError) as e:
+        print(f"vise: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
