@@ -1,0 +1,151 @@
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from vise_lib.models import build_backbone, load_backbone
+from vise_lib.train import TrainConfig, lr_at, main, pretrain
+
+TINY = dict(arch="small_resnet", width=4, epochs=2, batch_size=8, lr=0.05, warmup_epochs=0.5, seed=3)
+
+
+def _data(n=32, size=16, classes=(4,), seed=0):
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, size, size, 3), dtype=np.uint8)
+    return images, [rng.integers(0, k, n) for k in classes]
+
+
+def _weights(path):
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def _assert_identical(a, b):
+    wa, wb = _weights(a), _weights(b)
+    assert wa.keys() == wb.keys()
+    for k in wa:
+        assert torch.equal(wa[k], wb[k]), k
+
+
+def _strip_timing(history):
+    return [{k: v for k, v in row.items() if k not in ("images_per_s", "seconds")} for row in history]
+
+
+def test_overfits_a_tiny_batch(tmp_path):
+    images, labels = _data(n=64, classes=(4,))
+    cfg = TrainConfig(width=8, epochs=25, batch_size=64, lr=0.05, warmup_epochs=2, augment=False, seed=0)
+    res = pretrain(images, labels, cfg, tmp_path, progress=False)
+    assert res["completed"] and res["train_accuracy"][0] > 0.9
+    assert res["history"][-1]["loss"] < res["history"][0]["loss"]
+    rows = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert len(rows) == 25 and set(rows[0]) >= {"epoch", "step", "loss", "accuracy", "images_per_s", "lr"}
+    assert rows == res["history"]
+    assert load_backbone(res["backbone"], "small_resnet", width=8) is not None
+
+
+def test_two_heads_and_same_seed_same_weights(tmp_path):
+    images, labels = _data(classes=(3, 5))
+    cfg = TrainConfig(**TINY)
+    r1 = pretrain(images, labels, cfg, tmp_path / "a", progress=False)
+    r2 = pretrain(images, labels, cfg, tmp_path / "b", progress=False)
+    assert len(r1["train_accuracy"]) == 2 and r1["steps"] == 8
+    _assert_identical(r1["backbone"], r2["backbone"])
+    # the training checkpoint (MultiHeadClassifier under "model") also loads as a backbone
+    from_ckpt = load_backbone(tmp_path / "a" / "checkpoint.pt", "small_resnet", width=4)
+    saved = _weights(r1["backbone"])
+    assert all(torch.equal(v, saved[k]) for k, v in from_ckpt.state_dict().items())
+    r3 = pretrain(images, labels, TrainConfig(**{**TINY, "seed": 4}), tmp_path / "c", progress=False)
+    assert not torch.equal(_weights(r1["backbone"])["0.weight"], _weights(r3["backbone"])["0.weight"])
+
+
+@pytest.mark.parametrize("stop", [3, 4])  # mid-epoch and at an epoch boundary
+def test_resume_is_bit_identical(tmp_path, stop):
+    images, labels = _data()
+    cfg = TrainConfig(**TINY)
+    full = pretrain(images, labels, cfg, tmp_path / "full", progress=False)
+    part = pretrain(images, labels, cfg, tmp_path / "split", progress=False, stop_after_steps=stop)
+    assert not part["completed"] and part["steps"] == stop and part["backbone"] is None
+    assert not (tmp_path / "split" / "backbone.pt").exists()
+    done = pretrain(images, labels, cfg, tmp_path / "split",
+                    resume=True, progress=False)
+    assert done["completed"] and done["steps"] == full["steps"]
+    _assert_identical(full["backbone"], done["backbone"])
+    assert _strip_timing(done["history"]) == _strip_timing(full["history"])
+    # resuming a finished run is a no-op that keeps the result
+    again = pretrain(images, labels, cfg, tmp_path / "split", resume=True, progress=False)
+    _assert_identical(full["backbone"], again["backbone"])
+
+
+def test_resume_refuses_a_different_run(tmp_path):
+    images, labels = _data()
+    pretrain(images, labels, TrainConfig(**TINY), tmp_path, progress=False, stop_after_steps=2)
+    with pytest.raises(ValueError, match="lr"):
+        pretrain(images, labels, TrainConfig(**{**TINY, "lr": 0.2}), tmp_path, resume=True, progress=False)
+    with pytest.raises(ValueError, match="cannot resume"):
+        pretrain(images, [labels[0][::-1].copy()], TrainConfig(**TINY), tmp_path, resume=True, progress=False)
+    (tmp_path / "checkpoint.pt").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match=r"checkpoint\.pt"):
+        pretrain(images, labels, TrainConfig(**TINY), tmp_path, resume=True, progress=False)
+
+
+def test_random_mode_saves_init_without_training(tmp_path):
+    cfg = TrainConfig(**TINY)
+    res = pretrain(None, None, cfg, tmp_path, progress=False)
+    assert res["history"] == [] and res["steps"] == 0 and res["completed"]
+    torch.manual_seed(cfg.seed)
+    expected = build_backbone("small_resnet", width=4).state_dict()
+    got = _weights(res["backbone"])
+    assert all(torch.equal(got[k], expected[k]) for k in expected)
+    assert (tmp_path / "log.jsonl").read_text() == ""
+
+
+def test_rng_state_of_caller_untouched(tmp_path):
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    pretrain(None, None, TrainConfig(**TINY), tmp_path, progress=False)
+    assert torch.equal(before, torch.get_rng_state())
+
+
+def test_config_validation():
+    assert TrainConfig.from_params({"epochs": 3, "lr": 1}).lr == 1.0
+    with pytest.raises(ValueError, match="bogus"):
+        TrainConfig.from_params({"epochs": 3, "bogus": 1})
+    bad = [{"arch": "vgg"}, {"epochs": 0}, {"batch_size": 1}, {"lr": 0}, {"lr": float("nan")},
+           {"momentum": 1.0}, {"weight_decay": -1}, {"width": 2.5}, {"epochs": True}, {"augment": "yes"},
+           {"device": "tpu"}, {"ckpt_every": -1}]
+    for params in bad:
+        with pytest.raises(ValueError, match=next(iter(params))):
+            TrainConfig.from_params(params)
+
+
+def test_bad_inputs(tmp_path):
+    images, labels = _data()
+    cfg = TrainConfig(**TINY)
+    with pytest.raises(ValueError, match="label_sets"):
+        pretrain(images, [], cfg, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="length"):
+        pretrain(images, [labels[0][:5]], cfg, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="uint8"):
+        pretrain(images.astype(np.float32), labels, cfg, tmp_path, progress=False)
+    with pytest.raises(ValueError, match="TrainConfig"):
+        pretrain(images, labels, dict(TINY), tmp_path, progress=False)
+
+
+def test_lr_schedule():
+    lrs = [lr_at(s, 10, 2, 1.0) for s in range(10)]
+    assert lrs[:2] == [0.5, 1.0] and lrs[2] == 1.0
+    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 0.05
+
+
+def test_command_line(tmp_path, capsys):
+    images, labels = _data()
+    np.save(tmp_path / "x.npy", images)
+    np.save(tmp_path / "y.npy", labels[0])
+    args = ["--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--out",
+            str(tmp_path / "run"), "--width", "4", "--epochs", "1", "--batch-size", "8", "--no-progress",
+            "--augment", "false", "--ckpt-every", "2"]
+    main(args)
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["completed"] and (tmp_path / "run" / "backbone.pt").is_file()
+    with pytest.raises(SystemExit):
+        main(args + ["--lr", "-1"])
