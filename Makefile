@@ -37,8 +37,9 @@ test: venv browser
 unit: venv
 	$(PY) -m pytest tests -m "not pipeline"
 
+## make bench: every benchmark, one after another; results land in benchmarks/results/ (the book shows them)
 bench: venv
-	@for b in benchmarks/*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+	$(PY) benchmarks/run_all.py
 
 # Headless Chromium for the screenshot tests (Debian's package).
 browser:

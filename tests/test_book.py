@@ -31,6 +31,45 @@ def test_second_run_executes_no_notebook(smoke_run):
     assert {r.status for r in run_again} == {"cached"}
 
 
+def test_book_has_its_prose_and_generated_pages(smoke_run):
+    for page in ("book/intro", "book/method", "book/api", "book/_generated/performance",
+                 "book/_generated/reproducibility"):
+        assert (HTML / f"{page}.html").exists(), page
+    repro = (HTML / "book/_generated/reproducibility.html").read_text()
+    assert all(s.name in repro for s in STAGES) and "papermill" in repro
+    api = (HTML / "book/api.html").read_text()
+    assert "generate_world" in api and "linear_probe" in api  # autodoc rendered the docstrings
+
+
+def test_internal_links_resolve(smoke_run):
+    broken = []
+    for page in HTML.rglob("*.html"):
+        for href in re.findall(r'(?:href|src)="([^"#?]+)[^"]*"', page.read_text()):
+            if re.match(r"^(https?:|mailto:|data:|javascript:)", href):
+                continue
+            if not (page.parent / href).exists():
+                broken.append(f"{page.relative_to(HTML)} -> {href}")
+    assert not broken, broken[:10]
+
+
+def test_summary_table_matches_the_results_json(smoke_run):
+    import json
+
+    import nbformat
+
+    from vise_lib import report
+
+    results = json.loads((REPO / "runs/smoke/downstream/results.json").read_text())
+    expected = report.headline_table(report.downstream_frame(results))
+    nb = nbformat.read(REPO / "book/_generated/smoke/05_summary.ipynb", as_version=4)
+    shown = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+             if "text/plain" in o.get("data", {}) and "top1 (%)" in o["data"]["text/plain"]]
+    assert shown, "the summary shows no headline table"
+    for backbone in expected.index:
+        row = next(line for line in shown[0].splitlines() if line.startswith(backbone))
+        assert all(cell in row for cell in expected.loc[backbone]), (backbone, row)
+
+
 def test_book_has_index_and_one_page_per_notebook_with_figures(smoke_run):
     assert (HTML / "index.html").exists()
     for s in STAGES:

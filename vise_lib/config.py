@@ -33,6 +33,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("01_engagement_to_labels", "labels", "Engagement to pseudo labels"),
     Stage("02_pretrain", "pretrain", "Pretraining"),
     Stage("03_downstream", "downstream", "Transfer to downstream tasks"),
+    Stage("04_ablations", "ablations", "Ablations"),
     Stage("05_summary", "summary", "Summary"),
 )
 

@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import book_pages
 from .io import atomic_write_text
 from .config import REPO_ROOT, STAGES, Stage, load_preset, preset_path, stage_parameters
 
@@ -104,7 +105,7 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT) -> Path:
         rel = f.relative_to(root)
         if f.is_file() and "_generated" not in rel.parts:
             wanted[src / rel] = f
-    for nb in gen.glob("*.ipynb"):
+    for nb in [*gen.glob("*.ipynb"), *gen.glob("*.md")]:
         wanted[src / "book" / "_generated" / nb.name] = nb
     for dst, origin in wanted.items():
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -123,7 +124,7 @@ def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT) -> Pat
     out = root / "_build" / preset
     cmd = exe + ["build", str(stage_book_source(preset, root)), "--path-output", str(out)]
     if strict:
-        cmd += ["-W", "--keep-going", "-n"]
+        cmd += ["-W", "--keep-going"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
@@ -174,6 +175,11 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
         atomic_write_text(state, json.dumps({"key": key, "seconds": dt, "params": params}, indent=1))
         results.append(StageResult(stage.name, "ran", dt))
 
+    states = {s.name: json.loads((state_dir / f"{s.name}.json").read_text())
+              for s in STAGES if (state_dir / f"{s.name}.json").exists()}
+    atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, states, results))
+    atomic_write_text(gen_dir / "performance.md", book_pages.performance_page(
+        name, states, results, book_pages.load_benchmarks(root)))
     if book:
         t0 = time.perf_counter()
         index = build_book(name, strict=strict, root=root)
