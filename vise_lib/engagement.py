@@ -8,19 +8,25 @@ Manifest format (JSON Lines, one post per line; the synthetic world writes exact
      "shares": 2, "timestamp": 1600000123}
 
 Real data gives ``"image": "relative/path.jpg"`` (relative to the data root) instead of
-``image_index``. Bad rows are never dropped silently: each is counted by reason and listed
-with its line number in the :class:`ReadReport` (or raises, with ``strict=True``).
+``image_index``. The same columns may come as CSV or Parquet, with comments inline or in a
+separate comments table (see :mod:`vise_lib.manifest_formats` and the book's "Using your own
+data" page). Bad rows are never dropped silently: each is counted by reason and listed with its
+line number in the :class:`ReadReport` (or raises, with ``strict=True``). Repairs that keep a
+row (non-UTF-8 bytes replaced, empty comments dropped, empty count cells read as 0) are counted
+in ``ReadReport.notes``.
+
+Large manifests stream: :class:`vise_lib.manifest_reader.ManifestReader` yields :class:`Engagement` chunks of
+``chunk_rows`` posts; memory is one chunk plus 8 bytes per post for the duplicate-id check.
 """
 
 from __future__ import annotations
 
-import json
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+
 
 
 @dataclass
@@ -32,17 +38,28 @@ class ReadReport:
     n_kept: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first 20
+    notes: Counter = field(default_factory=Counter)   # repairs that kept the row, counted
 
-    def skip(self, line: int, reason: str) -> None:
+    def skip(self, line: int, reason: str, message: str | None = None) -> None:
+        """Count one skipped row under ``reason``; list it (first 20) with ``message``."""
         self.skipped[reason] += 1
         if len(self.examples) < 20:
-            self.examples.append((line, reason))
+            self.examples.append((line, message or reason))
 
     def summary(self) -> str:
+        """One line: kept of rows, then the skip counts and the notes."""
         s = f"{self.path}: {self.n_kept} of {self.n_rows} rows kept"
         if self.skipped:
             s += "; skipped: " + ", ".join(f"{n} {r}" for r, n in self.skipped.most_common())
+        if self.notes:
+            s += "; notes: " + ", ".join(f"{n} {r}" for r, n in self.notes.most_common())
         return s
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (what ``read_report.json`` files hold)."""
+        return {"path": self.path, "rows": self.n_rows, "kept": self.n_kept,
+                "skipped": dict(self.skipped), "notes": dict(self.notes),
+                "examples": [list(e) for e in self.examples]}
 
 
 @dataclass
@@ -61,94 +78,81 @@ class Engagement:
     def __len__(self) -> int:
         return len(self.post_ids)
 
+    @classmethod
+    def from_rows(cls, rows: list[dict], reaction_names) -> "Engagement":
+        """Build from validated row dicts (reactions outside ``reaction_names`` are left out)."""
+        names = tuple(reaction_names)
+        counts = np.array([[r["reactions"].get(k, 0) for k in names] for r in rows], dtype=np.int64)
+        return cls(
+            post_ids=[r["post_id"] for r in rows],
+            image_index=np.array([r["image_index"] for r in rows], dtype=np.int64),
+            images=[r["image"] for r in rows], comments=[r["comments"] for r in rows],
+            reactions=counts.reshape(len(rows), len(names)), reaction_names=names,
+            shares=np.array([r["shares"] for r in rows], dtype=np.int64),
+            timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: list["Engagement"], reaction_names=None) -> "Engagement":
+        """Join chunks that share ``reaction_names`` into one table."""
+        names = tuple(reaction_names if reaction_names is not None else
+                      (parts[0].reaction_names if parts else ()))
+        if any(p.reaction_names != names for p in parts):
+            raise ValueError("cannot concatenate engagement chunks with different reaction columns")
+        if not parts:
+            return cls.from_rows([], names)
+        return cls(sum((p.post_ids for p in parts), []), np.concatenate([p.image_index for p in parts]),
+                   sum((p.images for p in parts), []), sum((p.comments for p in parts), []),
+                   np.concatenate([p.reactions for p in parts]), names,
+                   np.concatenate([p.shares for p in parts]), np.concatenate([p.timestamp for p in parts]))
+
+    def take(self, idx) -> "Engagement":
+        """The posts at positions ``idx`` (in that order)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return Engagement([self.post_ids[i] for i in idx], self.image_index[idx], [self.images[i] for i in idx],
+                          [self.comments[i] for i in idx], self.reactions[idx], self.reaction_names,
+                          self.shares[idx], self.timestamp[idx])
+
+    def row(self, i: int) -> dict:
+        """Post ``i`` as a manifest record (JSON-ready; ``image`` or ``image_index``)."""
+        rec = {"post_id": self.post_ids[i]}
+        rec.update({"image": self.images[i]} if self.images[i] is not None
+                   else {"image_index": int(self.image_index[i])})
+        rec.update(comments=list(self.comments[i]),
+                   reactions={k: int(v) for k, v in zip(self.reaction_names, self.reactions[i])},
+                   shares=int(self.shares[i]), timestamp=int(self.timestamp[i]))
+        return rec
+
 
 class ManifestError(ValueError):
     """A manifest row is invalid (raised in strict mode; names file and line)."""
 
 
-def _count(value, what: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise ValueError(f"{what} is not a number: {value!r}")
-    if isinstance(value, float) and (math.isnan(value) or math.isinf(value) or not value.is_integer()):
-        raise ValueError(f"{what} is not a whole number: {value!r}")
-    if value < 0:
-        raise ValueError(f"{what} is negative: {value!r}")
-    return int(value)
-
-
-def _parse_row(row) -> dict:
-    if not isinstance(row, dict):
-        raise ValueError("row is not a JSON object")
-    pid = row.get("post_id")
-    if not isinstance(pid, (str, int)) or pid == "":
-        raise ValueError("missing post_id")
-    has_index, has_path = "image_index" in row, isinstance(row.get("image"), str)
-    if not (has_index or has_path):
-        raise ValueError("no image reference (image or image_index)")
-    index = _count(row["image_index"], "image_index") if has_index else -1
-    comments = row.get("comments", [])
-    if comments is None:
-        comments = []
-    if not isinstance(comments, list) or not all(isinstance(c, str) for c in comments):
-        raise ValueError("comments is not a list of strings")
-    reactions = row.get("reactions", {}) or {}
-    if not isinstance(reactions, dict):
-        raise ValueError("reactions is not an object")
-    reactions = {str(k): _count(v, f"reaction {k!r}") for k, v in reactions.items()}
-    return {
-        "post_id": str(pid), "image_index": index, "image": row.get("image") if has_path else None,
-        "comments": comments, "reactions": reactions,
-        "shares": _count(row.get("shares", 0) or 0, "shares"),
-        "timestamp": _count(row.get("timestamp", 0) or 0, "timestamp"),
-    }
-
-
-def read_manifest(path, strict: bool = False, reaction_names: tuple[str, ...] | None = None
+def read_manifest(path, strict: bool = False, reaction_names: tuple[str, ...] | None = None, *,
+                  comments=None, data_root=None, reaction_columns=(), chunk_rows: int = 50_000
                   ) -> tuple[Engagement, ReadReport]:
-    """Read a JSONL engagement manifest.
+    """Read an engagement manifest (JSONL, JSONL.zst, CSV/TSV or Parquet) into memory.
 
     Invalid rows (broken JSON, missing id or image, negative / NaN / non-numeric counts,
-    non-string comments, duplicate post ids) are skipped and counted in the report, or raise
+    non-string comments, duplicate post ids; with ``data_root``: image paths that escape the
+    root or do not exist) are skipped and counted in the report, or raise
     :class:`ManifestError` naming the file and line when ``strict``. Reaction columns are
     ``reaction_names`` if given, else every name seen, in first-seen order (absent = 0).
+    ``comments`` is an optional separate comments table keyed by ``post_id``;
+    ``reaction_columns`` names extra columns to read as reactions. For manifests larger than
+    memory iterate a :class:`vise_lib.manifest_reader.ManifestReader` instead.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"engagement manifest not found: {path}")
-    report = ReadReport(str(path))
-    rows, seen = [], set()
-    with open(path, "rb") as f:
-        for lineno, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            report.n_rows += 1
-            try:
-                text = raw.decode("utf-8", errors="replace")
-                row = _parse_row(json.loads(text))
-                if row["post_id"] in seen:
-                    raise ValueError(f"duplicate post_id {row['post_id']!r}")
-            except ValueError as e:  # JSONDecodeError is a ValueError
-                reason = "invalid JSON" if isinstance(e, json.JSONDecodeError) else str(e)
-                if strict:
-                    raise ManifestError(f"{path}:{lineno}: {reason}") from None
-                report.skip(lineno, reason)
-                continue
-            seen.add(row["post_id"])
-            rows.append(row)
-    report.n_kept = len(rows)
+    from .manifest_reader import ManifestReader
+
+    reader = ManifestReader(path, strict, reaction_names, comments=comments, data_root=data_root,
+                            reaction_columns=reaction_columns, chunk_rows=chunk_rows)
+    rows = [r for chunk in reader.row_chunks() for r in chunk]
     names = list(reaction_names or [])
     if reaction_names is None:
+        seen = set()
         for r in rows:
-            names += [k for k in r["reactions"] if k not in names]
-    counts = np.array([[r["reactions"].get(k, 0) for k in names] for r in rows], dtype=np.int64)
-    eng = Engagement(
-        post_ids=[r["post_id"] for r in rows],
-        image_index=np.array([r["image_index"] for r in rows], dtype=np.int64),
-        images=[r["image"] for r in rows],
-        comments=[r["comments"] for r in rows],
-        reactions=counts.reshape(len(rows), len(names)),
-        reaction_names=tuple(names),
-        shares=np.array([r["shares"] for r in rows], dtype=np.int64),
-        timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64),
-    )
-    return eng, report
+            new = [k for k in r["reactions"] if k not in seen]
+            names += new
+            seen.update(new)
+    elif extra := sum(1 for r in rows if set(r["reactions"]) - set(names)):
+        reader.report.notes["rows with reactions outside reaction_names (ignored)"] += extra
+    return Engagement.from_rows(rows, names), reader.report

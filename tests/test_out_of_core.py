@@ -1,0 +1,80 @@
+"""Chunked φ(e) and k-means assignment agree with the in-memory versions."""
+
+import numpy as np
+import pytest
+
+from vise_lib.clustering import kmeans
+from vise_lib.engagement import read_manifest
+from vise_lib.manifest_reader import ManifestReader
+from vise_lib.out_of_core import Reservoir, assign, pseudo_labels_out_of_core, sample_posts, transform_chunks
+from vise_lib.signals import SignalEncoder
+from vise_lib.world import WorldConfig, generate_world
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    cfg = WorldConfig(seed=0, n_posts=600, image_px=16, n_train=10, n_val=10, n_test=10)
+    return generate_world(cfg, tmp_path_factory.mktemp("w") / "world") / "posts" / "manifest.jsonl"
+
+
+def test_chunked_phi_equals_in_memory_phi(world):
+    eng, _ = read_manifest(world)
+    enc = SignalEncoder("both", dim=16, seed=0).fit(eng)
+    full = enc.transform(eng)
+    chunks = list(transform_chunks(enc, ManifestReader(world, chunk_rows=97)))
+    assert len(chunks) == 7
+    np.testing.assert_allclose(np.concatenate([phi for _, phi in chunks]), full, atol=1e-5)
+
+
+def test_sample_covering_everything_is_everything_in_order(world):
+    eng, _ = read_manifest(world)
+    sample = sample_posts(ManifestReader(world, chunk_rows=100), n=10_000)
+    assert sample.post_ids == eng.post_ids
+    np.testing.assert_array_equal(sample.reactions, eng.reactions)
+
+
+def test_reservoir_is_uniform_and_seeded():
+    hits = np.zeros(100)
+    for seed in range(300):
+        r = Reservoir(10, seed)
+        for s in range(0, 100, 7):
+            r.add(list(range(s, min(s + 7, 100))))
+        assert len(set(r.items)) == 10
+        hits[r.items] += 1
+    assert hits.min() > 10 and hits.max() < 60  # expected 30 each
+    a, b = Reservoir(5, 1), Reservoir(5, 1)
+    a.add(list(range(50)))
+    b.add(list(range(50)))
+    assert a.items == b.items
+
+
+def test_assign_matches_kmeans_labels_in_blocks():
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.normal(c, 0.3, (200, 5)) for c in (0, 3, 6, 9)]).astype(np.float32)
+    km = kmeans(x, 4, seed=0)
+    labels, dist = assign(x, km["centroids"], block=37)
+    np.testing.assert_array_equal(labels, km["labels"])
+    assert dist.sum() == pytest.approx(km["inertia"], rel=1e-4)
+    with pytest.raises(ValueError, match="do not match"):
+        assign(x[:, :3], km["centroids"])
+
+
+def test_out_of_core_pseudo_labels_equal_the_in_memory_ones_when_the_sample_is_everything(world, tmp_path):
+    from vise_lib.labels import build_pseudo_labels
+    ref = build_pseudo_labels(world, signal="both", n_clusters=6, svd_dim=16, seed=0)
+    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=128), tmp_path, "both",
+                                    n_clusters=6, svd_dim=16, seed=0, fit_posts=10_000, kmeans_posts=10_000)
+    assert out["n_posts"] == 600 and out["phi_chunks"] == 5
+    with np.load(tmp_path / "labels.npz") as z:
+        labels, post_ids = z["label"], z["post_id"]
+    assert post_ids.tolist() == ref.engagement.post_ids
+    # k-means on the same points with the same seed (reservoir order = stream order here)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(labels, ref.labels) > 0.95
+
+
+def test_out_of_core_with_small_samples_still_labels_every_post(world, tmp_path):
+    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=64), tmp_path, "reactions",
+                                    n_clusters=4, fit_posts=150, kmeans_posts=100, seed=1)
+    assert out["fit_posts"] == 150 and out["kmeans_posts"] == 100
+    assert sum(out["cluster_sizes"]) == 600 and min(out["cluster_sizes"]) > 0

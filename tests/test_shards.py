@@ -1,0 +1,93 @@
+"""Shards written then read give the same samples; webdataset reads them; bad shards are clear errors."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import make_post, write_manifest
+from vise_lib.engagement import read_manifest
+from vise_lib.shards import iter_shards, read_shards, shard_paths, write_shards
+
+
+@pytest.fixture
+def posts(tmp_path):
+    eng, _ = read_manifest(write_manifest(tmp_path / "m.jsonl", [make_post(i, shares=i) for i in range(7)]))
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (9, 12, 12, 3), dtype=np.uint8)  # image_index 0..6 used
+    return eng, images
+
+
+def test_round_trip_gives_the_same_samples(tmp_path, posts):
+    eng, images = posts
+    index = write_shards(eng, images, tmp_path / "s", shard_size=3)
+    assert index["n_samples"] == 7 and [s["n"] for s in index["shards"]] == [3, 3, 1]
+    assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
+        "shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "shards.json"]
+    samples = list(iter_shards(tmp_path / "s"))
+    assert [s["record"] for s in samples] == [eng.row(i) for i in range(7)]
+    for i, s in enumerate(samples):
+        np.testing.assert_array_equal(s["image"], images[eng.image_index[i]])  # PNG is lossless
+    arr, back = read_shards(tmp_path / "s")
+    np.testing.assert_array_equal(arr, images[:7])
+    assert back.post_ids == eng.post_ids and back.image_index.tolist() == list(range(7))
+    np.testing.assert_array_equal(back.reactions, eng.reactions)
+    np.testing.assert_array_equal(back.shares, eng.shares)
+
+
+def test_same_input_same_bytes_and_rank_split(tmp_path, posts):
+    eng, images = posts
+    write_shards(eng, images, tmp_path / "a", shard_size=3)
+    write_shards(eng, images, tmp_path / "b", shard_size=3)
+    for name in ("shard-000000.tar", "shard-000002.tar"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+    keys = [[s["key"] for s in iter_shards(tmp_path / "a", decode=False, rank=r, world_size=2)] for r in (0, 1)]
+    assert keys[0] == ["000000000", "000000001", "000000002", "000000006"]
+    assert sorted(keys[0] + keys[1]) == [f"{i:09d}" for i in range(7)]
+    assert len(shard_paths(str(tmp_path / "a" / "shard-*.tar"))) == 3
+
+
+def test_webdataset_reads_the_shards(tmp_path, posts):
+    wds = pytest.importorskip("webdataset")
+    eng, images = posts
+    write_shards(eng, images, tmp_path / "s", shard_size=4, image_format="jpg")
+    urls = [str(p) for p in shard_paths(tmp_path / "s")]
+    got = list(wds.WebDataset(urls, shardshuffle=False))
+    assert [s["__key__"] for s in got] == [f"{i:09d}" for i in range(7)]
+    assert json.loads(got[3]["json"])["post_id"] == "p00003" and got[0]["jpg"][:2] == b"\xff\xd8"
+
+
+def test_paths_are_decoded_and_bad_images_skipped_and_listed(tmp_path, posts):
+    eng, _ = posts
+    root = tmp_path / "root"
+    root.mkdir()
+    Image.new("CMYK", (20, 10), (0, 255, 0, 0)).save(root / "cmyk.jpg")
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(root / "ok.png")
+    (root / "empty.jpg").write_bytes(b"")
+    paths = ["cmyk.jpg", "ok.png", "empty.jpg", "missing.jpg", "../escape.jpg", "ok.png", "ok.png"]
+    index = write_shards(eng, paths, tmp_path / "s", shard_size=10, size=8, data_root=root)
+    assert index["n_samples"] == 4
+    assert [p for p, _ in index["skipped"]] == ["p00002", "p00003", "p00004"]
+    assert "zero-byte" in index["skipped"][0][1] and "missing" in index["skipped"][1][1]
+    assert "escapes the data root" in index["skipped"][2][1]
+    arr, back = read_shards(tmp_path / "s")
+    assert arr.shape == (4, 8, 8, 3) and back.post_ids == ["p00000", "p00001", "p00005", "p00006"]
+
+
+def test_truncated_or_missing_shard_is_a_clear_error(tmp_path, posts):
+    eng, images = posts
+    write_shards(eng, images, tmp_path / "s", shard_size=7)
+    shard = tmp_path / "s" / "shard-000000.tar"
+    data = shard.read_bytes()
+    shard.write_bytes(data[: len(data) // 2 + 100])
+    with pytest.raises(ValueError, match=r"shard-000000\.tar: .*truncated"):
+        list(iter_shards(tmp_path / "s"))
+    shard.write_bytes(data[: 512 * 8])  # cut on a block boundary: the index count catches it
+    with pytest.raises(ValueError, match=r"shard-000000\.tar: .*(truncated|incomplete)"):
+        list(iter_shards(tmp_path / "s"))
+    shard.unlink()
+    with pytest.raises(FileNotFoundError, match="shard.*missing"):
+        list(iter_shards(tmp_path / "s"))
+    with pytest.raises(FileNotFoundError, match="no shards found"):
+        list(iter_shards(tmp_path / "none-*.tar"))

@@ -1,0 +1,97 @@
+"""Stream the lines of a plain or zstandard-compressed NDJSON file, never loading it whole.
+
+Pushshift dumps (``RS_*.zst``, ``RC_*.zst``) are zstandard frames compressed with a long window
+(up to 2 GiB), so the decompressor is created with ``max_window_size=2**31``. Data is read in
+64 KiB compressed blocks and split into lines; only one block and one partial line are held.
+
+A truncated file (download cut short) is detected: the last zstandard frame does not end. We
+raise :class:`TruncatedStreamError` naming the file, the number of complete lines delivered and
+the compressed bytes read; with ``allow_truncated=True`` the complete lines are delivered, the
+partial last line is dropped, and ``stream.truncated`` is set so the caller can report the stop
+(the Pushshift reader counts it in its report).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+BLOCK = 1 << 20
+ZBLOCK = 1 << 16  # compressed block: text compresses 10-30x, so this bounds one output burst
+MAX_WINDOW = 1 << 31
+
+
+class TruncatedStreamError(ValueError):
+    """A compressed file ends in the middle of a zstandard frame."""
+
+
+class LineStream:
+    """Iterate the raw ``bytes`` lines (without the newline) of ``path``.
+
+    ``.zst`` files are decompressed on the fly; anything else is read as plain bytes.
+    After iteration: ``lines`` (complete lines delivered), ``bytes_read`` (file bytes consumed)
+    and ``truncated`` (True when ``allow_truncated`` swallowed a truncation).
+    """
+
+    def __init__(self, path, allow_truncated: bool = False):
+        self.path = Path(path)
+        if not self.path.is_file():
+            raise FileNotFoundError(f"file not found: {self.path}")
+        self.allow_truncated = allow_truncated
+        self.compressed = self.path.suffix == ".zst"
+        self.lines = 0
+        self.bytes_read = 0
+        self.truncated = False
+
+    def _blocks(self):
+        with open(self.path, "rb") as f:
+            if not self.compressed:
+                while block := f.read(BLOCK):
+                    self.bytes_read += len(block)
+                    yield block
+                return
+            import zstandard
+
+            dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
+            obj, started = dctx.decompressobj(), False
+            while block := f.read(ZBLOCK):
+                self.bytes_read += len(block)
+                while block:
+                    try:
+                        out = obj.decompress(block)
+                    except zstandard.ZstdError as e:
+                        raise ValueError(f"{self.path}: not a valid zstandard stream after "
+                                         f"{self.lines} lines ({self.bytes_read} bytes read): {e}") from None
+                    started = True
+                    if out:
+                        yield out
+                    if obj.eof:  # frame finished: the rest (if any) starts the next frame
+                        block, obj, started = obj.unused_data, dctx.decompressobj(), False
+                    else:
+                        block = b""
+            if started and not obj.eof:
+                self._truncated()
+
+    def _truncated(self):
+        msg = (f"{self.path}: compressed stream ends early (the file is truncated) after "
+               f"{self.lines} complete lines, {self.bytes_read} bytes read; re-download it, or "
+               f"accept the complete lines with allow_truncated / --allow-truncated")
+        if not self.allow_truncated:
+            raise TruncatedStreamError(msg)
+        self.truncated = True
+
+    def __iter__(self):
+        tail = b""
+        for block in self._blocks():
+            parts = (tail + block).split(b"\n")
+            tail = parts.pop()
+            for line in parts:
+                self.lines += 1
+                yield line
+        if tail and not self.truncated:  # a final line without newline is complete in a plain file
+            self.lines += 1
+            yield tail
+
+
+def iter_lines(path, allow_truncated: bool = False):
+    """Shorthand: ``iter(LineStream(path, allow_truncated))``."""
+    return iter(LineStream(path, allow_truncated))
