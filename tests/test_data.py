@@ -87,3 +87,38 @@ def test_check_labels():
     for bad in ([], [np.array([0, 1])], [np.array([0.0, 1.0, 2.0])], [np.array([0, -1, 1])]):
         with pytest.raises(ValueError):
             check_labels(bad, 3)
+
+
+def test_to_unit_and_normalize():
+    from vise_lib.data import normalize, to_unit
+
+    imgs = _images()
+    u = to_unit(imgs)
+    assert u.shape == (6, 3, 8, 10) and u.min() >= 0 and u.max() <= 1
+    assert torch.equal(normalize(u.clone()), to_tensor(imgs))
+
+
+def test_prefetch_keeps_order_and_errors():
+    import threading
+
+    from vise_lib.data import prefetch
+
+    for depth in (0, 1, 3):
+        assert list(prefetch(range(20), lambda i: i * i, depth=depth)) == [i * i for i in range(20)]
+    names = set()
+    list(prefetch(range(3), lambda i: names.add(threading.current_thread().name), depth=2))
+    assert names == {"vise-prefetch"}
+
+    def boom(i):
+        if i == 3:
+            raise KeyError("row 3")
+        return i
+
+    with pytest.raises(KeyError, match="row 3"):
+        list(prefetch(range(10), boom, depth=2))
+    gen = prefetch(range(1000), lambda i: i, depth=2)
+    assert next(gen) == 0
+    gen.close()  # stops the producer thread
+    assert not [t for t in threading.enumerate() if t.name == "vise-prefetch"]
+    with pytest.raises(ValueError, match="depth"):
+        list(prefetch(range(3), lambda i: i, depth=-1))

@@ -141,3 +141,20 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
     # control: the payload is real (an unrestricted unpickle runs it; here it only touches a file)
     torch.load(path, weights_only=False)
     assert marker.exists()
+
+
+def test_official_keys_and_wrapper_saving(tmp_path):
+    from vise_lib.models import official_keys
+    from vise_lib.simclr import SimCLRModel
+
+    keys = official_keys("resnet50")
+    assert keys[:4] == ["0.weight", "1.weight", "1.bias", "1.running_mean"] and "4.0.conv1.weight" in keys
+    assert len(keys) == len(build_backbone("resnet50").state_dict())
+    with pytest.raises(ValueError, match="torchvision"):
+        official_keys("small_resnet")
+    torch.manual_seed(3)
+    bb = build_backbone("small_resnet", width=8)
+    save_backbone(SimCLRModel(bb, proj_dim=4), tmp_path / "simclr.pt")  # projector dropped
+    assert _same(load_backbone(tmp_path / "simclr.pt", "small_resnet", width=8), bb)
+    torch.save({"state_dict": SimCLRModel(bb, proj_dim=4).state_dict()}, tmp_path / "simclr_full.pt")
+    assert _same(load_backbone(tmp_path / "simclr_full.pt", "small_resnet", width=8), bb)

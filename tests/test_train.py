@@ -149,3 +149,126 @@ def test_command_line(tmp_path, capsys):
     assert summary["completed"] and (tmp_path / "run" / "backbone.pt").is_file()
     with pytest.raises(SystemExit):
         main(args + ["--lr", "-1"])
+
+
+def _cli_args(tmp_path, images, labels, out, **extra):
+    np.save(tmp_path / "x.npy", images)
+    np.save(tmp_path / "y.npy", labels[0])
+    args = ["--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--out", str(out),
+            "--no-progress"]
+    for k, v in extra.items():
+        args += ["--" + k.replace("_", "-"), str(v)]
+    return args
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_bit_identically(tmp_path):
+    """SIGKILL a real `python -m vise_lib.train` process after its first checkpoint, then --resume."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    images, labels = _data(n=32, size=16)
+    params = {**TINY, "epochs": 60, "num_threads": 1}
+    cli = {k: v for k, v in params.items() if k not in ("arch",)}
+    args = _cli_args(tmp_path, images, labels, tmp_path / "killed", ckpt_every=3, **cli)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "vise_lib.train", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    ckpt = tmp_path / "killed" / "checkpoint.pt"
+    try:
+        deadline = time.monotonic() + 120
+        while not ckpt.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert proc.poll() is None, f"run ended before it could be killed: {proc.communicate()[1][-2000:]}"
+        proc.send_signal(signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    assert not (tmp_path / "killed" / "backbone.pt").exists()
+    step = torch.load(ckpt, map_location="cpu", weights_only=True)["step"]
+    assert 0 < step < 240
+    cfg = TrainConfig(**params)
+    done = pretrain(images, labels, cfg, tmp_path / "killed", resume=True, progress=False)
+    full = pretrain(images, labels, cfg, tmp_path / "full", progress=False)
+    assert done["completed"] and done["steps"] == full["steps"] == 240
+    _assert_identical(full["backbone"], done["backbone"])
+    assert _strip_timing(done["history"]) == _strip_timing(full["history"])
+
+
+def test_crash_during_checkpoint_write_keeps_previous(tmp_path, monkeypatch):
+    images, labels = _data()
+    cfg = TrainConfig(**{**TINY, "ckpt_every": 2})
+    pretrain(images, labels, cfg, tmp_path, progress=False, stop_after_steps=2)
+    before = torch.load(tmp_path / "checkpoint.pt", map_location="cpu", weights_only=True)
+    real_save = torch.save
+
+    def half_save(obj, f, *a, **kw):  # write part of the file, then die
+        real_save(obj, f, *a, **kw)
+        f.truncate(100)
+        raise OSError("disk vanished mid-write")
+
+    monkeypatch.setattr(torch, "save", half_save)
+    with pytest.raises(OSError, match="mid-write"):
+        pretrain(images, labels, cfg, tmp_path, resume=True, progress=False)
+    monkeypatch.setattr(torch, "save", real_save)
+    after = torch.load(tmp_path / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert after["step"] == before["step"] == 2
+    assert all(torch.equal(after["model"][k], before["model"][k]) for k in before["model"])
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
+    done = pretrain(images, labels, cfg, tmp_path, resume=True, progress=False)
+    full = pretrain(images, labels, cfg, tmp_path / "full", progress=False)
+    _assert_identical(full["backbone"], done["backbone"])
+
+
+def test_prefetch_does_not_change_results(tmp_path):
+    images, labels = _data()
+    a = pretrain(images, labels, TrainConfig(**TINY, prefetch=0), tmp_path / "a", progress=False)
+    b = pretrain(images, labels, TrainConfig(**TINY, prefetch=3), tmp_path / "b", progress=False)
+    _assert_identical(a["backbone"], b["backbone"])
+    assert a["rank_digests"] == b["rank_digests"] and len(a["rank_digests"]) == 1
+
+
+def test_simclr_objective_trains_and_resumes(tmp_path):
+    images, _ = _data(n=32, size=16)
+    cfg = TrainConfig(**{**TINY, "epochs": 9, "simclr_epochs": 2, "proj_dim": 8})
+    full = pretrain(images, None, cfg, tmp_path / "full", progress=False, objective="simclr")
+    assert full["completed"] and full["steps"] == 8 and full["objective"] == "simclr"
+    row = full["history"][-1]
+    assert len(full["history"]) == 2 and 0.0 <= row["accuracy"][0] <= 1.0 and np.isfinite(row["loss"])
+    assert load_backbone(full["backbone"], "small_resnet", width=4) is not None
+    pretrain(images, None, cfg, tmp_path / "split", progress=False, objective="simclr", stop_after_steps=3)
+    done = pretrain(images, None, cfg, tmp_path / "split", resume=True, progress=False, objective="simclr")
+    _assert_identical(full["backbone"], done["backbone"])
+    with pytest.raises(ValueError, match="cannot resume"):  # a classify run cannot resume a simclr one
+        pretrain(images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False,
+                 stop_after_steps=3)
+
+
+def test_objective_arguments(tmp_path):
+    images, labels = _data()
+    cfg = TrainConfig(**TINY)
+    with pytest.raises(ValueError, match="objective"):
+        pretrain(images, labels, cfg, tmp_path, objective="moco")
+    with pytest.raises(ValueError, match="no label_sets"):
+        pretrain(images, labels, cfg, tmp_path, objective="simclr")
+    with pytest.raises(ValueError, match="needs label_sets"):
+        pretrain(images, None, cfg, tmp_path, objective="classify")
+    with pytest.raises(ValueError, match="numpy array"):
+        pretrain(None, None, cfg, tmp_path, objective="simclr")
+
+
+def test_command_line_objectives_and_errors(tmp_path, capsys):
+    images, labels = _data()
+    args = _cli_args(tmp_path, images, labels, tmp_path / "r", width=4, epochs=1, batch_size=8)
+    no_labels = [a for i, a in enumerate(args) if a != "--labels" and args[i - 1] != "--labels"]
+    main(no_labels + ["--objective", "none"])
+    assert json.loads(capsys.readouterr().out)["objective"] == "none"
+    main(no_labels + ["--out", str(tmp_path / "s"), "--objective", "simclr", "--proj-dim", "8"])
+    assert json.loads(capsys.readouterr().out)["steps"] == 4
+    with pytest.raises(SystemExit):
+        main(args[:1] + [str(tmp_path / "missing.npy")] + args[2:])
+    assert "missing.npy" in capsys.readouterr().err

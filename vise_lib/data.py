@@ -8,7 +8,9 @@ are no per-sample PIL transforms: at 32 px on a few CPU cores they would dominat
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import queue
+import threading
+from collections.abc import Callable, Iterable, Iterator
 
 import numpy as np
 import torch
@@ -45,13 +47,22 @@ def check_labels(label_sets, n: int) -> list[np.ndarray]:
     return out
 
 
+def to_unit(images_uint8: np.ndarray) -> torch.Tensor:
+    """Convert uint8 images ``(N, H, W, 3)`` to a float32 tensor ``(N, 3, H, W)`` in ``[0, 1]``."""
+    images = check_images(images_uint8)
+    return torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def normalize(x: torch.Tensor) -> torch.Tensor:
+    """Normalize a ``(N, 3, H, W)`` tensor in ``[0, 1]`` with the ImageNet mean and std (in place)."""
+    mean = torch.tensor(MEAN, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    std = torch.tensor(STD, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
+    return x.sub_(mean).div_(std)
+
+
 def to_tensor(images_uint8: np.ndarray) -> torch.Tensor:
     """Convert uint8 images ``(N, H, W, 3)`` to a normalized float32 tensor ``(N, 3, H, W)``."""
-    images = check_images(images_uint8)
-    x = torch.from_numpy(np.ascontiguousarray(images)).permute(0, 3, 1, 2).float().div_(255.0)
-    mean = torch.tensor(MEAN, dtype=x.dtype).view(1, 3, 1, 1)
-    std = torch.tensor(STD, dtype=x.dtype).view(1, 3, 1, 1)
-    return x.sub_(mean).div_(std).contiguous()
+    return normalize(to_unit(images_uint8)).contiguous()
 
 
 def augment(
@@ -127,3 +138,52 @@ def iterate_batches(
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
     """Number of batches :func:`iterate_batches` yields for ``n`` items."""
     return n // batch_size if drop_last else -(-n // batch_size)
+
+
+_DONE = object()
+
+
+def prefetch(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
+    """Yield ``fn(item)`` for each item, computed ``depth`` items ahead in a background thread.
+
+    With ``depth=0`` everything runs inline. The results and their order are exactly those of
+    ``map(fn, items)`` (``fn`` must not depend on shared mutable state, e.g. use one
+    ``torch.Generator`` per item); an exception in ``fn`` is re-raised here. Stopping early
+    (closing the generator) stops the thread.
+    """
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 0:
+        raise ValueError(f"depth must be a non-negative int, got {depth!r}")
+    if depth == 0:
+        yield from map(fn, items)
+        return
+    q: queue.Queue = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def work():
+        try:
+            for item in items:
+                if stop.is_set():
+                    return
+                q.put((True, fn(item)))
+        except BaseException as e:  # handed to the consumer
+            q.put((False, e))
+        q.put((True, _DONE))
+
+    thread = threading.Thread(target=work, name="vise-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            ok, value = q.get()
+            if not ok:
+                raise value
+            if value is _DONE:
+                return
+            yield value
+    finally:
+        stop.set()
+        while thread.is_alive():  # unblock a producer waiting on a full queue
+            try:
+                q.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        thread.join()

@@ -90,6 +90,18 @@ def build_backbone(arch: str, width: int = 32, blocks: int = 1) -> nn.Sequential
     return seq
 
 
+def official_keys(arch: str = "resnet50") -> list[str]:
+    """State-dict keys of the released VisE trunk layout for ``arch`` (``0.weight``, ``1.weight``, ...).
+
+    For ``resnet50`` these are exactly the keys of
+    ``nn.Sequential(*list(torchvision.models.resnet50().children())[:-2])``.
+    """
+    if arch not in ("resnet18", "resnet50"):
+        raise ValueError(f"official layouts exist for torchvision archs only, got {arch!r}")
+    net = getattr(torchvision.models, arch)(weights=None)
+    return list(nn.Sequential(*list(net.children())[:-2]).state_dict().keys())
+
+
 def feature_dim(backbone: nn.Module) -> int:
     """Number of channels of the backbone's output (the pooled feature size)."""
     dim = getattr(backbone, "feature_dim", None)
@@ -157,11 +169,12 @@ def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> 
 def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
     """Save the backbone's state dict in the official VisE layout, atomically.
 
-    Accepts the trunk itself or a :class:`MultiHeadClassifier` (its heads are not saved).
+    Accepts the trunk itself or a training wrapper with a ``.backbone`` trunk
+    (:class:`MultiHeadClassifier`, ``SimCLRModel``; heads and projectors are not saved).
     Writes to a temporary file in the same folder, then ``os.replace``-s it into place.
     Returns the path written.
     """
-    if isinstance(backbone, MultiHeadClassifier):
+    if isinstance(getattr(backbone, "backbone", None), nn.Module):
         backbone = backbone.backbone
     if not isinstance(backbone, nn.Module):
         raise ValueError(f"expected an nn.Module backbone, got {type(backbone).__name__}")
@@ -184,7 +197,7 @@ def _to_official(state: Mapping, path: Path) -> dict[str, torch.Tensor]:
     keys = list(state)
     if all(isinstance(k, str) and k.startswith("module.") for k in keys):
         state = {k[len("module."):]: v for k, v in state.items()}
-    if any(k.startswith("backbone.") for k in state):  # a MultiHeadClassifier state dict
+    if any(k.startswith("backbone.") for k in state):  # a MultiHeadClassifier / SimCLRModel state dict
         state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
     if "conv1.weight" in state:  # torchvision ResNet layout
         out = {}

@@ -1,159 +1,104 @@
-"""Pretraining loop: pseudo-label (or object-label) classification, checkpoint/resume.
+"""Pretraining loop: pseudo-label (or object-label) classification or SimCLR; checkpoint/resume.
 
-One head per label set on a shared backbone, loss = mean of the heads' cross-entropies, SGD
-with momentum and a per-step cosine schedule after a linear warmup. Every random draw is a
-pure function of ``(seed, epoch)`` (shuffling) or ``(seed, step)`` (augmentation), so a run
-stopped at any checkpoint and resumed gives bit-identical weights on CPU (same thread count).
-Also a script: ``python -m vise_lib.train --images X.npy --labels Y.npy --out DIR``.
+Objectives: ``classify`` (one head per label set on a shared backbone, loss = mean of the heads'
+cross-entropies), ``simclr`` (two views per image, NT-Xent; see :mod:`vise_lib.simclr`) and
+``none`` (the seeded initial backbone, untrained). SGD with momentum and a per-step cosine
+schedule after a linear warmup. Every random draw is a pure function of ``(seed, epoch)``
+(shuffling) or ``(seed, step, rank)`` (augmentation), so a run stopped at any checkpoint and
+resumed gives bit-identical weights on CPU (same thread count). On CUDA the step runs under
+bf16 autocast with channels_last tensors. Under ``torchrun`` the model is wrapped in
+``DistributedDataParallel`` and each epoch is sharded by ``DistributedSampler``
+(see :mod:`vise_lib.distributed`); ``batch_size`` is the global batch. Also a script:
+``python -m vise_lib.train`` (see :mod:`vise_lib.train_cli`).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import hashlib
 import json
-import math
-import numbers
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from .data import augment, check_images, check_labels, iterate_batches, to_tensor
-from .models import ARCHS, MultiHeadClassifier, atomic_write, build_backbone, save_backbone
+from . import distributed as D
+from .data import augment, check_images, check_labels, prefetch, to_tensor, to_unit
+from .models import MultiHeadClassifier, atomic_write, build_backbone, save_backbone
+from .simclr import SimCLRModel, nt_xent, two_views
+from .train_config import TrainConfig, _derived_seed, lr_at
 
-CKPT_FORMAT = 1
-_RESUME_FREE = ("ckpt_every", "num_threads", "device")  # may change when resuming
+__all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream", "main", "OBJECTIVES"]
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Pretraining hyper-parameters, validated on construction (``ValueError`` on bad values).
-
-    ``ckpt_every`` is in steps (0: checkpoint only at the end of each epoch);
-    ``num_threads`` 0 leaves torch's default (bit-identical results need the same thread
-    count); ``device`` is ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``;
-    ``width``/``blocks`` only shape ``small_resnet``; ``pad`` is the random-crop padding.
-    """
-
-    arch: str = "small_resnet"
-    width: int = 32
-    blocks: int = 1
-    epochs: int = 5
-    batch_size: int = 128
-    lr: float = 0.1
-    momentum: float = 0.9
-    weight_decay: float = 5e-4
-    warmup_epochs: float = 0.5
-    augment: bool = True
-    pad: int = 4
-    channels_last: bool = True
-    seed: int = 0
-    ckpt_every: int = 0
-    num_threads: int = 0
-    device: str = "auto"
-
-    def __post_init__(self):
-        lows = {"width": 1, "blocks": 1, "epochs": 1, "batch_size": 2, "pad": 0, "seed": 0, "ckpt_every": 0,
-                "num_threads": 0, "lr": 0.0, "momentum": 0.0, "weight_decay": 0.0, "warmup_epochs": 0.0}
-        for f in dataclasses.fields(self):
-            v, kind = getattr(self, f.name), {"int": numbers.Integral, "float": numbers.Real}.get(f.type)
-            if f.type == "bool":
-                if not isinstance(v, (bool, np.bool_)):
-                    raise ValueError(f"TrainConfig.{f.name} must be a bool, got {v!r}")
-                object.__setattr__(self, f.name, bool(v))
-            if kind is None:
-                continue
-            if isinstance(v, bool) or not isinstance(v, kind) or not math.isfinite(v) or v < lows[f.name]:
-                raise ValueError(f"TrainConfig.{f.name} must be {'an int' if f.type == 'int' else 'a number'} "
-                                 f">= {lows[f.name]}, got {v!r}")
-            object.__setattr__(self, f.name, int(v) if f.type == "int" else float(v))
-        dev_ok = isinstance(self.device, str) and (self.device in ("auto", "cpu") or self.device.startswith("cuda"))
-        for ok, what in ((self.arch in ARCHS, f"arch must be one of {ARCHS}, got {self.arch!r}"),
-                         (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-                         (self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
-                         (dev_ok, f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")):
-            if not ok:
-                raise ValueError(f"TrainConfig.{what}")
-
-    @classmethod
-    def from_params(cls, params: dict) -> "TrainConfig":
-        """Build from a flat dict (e.g. papermill parameters); unknown keys raise ``ValueError``."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        if not isinstance(params, dict):
-            raise ValueError(f"params must be a dict, got {type(params).__name__}")
-        if unknown := sorted(set(params) - set(names)):
-            raise ValueError(f"unknown TrainConfig keys {unknown}; valid keys: {names}")
-        return cls(**params)
-
-
-def _derived_seed(*parts: int) -> int:
-    """A well-mixed 63-bit seed from integers (independent streams per epoch/step)."""
-    a, b = np.random.SeedSequence(list(parts)).generate_state(2, np.uint32)
-    return (int(a) << 31) ^ int(b)
-
-
-def lr_at(step: int, total: int, warmup: int, base: float) -> float:
-    """Learning rate at ``step`` (0-based): linear warmup over ``warmup`` steps, then cosine to 0."""
-    if step < warmup:
-        return base * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return base * 0.5 * (1.0 + math.cos(math.pi * min(1.0, progress)))
+CKPT_FORMAT = 2
+OBJECTIVES = ("auto", "classify", "simclr", "none")
+_RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
 
 
 def _write_log(path: Path, history: list[dict]) -> None:
-    atomic_write(path, lambda f: f.writelines(json.dumps(row) + "\n" for row in history), mode="w")
+    if D.is_main():
+        atomic_write(path, lambda f: f.writelines(json.dumps(row) + "\n" for row in history), mode="w")
 
 
-def _result(history, t0, trained, train_seconds, backbone, steps) -> dict:
-    return {"history": history, "seconds": time.perf_counter() - t0, "steps": steps,
+def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests) -> dict:
+    return {"history": history, "seconds": time.perf_counter() - t0, "steps": steps, "objective": objective,
             "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
             "backbone": None if backbone is None else str(backbone), "completed": backbone is not None,
-            "train_accuracy": history[-1]["accuracy"] if history else []}
+            "train_accuracy": history[-1]["accuracy"] if history else [], "rank_digests": digests}
 
 
-def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False,
-             progress: bool = True, stop_after_steps: int | None = None) -> dict:
-    """Pretrain a backbone on ``images`` with one classification head per label set.
+def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False, progress: bool = True,
+             stop_after_steps: int | None = None, objective: str = "auto") -> dict:
+    """Pretrain a backbone on ``images``: classification heads, SimCLR, or nothing ("random").
 
     Args:
-        images: uint8 ``(N, H, W, 3)``; may be ``None`` in random mode.
+        images: uint8 ``(N, H, W, 3)``; may be ``None`` for the ``none`` objective.
         label_sets: list of 1-D int label arrays (engagement pseudo labels, object labels,
-            ...), one head each; ``None`` means "random": no training, the seeded initial
-            backbone is saved (the same init a trained run with this seed starts from).
+            ...), one head each, for ``classify``; ``None`` for ``simclr`` and ``none``.
         cfg: a :class:`TrainConfig`.
         out_dir: receives ``backbone.pt`` (official layout, written when training completes),
             ``log.jsonl`` (one row per epoch: epoch, step, loss, accuracy per head,
             images_per_s, lr, seconds) and ``checkpoint.pt`` (model, optimizer, step,
-            history, RNG state; atomic).
+            history, RNG state; atomic). Under ``torchrun`` only rank 0 writes.
         resume: continue from ``out_dir/checkpoint.pt`` if present (else start fresh); the
             result is bit-identical to an uninterrupted run (CPU, same thread count). The
             checkpoint must come from the same config (except ``ckpt_every``,
-            ``num_threads``, ``device``) and the same labels, else ``ValueError``.
-        progress: show a tqdm bar.
+            ``num_threads``, ``device``, ``prefetch``), objective, labels and world size,
+            else ``ValueError``.
+        progress: show a tqdm bar (rank 0 only).
         stop_after_steps: stop (after writing a checkpoint) once this many optimizer steps
-            are done in total (an interruption, or a run split in parts); ``backbone.pt``
-            is then not written and ``completed`` is False.
+            are done in total; ``backbone.pt`` is then not written and ``completed`` is False.
+        objective: ``"auto"`` (``classify`` with label sets, ``none`` without), ``"classify"``,
+            ``"simclr"`` (``cfg.simclr_epochs`` epochs, or ``cfg.epochs`` if 0) or ``"none"``.
 
-    Batches are ``min(batch_size, N)`` images; a final short batch is dropped each epoch.
-    Returns ``history`` (the log rows), ``seconds``, ``images_per_s`` (this call's training
-    throughput), ``backbone`` (path as str; None if stopped early), ``train_accuracy`` (per
-    head, on the augmented batches of the last epoch), ``steps``, ``completed``.
+    Each rank's batches are ``min(batch_size, N) // world_size`` images; a final short batch is
+    dropped each epoch. Returns ``history`` (the log rows), ``seconds``, ``images_per_s``
+    (this call's training throughput, all ranks), ``backbone`` (path as str; None if stopped
+    early), ``train_accuracy`` (per head, on the augmented batches of the last epoch; for
+    simclr the contrastive top-1), ``steps``, ``completed``, ``objective`` and
+    ``rank_digests`` (SHA-1 of the final model on each rank; all equal under DDP).
     """
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if stop_after_steps is not None and (not isinstance(stop_after_steps, int) or stop_after_steps < 0):
         raise ValueError(f"stop_after_steps must be a non-negative int or None, got {stop_after_steps!r}")
-    if images is not None or label_sets is not None:
+    if objective == "auto":
+        objective = "none" if label_sets is None else "classify"
+    if objective in ("simclr", "none") and label_sets is not None:
+        raise ValueError(f"objective {objective!r} takes no label_sets (got {len(label_sets)})")
+    if objective == "classify" and label_sets is None:
+        raise ValueError("objective 'classify' needs label_sets (a non-empty list of 1-D int arrays)")
+    if images is not None or objective != "none":
         check_images(images)
-    labels = None if label_sets is None else check_labels(label_sets, len(images))
+    labels = check_labels(label_sets, len(images)) if objective == "classify" else []
     out, prev_threads = Path(out_dir), torch.get_num_threads()
-    out.mkdir(parents=True, exist_ok=True)
+    if D.is_main():
+        out.mkdir(parents=True, exist_ok=True)
     if cfg.num_threads:
         torch.set_num_threads(cfg.num_threads)
     t0 = time.perf_counter()
@@ -161,13 +106,40 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             backbone = build_backbone(cfg.arch, cfg.width, cfg.blocks)
-            if labels is None:
+            if objective == "none":
                 _write_log(out / "log.jsonl", [])
-                return _result([], t0, 0, 0.0, save_backbone(backbone, out / "backbone.pt"), 0)
-            model = MultiHeadClassifier(backbone, [int(y.max()) + 1 for y in labels])
-            return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0)
+                path = save_backbone(backbone, out / "backbone.pt") if D.is_main() else out / "backbone.pt"
+                D.barrier()
+                return _result([], t0, 0, 0.0, path, 0, objective, D.all_gather_objects(D.state_digest(backbone)))
+            if objective == "simclr":
+                model = SimCLRModel(backbone, proj_dim=cfg.proj_dim)
+            else:
+                model = MultiHeadClassifier(backbone, [int(y.max()) + 1 for y in labels])
+            return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective)
     finally:
         torch.set_num_threads(prev_threads)
+
+
+def batch_stream(images, label_t, todo, cfg: TrainConfig, objective: str = "classify", rank: int = 0):
+    """The training data path: yield ``(x, [labels])`` for each ``(step, indices)`` in ``todo``.
+
+    Indexes the uint8 ``images`` (in memory or memory-mapped), converts and augments per
+    batch (crop + flip; two SimCLR views for ``simclr``) with a generator seeded by
+    ``(cfg.seed, step, rank)``, ``cfg.prefetch`` batches ahead in a background thread.
+    ``label_t`` is a list of int64 label tensors (empty for ``simclr``).
+    """
+    def prepare(item):  # runs in the prefetch thread: one generator per step, no shared state
+        s, idx = item
+        g = torch.Generator().manual_seed(_derived_seed(cfg.seed, 1, s, rank))
+        if objective == "simclr":
+            x = two_views(to_unit(images[idx]), g, cfg.simclr_strength)
+        else:
+            x = to_tensor(images[idx])
+            x = augment(x, g, pad=cfg.pad) if cfg.augment else x
+        t = torch.from_numpy(idx)
+        return x, [y[t] for y in label_t]
+
+    return prefetch(todo, prepare, depth=cfg.prefetch)
 
 
 def _load_resume(ckpt_path: Path, cfg: TrainConfig, data_id: dict, model, opt) -> dict:
@@ -179,119 +151,133 @@ def _load_resume(ckpt_path: Path, cfg: TrainConfig, data_id: dict, model, opt) -
     old, new = ck.get("cfg", {}), dataclasses.asdict(cfg)
     diff = sorted(k for k in set(old) | set(new) if k not in _RESUME_FREE and old.get(k) != new.get(k))
     if ck.get("format") != CKPT_FORMAT or diff or ck.get("data") != data_id:
-        raise ValueError(f"{ckpt_path}: cannot resume: checkpoint differs in config {diff} "
-                         f"or data ({ck.get('data')} vs {data_id})")
+        raise ValueError(f"{ckpt_path}: cannot resume: checkpoint differs in format "
+                         f"({ck.get('format')} vs {CKPT_FORMAT}), config {diff} or data ({ck.get('data')} vs {data_id})")
     model.load_state_dict(ck["model"])
     opt.load_state_dict(ck["optimizer"])
     torch.set_rng_state(ck["rng"]["torch"])
     return ck
 
 
-def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0):
+def _device(cfg: TrainConfig, world: int) -> torch.device:
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    if dev == "cuda" and world > 1:
+        dev = f"cuda:{D.env_rank_world()[2]}"
+    return torch.device(dev)
+
+
+def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective):
     ckpt_path, log_path, bb_path = out / "checkpoint.pt", out / "log.jsonl", out / "backbone.pt"
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device)
+    (rank, world), main = D.rank_world(), D.is_main()
+    device = _device(cfg, world)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format  # faster on CPU too
     model.to(device, memory_format=fmt)
+    net = model if world == 1 else DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                           else None)
     if (n := len(images)) < 2:
         raise ValueError(f"need at least 2 images to train, got {n}")
-    spe = n // (bs := min(cfg.batch_size, n))  # steps per epoch; a final short batch is dropped
-    total, warmup = spe * cfg.epochs, round(cfg.warmup_epochs * spe)
+    if (bs := min(cfg.batch_size, n)) % world or bs // world < 2:
+        raise ValueError(f"batch_size {bs} must be a multiple of the world size {world} with >= 2 images per rank")
+    bs_rank, epochs = bs // world, (cfg.simclr_epochs or cfg.epochs) if objective == "simclr" else cfg.epochs
+    spe = (n // world) // bs_rank  # steps per epoch; a final short batch is dropped
+    total, warmup = spe * epochs, round(cfg.warmup_epochs * spe)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "num_classes": [h.out_features for h in
-               model.heads], "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
-    st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(labels), 0)}  # running: secs, loss, hits, n
+    heads = [h.out_features for h in model.heads] if objective == "classify" else [cfg.proj_dim]
+    data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
+               "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
+    st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
     if resume and ckpt_path.is_file():
         st = _load_resume(ckpt_path, cfg, data_id, model, opt)
-    elif bb_path.exists():
+        if rank:  # rank 0 carries the (all-reduced) running sums of the interrupted epoch
+            st["running"] = (st["running"][0], 0.0, [0.0] * len(heads), 0)
+    elif main and bb_path.exists():
         bb_path.unlink()  # a fresh run must not leave a stale result behind
+    D.barrier()
     step, history, (seconds, loss_sum, correct, seen) = st["step"], st["history"], st["running"]
     loss_sum, correct = (torch.tensor(v, dtype=torch.float64, device=device) for v in (loss_sum, correct))  # no sync
+    seen = torch.tensor(seen, dtype=torch.float64, device=device)
+
+    def global_sums():
+        return [D.all_reduce_sum(t.clone()) for t in (loss_sum, correct, seen)]
 
     def save_ckpt():
-        ck = {"format": CKPT_FORMAT, "cfg": dataclasses.asdict(cfg), "data": data_id, "step": step, "history": history,
-              "model": model.state_dict(), "optimizer": opt.state_dict(), "rng": {"torch": torch.get_rng_state()},
-              "running": (seconds + time.perf_counter() - mark, float(loss_sum), correct.tolist(), seen)}
-        atomic_write(ckpt_path, lambda f: torch.save(ck, f))
+        g_loss, g_correct, g_seen = global_sums()  # collective: every rank calls save_ckpt
+        if main:
+            ck = {"format": CKPT_FORMAT, "cfg": dataclasses.asdict(cfg), "data": data_id, "step": step,
+                  "history": history, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                  "rng": {"torch": torch.get_rng_state()},
+                  "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen))}
+            atomic_write(ckpt_path, lambda f: torch.save(ck, f))
 
-    label_t, gen = [torch.from_numpy(y) for y in labels], torch.Generator()
-    trained, stopped, t_loop = 0, False, time.perf_counter()
+    label_t = [torch.from_numpy(y) for y in labels]
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.bf16)
+    trained, stopped, t_loop, lr = 0, False, time.perf_counter(), cfg.lr
     model.train()
-    bar = tqdm(total=total, initial=step, disable=not progress, desc="pretrain", unit="step")
-    for epoch in range(step // spe, cfg.epochs):
-        batches = list(iterate_batches(n, bs, gen.manual_seed(_derived_seed(cfg.seed, 0, epoch)), drop_last=True))
+    bar = tqdm(total=total, initial=step, disable=not (progress and main), desc=f"pretrain {objective}", unit="step")
+    for epoch in range(step // spe, epochs):
+        order = D.epoch_indices(n, epoch, _derived_seed(cfg.seed, 0) % 2**62, rank, world)
+        todo = [(epoch * spe + i, order[i * bs_rank:(i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
         mark = time.perf_counter()
-        for idx in batches[step - epoch * spe:]:
-            x = to_tensor(images[idx.numpy()])
-            if cfg.augment:
-                x = augment(x, gen.manual_seed(_derived_seed(cfg.seed, 1, step)), pad=cfg.pad)
-            x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y[idx].to(device) for y in label_t]
+        batches = batch_stream(images, label_t, todo, cfg, objective, rank)
+        for x, ys in batches:
+            x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y.to(device) for y in ys]
             lr = lr_at(step, total, warmup, cfg.lr)
             for group in opt.param_groups:
                 group["lr"] = lr
-            logits = model(x)
-            loss = sum(F.cross_entropy(lg, y) for lg, y in zip(logits, ys)) / len(ys)
+            with amp:
+                outs = net(x)
+            if objective == "simclr":
+                loss, hits = nt_xent(outs, cfg.temperature)
+                hits, batch_n = hits.view(1), x.shape[0] // 2
+            else:
+                loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys)) / len(ys)
+                hits, batch_n = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys)]), len(ys[0])
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             with torch.no_grad():
-                loss_sum += loss.detach() * len(idx)
-                correct += torch.stack([(lg.argmax(1) == y).sum() for lg, y in zip(logits, ys)])
-            step, seen, trained = step + 1, seen + len(idx), trained + len(idx)
+                loss_sum += loss.detach() * batch_n
+                correct += hits
+                seen += batch_n
+            step, trained = step + 1, trained + batch_n
             bar.update(1)
             stopped = stop_after_steps is not None and stop_after_steps <= step < total
             if step % spe and (stopped or (cfg.ckpt_every and step % cfg.ckpt_every == 0)):
                 save_ckpt()
             if stopped:
+                batches.close()
                 break
         if step % spe == 0:  # the epoch is complete
             seconds += time.perf_counter() - mark
-            history.append({"epoch": epoch + 1, "step": step, "loss": float(loss_sum) / seen,
-                            "accuracy": [float(c) / seen for c in correct],
-                            "images_per_s": seen / seconds if seconds > 0 else 0.0, "lr": lr, "seconds": seconds})
+            g_loss, g_correct, g_seen = global_sums()
+            anchors = float(g_seen) * (2 if objective == "simclr" else 1)
+            history.append({"epoch": epoch + 1, "step": step, "loss": float(g_loss) / float(g_seen),
+                            "accuracy": [float(c) / anchors for c in g_correct],
+                            "images_per_s": float(g_seen) / seconds if seconds > 0 else 0.0, "lr": lr,
+                            "seconds": seconds})
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", refresh=False)
-            seconds, seen, mark = 0.0, 0, time.perf_counter()
-            loss_sum.zero_(), correct.zero_()
+            seconds, mark = 0.0, time.perf_counter()
+            loss_sum.zero_(), correct.zero_(), seen.zero_()
             _write_log(log_path, history)
             save_ckpt()
         if stopped:
             break
     bar.close()
     _write_log(log_path, history)
-    backbone = save_backbone(model.backbone, bb_path) if step >= total else None
-    return _result(history, t0, trained, time.perf_counter() - t_loop, backbone, step)
-
-
-def _boolean(text: str) -> bool:
-    if text.lower() not in ("true", "1", "false", "0"):
-        raise ValueError(text)
-    return text.lower() in ("true", "1")
+    backbone = None
+    if step >= total:
+        D.average_buffers(model)
+        backbone = save_backbone(model.backbone, bb_path) if main else bb_path
+    digests = D.all_gather_objects(D.state_digest(model))
+    D.barrier()
+    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests)
 
 
 def main(argv: list[str] | None = None) -> dict:
-    """Command-line entry point: ``python -m vise_lib.train --images X.npy --labels Y.npy --out DIR``."""
-    p = argparse.ArgumentParser(prog="python -m vise_lib.train", description=__doc__.splitlines()[0])
-    p.add_argument("--images", required=True, help="uint8 .npy of shape (N, H, W, 3)")
-    p.add_argument("--labels", action="append", default=None,
-                   help="int .npy of shape (N,), one per head; repeatable; omit for the 'random' baseline")
-    p.add_argument("--out", required=True, help="output folder")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
-    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-    p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
-    for f in dataclasses.fields(TrainConfig):
-        kind = {"int": int, "float": float, "bool": _boolean, "str": str}[f.type]
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
-                       help=f"TrainConfig.{f.name} (default: %(default)s)")
-    a = p.parse_args(argv)
-    try:
-        cfg = TrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)})
-        images = np.load(a.images, allow_pickle=False)
-        labels = None if a.labels is None else [np.load(path, allow_pickle=False) for path in a.labels]
-        res = pretrain(images, labels, cfg, a.out, resume=a.resume, progress=not a.no_progress,
-                       stop_after_steps=a.stop_after_steps)
-    except (ValueError, FileNotFoundError) as e:
-        p.exit(2, f"error: {e}\n")
-    print(json.dumps({k: v for k, v in res.items() if k != "history"}))
-    return res
+    """Command-line entry point; see :func:`vise_lib.train_cli.main`."""
+    from .train_cli import main as cli_main
+
+    return cli_main(argv)
 
 
 if __name__ == "__main__":

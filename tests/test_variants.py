@@ -1,0 +1,56 @@
+import numpy as np
+import pytest
+
+from vise_lib.variants import VARIANTS, label_arrays, training_set
+
+
+def _world(tmp_path, n=20, engagement_sets=True, index=None):
+    world, labels = tmp_path / "world", tmp_path / "labels"
+    (world / "posts").mkdir(parents=True)
+    labels.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
+    np.savez(world / "posts" / "latents.npz", object=np.arange(n) % 5, affect=np.arange(n) % 3,
+             stance=np.arange(n) % 2, popularity=np.ones(n))
+    idx = np.arange(1, n) if index is None else index
+    sets = {"label": idx % 7}
+    if engagement_sets:
+        sets.update(label_both=idx % 7, label_comments=idx % 4, label_reactions=idx % 3)
+    np.savez(labels / "labels.npz", image_index=idx, **sets)
+    return world, labels
+
+
+def test_every_variant(tmp_path):
+    world, labels = _world(tmp_path)
+    images = np.load(world / "posts" / "images.npy")
+    expected = {"vise": [7], "vise_multi": [7, 4, 3], "comments": [4], "reactions": [3], "object": [5],
+                "simclr": [], "random": []}
+    for v in VARIANTS:
+        ts = training_set(v, world, labels)
+        assert np.array_equal(ts.images, images[1:]), v  # the same images for every variant
+        assert ts.num_classes == expected[v], v
+        assert ts.objective == {"simclr": "simclr", "random": "none"}.get(v, "classify")
+    assert training_set("vise_multi", world, labels).sources == [
+        "labels.npz:label_both", "labels.npz:label_comments", "labels.npz:label_reactions"]
+    assert np.array_equal(training_set("object", world, labels).label_sets[0], np.arange(1, 20) % 5)
+    assert set(label_arrays(labels)) >= {"image_index", "label", "label_comments"}
+
+
+def test_missing_engagement_sets_name_key_and_stage(tmp_path):
+    world, labels = _world(tmp_path, engagement_sets=False)
+    for v, key in (("comments", "label_comments"), ("reactions", "label_reactions"), ("vise_multi", "label_")):
+        with pytest.raises(ValueError, match=rf"labels\.npz.*{key}.*01_engagement_to_labels"):
+            training_set(v, world, labels)
+    assert training_set("vise", world, labels).num_classes == [7]
+
+
+def test_bad_inputs(tmp_path):
+    world, labels = _world(tmp_path, index=np.array([0, 3, 25, 2]))
+    with pytest.raises(ValueError, match=r"labels\.npz.*row 2 is 25"):
+        training_set("vise", world, labels)
+    with pytest.raises(ValueError, match="unknown pretraining variant"):
+        training_set("moco", world, labels)
+    with pytest.raises(FileNotFoundError, match="00_world"):
+        training_set("vise", tmp_path / "nowhere", labels)
+    with pytest.raises(FileNotFoundError, match="01_engagement_to_labels"):
+        training_set("vise", world, tmp_path / "nolabels")
