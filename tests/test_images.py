@@ -136,3 +136,17 @@ def test_load_images_skips_counts_and_lists(tmp_path):
     np.testing.assert_array_equal(imgs2[1], images[0])
     empty, k, s = load_images([], size=8)
     assert empty.shape == (0, 8, 8, 3) and k.shape == (0,) and s == []
+
+
+def test_exif_orientation_applied_and_32bit_grey_scaled():
+    arr = np.zeros((4, 8, 3), np.uint8)
+    arr[:, :4] = 255  # left half white
+    img = Image.fromarray(arr)
+    exif = img.getexif()
+    exif[0x0112] = 6  # rotate 90 degrees clockwise on display
+    out = decode_image(_bytes(img, "JPEG", quality=95, exif=exif.tobytes()))
+    assert out.shape == (8, 4, 3)  # portrait after applying the tag
+    assert out[:3].mean() > 200 and out[-3:].mean() < 50  # the white half is now on top
+    grey32 = Image.fromarray(np.array([[0, 65535, 70000]], dtype=np.int32), mode="I")
+    out = decode_image(_bytes(grey32, "TIFF"))
+    assert list(out[0, :, 0]) == [0, 255, 255]

@@ -39,5 +39,25 @@ def test_claims_verdicts_follow_the_numbers():
 
 
 def test_empty_results_rejected():
-    with pytest.raises(ValueError, match="no runs"):
+    with pytest.raises(ValueError, match="no 'linear' runs"):
         report.downstream_frame({"runs": []})
+
+
+def test_ablation_claim_and_sentences():
+    from vise_lib.summary import ablation_claims, sentences
+    rows = [{"factor": "base", "value": None, "task": "emotion", "seed": s, "top1": 0.8, "backbone": "vise"} for s in (0, 1)]
+    rows += [{"factor": "engagement_noise", "value": v, "task": "emotion", "seed": s, "top1": t, "backbone": "vise"}
+             for v, t in ((0.5, 0.7), (1.0, 0.6)) for s in (0, 1)]
+    c = ablation_claims(rows)
+    assert c.loc[0, "this run"] == "observed" and c.loc[0, "B"] == "vise, noise 1"
+    assert c.loc[0, "A − B (points)"] == 20.0
+    s = sentences(c)
+    assert len(s) == 1 and "holds in this run" in s[0] and "+20.0 points" in s[0]
+    assert ablation_claims([{"factor": "base", "value": None, "task": "emotion", "seed": 0, "top1": 0.5}]).empty
+
+
+def test_protocols_are_kept_apart():
+    res = fake_results()
+    res["runs"] += [{**r, "protocol": "finetune", "test": {k: 0.99 for k in r["test"]}} for r in res["runs"]]
+    lin, ft = report.downstream_frame(res), report.downstream_frame(res, "finetune")
+    assert len(lin) == len(ft) == 12 and lin["top1"].max() < 0.99 and (ft["top1"] == 0.99).all()

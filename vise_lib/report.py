@@ -13,14 +13,17 @@ from .io import read_json
 METRICS = ("top1", "mean_per_class_acc", "macro_f1")
 
 
-def downstream_frame(results: dict) -> pd.DataFrame:
-    """Flatten the downstream stage's ``results.json`` to one row per (backbone, task, seed)."""
+def downstream_frame(results: dict, protocol: str = "linear") -> pd.DataFrame:
+    """Flatten the downstream stage's ``results.json`` to one row per (backbone, task, seed)
+    for one protocol (``linear`` or ``finetune``)."""
     rows = []
     for r in results["runs"]:
+        if r.get("protocol", "linear") != protocol:
+            continue
         rows.append({"backbone": r["backbone"], "task": r["task"], "seed": r["seed"],
                      "best_C": r["best_C"], **{m: r["test"][m] for m in METRICS}})
     if not rows:
-        raise ValueError("the downstream results hold no runs")
+        raise ValueError(f"the downstream results hold no {protocol!r} runs")
     return pd.DataFrame(rows)
 
 
@@ -48,7 +51,7 @@ def headline_table(df: pd.DataFrame, metric: str = "top1", order: list[str] | No
 
 
 def bar_plot(df: pd.DataFrame, metric: str = "top1", chance: dict[str, float] | None = None,
-             order: list[str] | None = None):
+             order: list[str] | None = None, title: str = "Linear probe on frozen features (dotted: chance)"):
     """Grouped bars: tasks on x, one bar per backbone, error bars = std over seeds."""
     sns.set_theme(style="whitegrid", context="notebook")
     ms = mean_std(df, metric)
@@ -69,6 +72,6 @@ def bar_plot(df: pd.DataFrame, metric: str = "top1", chance: dict[str, float] | 
     ax.set_ylabel(f"test {metric} (%)")
     ax.set_ylim(0, 100)
     ax.legend(title="backbone", frameon=False, bbox_to_anchor=(1.0, 1.0), loc="upper left")
-    ax.set_title("Linear probe on frozen features (dotted: chance)")
+    ax.set_title(title)
     fig.tight_layout()
     return fig
