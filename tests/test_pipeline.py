@@ -7,8 +7,8 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from vise_lib.config import STAGES
-from vise_lib.pipeline import StageFailed, run
+from vise_lib.config import ALL_STAGES, INGEST, STAGES
+from vise_lib.pipeline import StageFailed, _book_toc, run
 
 
 def _notebook(path, body="print('x =', x)"):
@@ -22,7 +22,7 @@ def _notebook(path, body="print('x =', x)"):
 def mini(tmp_path):
     (tmp_path / "notebooks").mkdir()
     (tmp_path / "configs").mkdir()
-    for s in STAGES:
+    for s in ALL_STAGES:
         _notebook(tmp_path / "notebooks" / f"{s.name}.ipynb")
     cfg = {s.section: {"x": i} for i, s in enumerate(STAGES)}
     (tmp_path / "configs" / "smoke.yml").write_text(yaml.safe_dump(cfg))
@@ -47,7 +47,7 @@ def test_runs_then_caches_then_reruns_only_downstream(mini):
     cfg[STAGES[2].section]["x"] = 42
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     third = statuses(run("smoke", root=mini, book=False, echo=lambda *_: None))
-    assert [third[n] for n in names] == ["cached", "cached", "ran", "ran", "ran"]
+    assert [third[n] for n in names] == ["cached", "cached"] + ["ran"] * (len(names) - 2)
     timings = json.loads((mini / "runs/smoke/pipeline.json").read_text())
     assert [t["stage"] for t in timings] == names
 
@@ -66,3 +66,29 @@ def test_failing_notebook_names_cell_and_keeps_earlier_notebooks(mini):
 def test_unknown_stage_rejected(mini):
     with pytest.raises(ValueError, match="unknown stage"):
         run("smoke", stages=["99_nothing"], root=mini, book=False)
+
+
+def test_a_preset_chooses_its_stages_and_outputs_can_live_elsewhere(mini, tmp_path_factory):
+    cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
+    cfg["stages"] = [INGEST.name, STAGES[1].name]
+    cfg["ingest"] = {"x": 7}
+    (mini / "configs/real.yml").write_text(yaml.safe_dump(cfg))
+    out = tmp_path_factory.mktemp("out")
+    res = run("real", root=mini, out_root=out, book=False, echo=lambda *_: None)
+    assert [r.stage for r in res] == [INGEST.name, STAGES[1].name]
+    assert (out / "book/_generated/real" / f"{INGEST.name}.ipynb").exists()
+    assert not (mini / "runs").exists()
+    repro = (out / "book/_generated/real/reproducibility.md").read_text()
+    assert INGEST.name in repro and STAGES[0].name not in repro
+
+
+def test_book_toc_drops_pages_a_preset_did_not_produce(tmp_path):
+    from vise_lib.config import REPO_ROOT
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    for n in ("00_world.ipynb", "performance.md"):
+        (gen / n).write_text("")
+    toc = yaml.safe_load(_book_toc(REPO_ROOT, gen))
+    files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
+    assert "book/_generated/00_world" in files and "book/_generated/performance" in files
+    assert "book/_generated/03_downstream" not in files and "book/method" in files

@@ -13,7 +13,6 @@ import shlex
 from importlib import metadata
 from pathlib import Path
 
-from .config import STAGES
 
 KEY_PACKAGES = ("torch", "torchvision", "numpy", "scipy", "scikit-learn", "pandas", "faiss-cpu",
                 "papermill", "jupyter-book", "sphinx", "matplotlib", "seaborn")
@@ -51,16 +50,16 @@ def papermill_command(stage, preset: str, params: dict) -> str:
     return cmd.replace(" -p preset", f' -p run_dir "$PWD/runs/{preset}" -p preset', 1)
 
 
-def reproducibility_page(preset: str, states: dict[str, dict], results) -> str:
+def reproducibility_page(preset: str, stages, states: dict[str, dict], results) -> str:
     """Markdown: versions, seeds, per-stage keys, parameters, rerun commands and wall times."""
     status = {r.stage: r.status for r in results}
     pk = installed_packages()
     rows = []
-    for s in STAGES:
+    for s in stages:
         st = states.get(s.name, {})
         rows.append([f"`{s.name}`", status.get(s.name, "-"), f"`{st.get('key', '-')[:16]}`",
                      f"{st.get('seconds', float('nan')):.1f}"])
-    seeds = sorted({f"{sec}.{k} = {v}" for s in STAGES for sec in [s.section]
+    seeds = sorted({f"{sec}.{k} = {v}" for s in stages for sec in [s.section]
                     for k, v in (states.get(s.name, {}).get("params") or {}).items() if "seed" in k})
     lines = [
         "# Reproducibility", "",
@@ -76,7 +75,7 @@ def reproducibility_page(preset: str, states: dict[str, dict], results) -> str:
         "## Rerun one stage alone", "",
         "From the repository root, after the stages before it have run:", "",
     ]
-    for s in STAGES:
+    for s in stages:
         params = states.get(s.name, {}).get("params")
         if params:
             lines += [f"**{s.name}**", "", "```bash", papermill_command(s, preset, params), "```", ""]
@@ -101,10 +100,10 @@ def load_benchmarks(root: Path) -> list[dict]:
     return out
 
 
-def performance_page(preset: str, states: dict[str, dict], results, benchmarks: list[dict]) -> str:
+def performance_page(preset: str, stages, states: dict[str, dict], results, benchmarks: list[dict]) -> str:
     """Markdown: this run's per-stage wall times and the benchmarks' latest measured lines."""
-    rows = [[f"`{s.name}`", f"{states.get(s.name, {}).get('seconds', float('nan')):.1f}"] for s in STAGES]
-    total = sum(states.get(s.name, {}).get("seconds", 0.0) for s in STAGES)
+    rows = [[f"`{s.name}`", f"{states.get(s.name, {}).get('seconds', float('nan')):.1f}"] for s in stages]
+    total = sum(states.get(s.name, {}).get("seconds", 0.0) for s in stages)
     lines = [
         "# Performance", "",
         f"## Wall time per stage (`{preset}` preset)", "",

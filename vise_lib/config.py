@@ -36,6 +36,9 @@ STAGES: tuple[Stage, ...] = (
     Stage("04_ablations", "ablations", "Ablations"),
     Stage("05_summary", "summary", "Summary"),
 )
+# Real posts instead of the synthetic world: a preset lists it in its `stages` (see paper.yml).
+INGEST = Stage("10_ingest", "ingest", "Your posts")
+ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES)
 
 
 def preset_path(preset: str, root: Path = REPO_ROOT) -> Path:
@@ -64,16 +67,26 @@ def load_preset(preset: str, root: Path = REPO_ROOT) -> dict:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(cfg, dict):
         raise ValueError(f"{path}: expected a mapping at the top level")
-    known = {s.section for s in STAGES} | {"description"}
+    known = {s.section for s in ALL_STAGES} | {"description", "stages"}
     unknown = set(cfg) - known
     if unknown:
         raise ValueError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
-    for s in STAGES:
+    names = {s.name for s in ALL_STAGES}
+    stages = cfg.setdefault("stages", [s.name for s in STAGES])
+    if not isinstance(stages, list) or not stages or not set(stages) <= names:
+        raise ValueError(f"{path}: stages must be a non-empty list drawn from {sorted(names)}, got {stages!r}")
+    for s in ALL_STAGES:
         section = cfg.setdefault(s.section, {}) or {}
         if not isinstance(section, dict):
             raise ValueError(f"{path}: section {s.section!r} must be a mapping")
         cfg[s.section] = section
     return cfg
+
+
+def preset_stages(cfg: dict) -> list[Stage]:
+    """The stages a loaded preset runs, in its order."""
+    by_name = {s.name: s for s in ALL_STAGES}
+    return [by_name[n] for n in cfg["stages"]]
 
 
 def stage_parameters(cfg: dict, stage: Stage, preset_name: str, run_dir: Path) -> dict:

@@ -16,9 +16,11 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import yaml
+
 from . import book_pages
 from .io import atomic_write_text
-from .config import REPO_ROOT, STAGES, Stage, load_preset, preset_path, stage_parameters
+from .config import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
 
@@ -90,17 +92,34 @@ def execute_stage(stage: Stage, params: dict, out_nb: Path, root: Path = REPO_RO
         ) from None
 
 
-def stage_book_source(preset: str, root: Path = REPO_ROOT) -> Path:
+def _book_toc(root: Path, gen: Path) -> str:
+    """The root ``_toc.yml`` without the generated pages this preset did not produce."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text())
+    have = {p.stem for p in gen.iterdir()} if gen.is_dir() else set()
+
+    def keep(entry: dict) -> bool:
+        f = entry.get("file", "")
+        return not f.startswith("book/_generated/") or Path(f).name in have
+
+    for part in toc.get("parts", []):
+        part["chapters"] = [c for c in part.get("chapters", []) if keep(c)]
+    toc["parts"] = [p for p in toc.get("parts", []) if p["chapters"]]
+    return yaml.safe_dump(toc, sort_keys=False)
+
+
+def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None = None) -> Path:
     """Lay out the book source of one preset under ``_build/<preset>/src``.
 
-    The repository's ``_config.yml``, ``_toc.yml`` and ``book/`` pages are copied (keeping
-    modification times, so Sphinx rebuilds only what changed) next to the preset's executed
-    notebooks, which land in ``book/_generated/``. Every preset thus builds the same book
-    from its own notebooks, and presets never overwrite each other.
+    The repository's ``_config.yml``, ``_toc.yml`` (less the generated pages this preset did
+    not produce) and ``book/`` pages are copied (keeping modification times, so Sphinx
+    rebuilds only what changed) next to the preset's executed notebooks and generated pages,
+    which land in ``book/_generated/``. Every preset thus builds the same book from its own
+    notebooks, and presets never overwrite each other.
     """
-    src = root / "_build" / preset / "src"
-    gen = root / "book" / "_generated" / preset
-    wanted: dict[Path, Path] = {src / n: root / n for n in ("_config.yml", "_toc.yml")}
+    out_root = out_root or root
+    src = out_root / "_build" / preset / "src"
+    gen = out_root / "book" / "_generated" / preset
+    wanted: dict[Path, Path] = {src / "_config.yml": root / "_config.yml"}
     for f in (root / "book").rglob("*"):
         rel = f.relative_to(root)
         if f.is_file() and "_generated" not in rel.parts:
@@ -111,18 +130,22 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT) -> Path:
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.stat().st_mtime != origin.stat().st_mtime:
             shutil.copy2(origin, dst)
+    toc = _book_toc(root, gen)
+    if not (src / "_toc.yml").exists() or (src / "_toc.yml").read_text() != toc:
+        atomic_write_text(src / "_toc.yml", toc)
+    wanted[src / "_toc.yml"] = root / "_toc.yml"
     for f in list(src.rglob("*")):
         if f.is_file() and "_build" not in f.relative_to(src).parts and f not in wanted:
             f.unlink()
     return src
 
 
-def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT) -> Path:
+def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None) -> Path:
     """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html."""
     jb = Path(sys.executable).with_name("jupyter-book")
     exe = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
-    out = root / "_build" / preset
-    cmd = exe + ["build", str(stage_book_source(preset, root)), "--path-output", str(out)]
+    out = (out_root or root) / "_build" / preset
+    cmd = exe + ["build", str(stage_book_source(preset, root, out_root)), "--path-output", str(out)]
     if strict:
         cmd += ["-W", "--keep-going"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
@@ -136,22 +159,29 @@ def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT) -> Pat
 
 
 def run(preset: str = "default", stages: list[str] | None = None, force: bool = False,
-        book: bool = True, strict: bool = False, root: Path = REPO_ROOT, echo=print) -> list[StageResult]:
-    """Execute the preset's stages in order (skipping cached ones) and build the book."""
+        book: bool = True, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None,
+        echo=print) -> list[StageResult]:
+    """Execute the preset's stages in order (skipping cached ones) and build the book.
+
+    ``root`` holds the notebooks, presets and book pages; ``out_root`` (default: ``root``)
+    receives ``runs/<preset>/``, ``book/_generated/<preset>/`` and ``_build/<preset>/``.
+    """
     cfg = load_preset(preset, root)
+    plan = preset_stages(cfg)
     name = preset_path(preset, root).stem
-    run_dir = (root / "runs" / name).resolve()
-    gen_dir = root / "book" / "_generated" / name
+    out_root = Path(out_root or root)
+    run_dir = (out_root / "runs" / name).resolve()
+    gen_dir = out_root / "book" / "_generated" / name
     state_dir = run_dir / ".pipeline"
     lib = library_hash(root)
-    wanted = set(stages or [s.name for s in STAGES])
-    unknown = wanted - {s.name for s in STAGES}
+    wanted = set(stages or [s.name for s in plan])
+    unknown = wanted - {s.name for s in plan}
     if unknown:
-        raise ValueError(f"unknown stage(s) {sorted(unknown)}; stages are {[s.name for s in STAGES]}")
+        raise ValueError(f"unknown stage(s) {sorted(unknown)}; this preset's stages are {[s.name for s in plan]}")
 
     results: list[StageResult] = []
     upstream = ""
-    for stage in STAGES:
+    for stage in plan:
         params = stage_parameters(cfg, stage, name, run_dir)
         key = stage_key(stage, params, upstream, lib, root)
         upstream = key
@@ -162,7 +192,7 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
         if cached or stage.name not in wanted:
             results.append(StageResult(stage.name, "cached" if cached else "skipped", 0.0))
             continue
-        echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb.relative_to(root)}")
+        echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb}")
         state.unlink(missing_ok=True)
         t0 = time.perf_counter()
         try:
@@ -176,13 +206,13 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
         results.append(StageResult(stage.name, "ran", dt))
 
     states = {s.name: json.loads((state_dir / f"{s.name}.json").read_text())
-              for s in STAGES if (state_dir / f"{s.name}.json").exists()}
-    atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, states, results))
+              for s in plan if (state_dir / f"{s.name}.json").exists()}
+    atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
     atomic_write_text(gen_dir / "performance.md", book_pages.performance_page(
-        name, states, results, book_pages.load_benchmarks(root)))
+        name, plan, states, results, book_pages.load_benchmarks(root)))
     if book:
         t0 = time.perf_counter()
-        index = build_book(name, strict=strict, root=root)
+        index = build_book(name, strict=strict, root=root, out_root=out_root)
         results.append(StageResult("book", "built", time.perf_counter() - t0))
         echo(timing_table(results))
         echo(f"[vise] book: {index}")
