@@ -53,6 +53,7 @@ def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=No
     with open(work / "manifest.jsonl", encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
         for i, line in enumerate(src):
             row = json.loads(line)
+            row["source_image"] = row.pop("image", None)  # kept for reference; the array row is the image
             row["image_index"] = i
             dst.write(json.dumps(row, ensure_ascii=False) + "\n")
     os.replace(tmp, posts / "manifest.jsonl")
