@@ -61,3 +61,10 @@ def test_protocols_are_kept_apart():
     res["runs"] += [{**r, "protocol": "finetune", "test": {k: 0.99 for k in r["test"]}} for r in res["runs"]]
     lin, ft = report.downstream_frame(res), report.downstream_frame(res, "finetune")
     assert len(lin) == len(ft) == 12 and lin["top1"].max() < 0.99 and (ft["top1"] == 0.99).all()
+
+
+def test_weak_tasks_are_called_out():
+    from vise_lib.summary import weak_tasks
+    df = report.downstream_frame(fake_results())
+    msgs = weak_tasks(df, {"emotion": 1 / 6, "object": 0.45})
+    assert len(msgs) == 1 and "*object*" in msgs[0] and "best: object 50.3 %" in msgs[0]

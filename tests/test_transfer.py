@@ -7,7 +7,8 @@ import torch
 from PIL import Image
 
 from vise_lib.models import build_backbone, save_backbone
-from vise_lib.transfer import (Task, dataset_task, resolve_backbones, run_transfer, runs_frame, subsample,
+from vise_lib.report import downstream_frame
+from vise_lib.transfer import (Task, dataset_task, resolve_backbones, run_transfer, subsample,
                                world_tasks)
 
 REPO = Path(__file__).resolve().parent.parent
@@ -67,10 +68,10 @@ def test_run_transfer_linear_schema_cache_and_seeds(ckpt, tmp_path):
     again = run_transfer(tasks, specs, [0, 1, 2], cache_dir=tmp_path / "features")
     assert again["cache"]["misses"] == 0
     assert [x["test"] for x in again["runs"]] == [x["test"] for x in res["runs"]]
-    df = runs_frame(res)
+    df = downstream_frame(res)
     assert len(df) == 6 and df["top1"].notna().all()
     with pytest.raises(ValueError, match="finetune"):
-        runs_frame(res, "finetune")
+        downstream_frame(res, "finetune")
     with pytest.raises(ValueError, match="protocol"):
         run_transfer(tasks, specs, [0], protocol="knn")
 

@@ -17,12 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .clustering import agreement
-from .evaluate import extract_features, linear_probe
 from .labels import build_pseudo_labels
-from .models import load_backbone
 from .train import TrainConfig, pretrain
-from .transfer import subsample
-from .world import WorldConfig, generate_world, load_downstream, load_latents
+from .transfer import resolve_backbones, run_transfer, world_tasks
+from .world import WorldConfig, generate_world, load_latents
 
 # factor name -> which config it changes
 WORLD_FACTORS = ("engagement_noise", "n_posts")
@@ -76,19 +74,11 @@ def world_for(params: dict, workdir: Path) -> Path:
 
 def probe(backbone_path: str, cfg: TrainConfig, world_dir: Path, tasks: list[str],
           seeds: list[int]) -> list[dict]:
-    """Linear-probe one backbone on the world's downstream tasks; one row per (task, seed)."""
-    bb = load_backbone(backbone_path, cfg.arch, width=cfg.width, blocks=cfg.blocks)
-    splits = {s: load_downstream(world_dir, s) for s in ("train", "val", "test")}
-    feats = {s: extract_features(bb, d["images"]) for s, d in splits.items()}
-    rows = []
-    for task in tasks:
-        y = {s: d[task] for s, d in splits.items()}
-        for seed in seeds:
-            keep = subsample(y["train"], seed)
-            res = linear_probe((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]),
-                               (feats["test"], y["test"]), seed=seed)
-            rows.append({"task": task, "seed": seed, "top1": res["test"]["top1"]})
-    return rows
+    """Linear-probe one backbone on the world's downstream tasks (the protocol of the
+    downstream stage); one row per (task, seed)."""
+    specs = resolve_backbones({"vise": backbone_path}, cfg.arch, cfg.width, cfg.blocks)
+    res = run_transfer(world_tasks(world_dir, tasks), specs, seeds)
+    return [{"task": r["task"], "seed": r["seed"], "top1": r["test"]["top1"]} for r in res["runs"]]
 
 
 def run_point(point: Point, cfg: TrainConfig, tasks: list[str], seeds: list[int], workdir) -> dict:

@@ -13,17 +13,18 @@ from .io import read_json
 METRICS = ("top1", "mean_per_class_acc", "macro_f1")
 
 
-def downstream_frame(results: dict, protocol: str = "linear") -> pd.DataFrame:
-    """Flatten the downstream stage's ``results.json`` to one row per (backbone, task, seed)
-    for one protocol (``linear`` or ``finetune``)."""
-    rows = []
-    for r in results["runs"]:
-        if r.get("protocol", "linear") != protocol:
-            continue
-        rows.append({"backbone": r["backbone"], "task": r["task"], "seed": r["seed"],
-                     "best_C": r["best_C"], **{m: r["test"][m] for m in METRICS}})
+def downstream_frame(results: dict, protocol: str | None = "linear") -> pd.DataFrame:
+    """Flatten the downstream stage's ``results.json``: one row per (backbone, task, seed)
+    with ``best_C`` and every scalar test metric (``top1``, ``mean_per_class_acc``,
+    ``macro_f1``; ``mAP`` for multi-label tasks, ``NaN`` elsewhere), for one protocol
+    (``linear`` or ``finetune``; ``None`` keeps all, with a ``protocol`` column)."""
+    rows = [{"backbone": r["backbone"], "task": r["task"], "seed": r["seed"],
+             "protocol": r.get("protocol", "linear"), "best_C": r.get("best_C"),
+             **{k: v for k, v in r["test"].items() if isinstance(v, (int, float))}}
+            for r in results["runs"] if protocol is None or r.get("protocol", "linear") == protocol]
     if not rows:
-        raise ValueError(f"the downstream results hold no {protocol!r} runs")
+        raise ValueError(f"the downstream results hold no {protocol!r} runs" if protocol
+                         else "the downstream results hold no runs")
     return pd.DataFrame(rows)
 
 

@@ -13,6 +13,7 @@ CLAIMS = (
     ("Object-label features stay better on object recognition", "object", "vise", "object"),
     ("Engagement pretraining beats no pretraining on emotion", "vise", "random", "emotion"),
     ("Engagement features beat self-supervised (SimCLR) features on emotion", "vise", "simclr", "emotion"),
+    ("Engagement pretraining beats no pretraining on political stance", "vise", "random", "stance"),
 )
 
 
@@ -43,6 +44,23 @@ def claims(df: pd.DataFrame, metric: str = "top1", min_margin: float = 0.01) -> 
                      "A − B (points)": round(100 * diff, 1),
                      "margin (points)": round(100 * margin, 1), "this run": verdict(diff, margin)})  # claim is A > B
     return pd.DataFrame(rows)
+
+
+def weak_tasks(df: pd.DataFrame, chance: dict[str, float], metric: str = "top1",
+               within: float = 0.10) -> list[str]:
+    """Sentences for tasks on which even the best backbone is within ``within`` of chance:
+    there, a verdict between backbones says little about the method."""
+    ms = mean_std(df, metric)
+    out = []
+    for task, sub in ms.groupby("task", sort=False):
+        if task not in chance:
+            continue
+        best = sub.loc[sub["mean"].idxmax()]
+        if best["mean"] - chance[task] < within:
+            out.append(f"On *{task}* every backbone is within {100 * within:.0f} points of chance "
+                       f"({100 * chance[task]:.1f} %; best: {best['backbone']} {100 * best['mean']:.1f} %): "
+                       f"none of these features capture it well, so the verdicts on {task} say little.")
+    return out
 
 
 def ablation_claims(rows: list[dict], min_margin: float = 0.01) -> pd.DataFrame:

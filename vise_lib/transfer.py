@@ -255,20 +255,3 @@ def _finetune_runs(name, spec, tasks, seeds, epochs, lr, batch_size):
                            batch_size=batch_size, seed=seed)
             runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "finetune", **res})
     return runs
-
-
-def runs_frame(results: dict, protocol: str | None = None):
-    """One row per run (backbone, task, seed, protocol, best_C and every scalar test metric).
-
-    With ``protocol``, only that protocol's runs. Multi-label runs add ``mAP`` and ``micro_f1``
-    (``NaN`` elsewhere), so ``vise_lib.report.headline_table(df, "mAP")`` works on the result.
-    """
-    import pandas as pd
-
-    rows = [{"backbone": r["backbone"], "task": r["task"], "seed": r["seed"],
-             "protocol": r.get("protocol", "linear"), "best_C": r.get("best_C"),
-             **{k: v for k, v in r["test"].items() if isinstance(v, (int, float))}}
-            for r in results["runs"] if protocol is None or r.get("protocol", "linear") == protocol]
-    if not rows:
-        raise ValueError(f"no runs{'' if protocol is None else f' for protocol {protocol!r}'} in the results")
-    return pd.DataFrame(rows)
