@@ -24,7 +24,7 @@ from .world import WorldConfig, generate_world, load_latents
 
 # factor name -> which config it changes
 WORLD_FACTORS = ("engagement_noise", "n_posts")
-LABEL_FACTORS = ("n_clusters", "signal", "svd_dim")
+LABEL_FACTORS = ("n_clusters", "signal", "svd_dim", "encoder")
 FACTORS = WORLD_FACTORS + LABEL_FACTORS
 
 

@@ -11,7 +11,7 @@ Examples::
     # ResNet-50 at 224 px on 8 GPUs: DDP + DistributedSampler, bf16 autocast, channels_last
     torchrun --standalone --nproc_per_node=8 -m vise_lib.train --images posts224.npy \\
         --labels pseudo.npy --out runs/paper/vise --arch resnet50 --batch-size 2048 --lr 0.8 \\
-        --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --pad 28 --ckpt-every 1000 --resume
+        --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --pad 28 --ckpt-every 1000 --prefetch 2 --resume
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ class TrainConfig:
     count); ``device`` is ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``;
     ``width``/``blocks`` only shape ``small_resnet``; ``pad`` is the random-crop padding;
     ``bf16`` enables bf16 autocast on CUDA (ignored on CPU); ``prefetch`` is how many batches
-    a background thread prepares ahead (0: inline). ``simclr_epochs`` (0: ``epochs``),
+    a background thread prepares ahead (0: inline, the default: on a 2-core CPU the thread
+    competes with the training step, see ``benchmarks/loader.py``; on a GPU, 2 overlaps the two). ``simclr_epochs`` (0: ``epochs``),
     ``proj_dim``, ``temperature`` and ``simclr_strength`` (colour distortion) apply to the
     ``simclr`` objective only.
     """
@@ -42,7 +43,7 @@ class TrainConfig:
     seed: int = 0
     ckpt_every: int = 0
     num_threads: int = 0
-    prefetch: int = 2
+    prefetch: int = 0
     device: str = "auto"
     simclr_epochs: int = 0
     proj_dim: int = 64
