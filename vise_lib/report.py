@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
-from .io import read_json
 
 METRICS = ("top1", "mean_per_class_acc", "macro_f1")
 
@@ -26,10 +24,6 @@ def downstream_frame(results: dict, protocol: str | None = "linear") -> pd.DataF
         raise ValueError(f"the downstream results hold no {protocol!r} runs" if protocol
                          else "the downstream results hold no runs")
     return pd.DataFrame(rows)
-
-
-def load_downstream(run_dir) -> pd.DataFrame:
-    return downstream_frame(read_json(Path(run_dir) / "downstream" / "results.json"))
 
 
 def mean_std(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
