@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-
-
-METRICS = ("top1", "mean_per_class_acc", "macro_f1")
 
 
 def downstream_frame(results: dict, protocol: str | None = "linear") -> pd.DataFrame:
