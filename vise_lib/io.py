@@ -4,19 +4,35 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 
-def atomic_write_text(path, text: str) -> Path:
-    """Write ``text`` to a temp file beside ``path``, then rename over it."""
+def atomic_write(path, write: Callable, mode: str = "wb") -> Path:
+    """Write a file atomically: ``write(f)`` fills a temp file in the same folder, which is
+    fsynced and then ``os.replace``-d over ``path``; on any error the temp file is removed."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(text)
-    os.replace(tmp, path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
     return path
+
+
+def atomic_write_text(path, text: str) -> Path:
+    """Atomically write ``text`` (UTF-8) to ``path``."""
+    return atomic_write(path, lambda f: f.write(text), mode="w")
 
 
 def _default(o):
@@ -45,9 +61,4 @@ def read_json(path):
 
 def save_npy(path, array: np.ndarray) -> Path:
     """Atomic ``np.save``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.npy")
-    np.save(tmp, array)
-    os.replace(tmp, path)
-    return path
+    return atomic_write(path, lambda f: np.save(f, array))

@@ -9,14 +9,15 @@ therefore ``0.weight``, ``1.running_mean``, ``4.0.conv1.weight``, ... for every 
 from __future__ import annotations
 
 import os
-import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import torch
 import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock
+
+from .io import atomic_write
 
 ARCHS = ("small_resnet", "resnet18", "resnet50")
 
@@ -146,24 +147,6 @@ class MultiHeadClassifier(nn.Module):
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
         feats = pooled_features(self.backbone, x)
         return [head(feats) for head in self.heads]
-
-
-def atomic_write(path: str | os.PathLike, write: Callable, mode: str = "wb") -> Path:
-    """Write a file atomically: ``write(f)`` fills a temp file in the same folder, then ``os.replace``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-    return path
 
 
 def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:

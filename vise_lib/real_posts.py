@@ -11,11 +11,11 @@ the diagnostics that need them are skipped.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 from .engagement import read_manifest
 from .ingest import ingest
+from .io import atomic_write
 from .pushshift import pushshift_to_manifest
 from .shards import shards_to_npy
 
@@ -49,14 +49,16 @@ def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=No
         raise ValueError(f"{manifest}: no post survived ingestion; see {work / 'report.json'}")
     posts = run / "world" / "posts"
     shards_to_npy(work / "shards", posts / "images.npy")
-    tmp = posts / f".manifest.jsonl.tmp{os.getpid()}"
-    with open(work / "manifest.jsonl", encoding="utf-8") as src, open(tmp, "w", encoding="utf-8") as dst:
-        for i, line in enumerate(src):
-            row = json.loads(line)
-            row["source_image"] = row.pop("image", None)  # kept for reference; the array row is the image
-            row["image_index"] = i
-            dst.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, posts / "manifest.jsonl")
+
+    def index_rows(dst):
+        with open(work / "manifest.jsonl", encoding="utf-8") as src:
+            for i, line in enumerate(src):
+                row = json.loads(line)
+                row["source_image"] = row.pop("image", None)  # kept for reference; the array row is the image
+                row["image_index"] = i
+                dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    atomic_write(posts / "manifest.jsonl", index_rows, mode="w")
     eng, _ = read_manifest(posts / "manifest.jsonl", strict=True)
     out["n_posts"] = len(eng)
     out["reaction_names"] = list(eng.reaction_names)

@@ -27,7 +27,8 @@ from tqdm import tqdm
 
 from . import distributed as D
 from .data import augment, check_images, check_labels, prefetch, to_tensor, to_unit
-from .models import MultiHeadClassifier, atomic_write, build_backbone, save_backbone
+from .io import atomic_write
+from .models import MultiHeadClassifier, build_backbone, save_backbone
 from .simclr import SimCLRModel, nt_xent, two_views
 from .train_config import TrainConfig, _derived_seed, lr_at
 
