@@ -8,13 +8,14 @@ ever downloaded: the released VisE weights and our own ``backbone.pt`` files are
 
 dependencies = ["torch", "torchvision"]
 
-from vise_lib.models import build_backbone, load_backbone  # noqa: E402
+from vise_lib.backbones.archs import build_backbone  # noqa: E402
+from vise_lib.backbones.checkpoint import load_backbone
 
 
 def _trunk(arch: str, pretrained: bool, checkpoint, **kw):
     if pretrained and checkpoint is None:
         raise ValueError(f"pretrained=True needs checkpoint=<local path> for {arch!r}: this hub never downloads "
-                         "weights (get the released VisE files, or train one with vise_lib.train)")
+                         "weights (get the released VisE files, or train one with vise_lib.pretrain.loop)")
     if checkpoint is None:
         return build_backbone(arch, **kw)
     return load_backbone(checkpoint, arch, **kw)

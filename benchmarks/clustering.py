@@ -7,7 +7,7 @@ a per-cluster σ ∈ [0.5, 1].
 
 Contenders (same data; inertia of both evaluated the same way, exact nearest centroid):
 
-* **ours**: ``vise_lib.clustering.kmeans(x, K, backend="faiss")`` with its default schedule —
+* **ours**: ``vise_lib.labels.kmeans.fit_kmeans(x, K, backend="faiss")`` with its default schedule —
   greedy k-means++ (in 64 principal components) on a 20,000-point subsample, 10 faiss Lloyd
   iterations on a 100,000-point
   subsample, then ``full_iter`` (default 1) faiss iterations on all points (faiss
@@ -39,8 +39,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.clustering import kmeans  # noqa: E402
-from vise_lib.kmeans import KPP_DIM, assign, kmeans_plusplus  # noqa: E402
+from vise_lib.labels.kmeans import fit_kmeans  # noqa: E402
+from vise_lib.labels.kmeans import KPP_DIM, assign, kmeans_plusplus  # noqa: E402
 
 
 def mixture(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
@@ -73,7 +73,7 @@ def kpp_check(seed: int = 0) -> dict:
     ref = KMeans(100, init="k-means++", n_init=1, max_iter=300, algorithm="lloyd", random_state=seed).fit(x)
     t_ref = time.perf_counter() - t0
     t0 = time.perf_counter()
-    ours = kmeans(x, 100, seed=seed, backend="faiss")
+    ours = fit_kmeans(x, 100, seed=seed, backend="faiss")
     t_ours = time.perf_counter() - t0
     return {"kpp_check_seconds": t_ours, "kpp_check_sklearn_seconds": t_ref,
             "kpp_check_inertia_ratio": ours["inertia"] / assign(x, ref.cluster_centers_)[1]}
@@ -92,7 +92,7 @@ def main() -> None:
     print(f"data: {n} x {d}, K = {k} ({time.perf_counter() - t0:.1f} s to generate)", flush=True)
 
     t0 = time.perf_counter()
-    ours = kmeans(x, k, seed=seed, backend="faiss", full_iter=args.full_iter)
+    ours = fit_kmeans(x, k, seed=seed, backend="faiss", full_iter=args.full_iter)
     seconds = time.perf_counter() - t0
     print(f"ours (faiss, schedule {ours['schedule']}): {seconds:.1f} s, inertia {ours['inertia']:.6g}",
           flush=True)

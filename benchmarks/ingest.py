@@ -67,13 +67,13 @@ def child(kind: str, tmp: str) -> None:
     tmp = Path(tmp)
     t0 = time.perf_counter()
     if kind == "manifest":
-        from vise_lib.manifest_reader import ManifestReader
+        from vise_lib.engagement.reader import ManifestReader
         reader = ManifestReader(tmp / "manifest.jsonl", reaction_names=("like", "love", "haha", "wow", "sad", "angry"),
                                 chunk_rows=10_000)
         posts = sum(len(chunk) for chunk in reader)
         assert posts == reader.report.n_rows, reader.report.summary()
     else:
-        from vise_lib.pushshift import pushshift_to_manifest
+        from vise_lib.engagement.pushshift import pushshift_to_manifest
         rep = pushshift_to_manifest(tmp / "RS.zst", tmp / "RC.zst", tmp / "images", tmp / "out.jsonl", layout="flat")
         posts = rep.submissions["lines"]
         assert rep.submissions["kept"] == KEPT_IMAGES, rep.summary()

@@ -8,7 +8,7 @@ contenders run the same protocol: standardize, L-BFGS logistic regression for ea
 * naive: for every C, load the checkpoint, extract train and val features, fit from scratch;
   then extract train, val and test again for the refit;
 * cached: features read from the on-disk feature cache (filled beforehand, not timed), one
-  sweep with each fit warm-started from the previous C (:func:`vise_lib.evaluate.linear_probe`).
+  sweep with each fit warm-started from the previous C (:func:`vise_lib.transfer.probes.linear_probe`).
 
 The first (cold-cache) extraction is timed separately and printed for reference. Ends with:
 
@@ -28,10 +28,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sklearn.preprocessing import StandardScaler  # noqa: E402
 
-from vise_lib.evaluate import DEFAULT_CS, _fit, classification_metrics, linear_probe  # noqa: E402
-from vise_lib.features import FeatureCache, cached_features, extract_features  # noqa: E402
-from vise_lib.models import build_backbone, load_backbone, save_backbone  # noqa: E402
-from vise_lib.world import WorldConfig, generate_world, load_downstream  # noqa: E402
+from vise_lib.transfer.probes import DEFAULT_CS, fit_probe, classification_metrics, linear_probe  # noqa: E402
+from vise_lib.transfer.features import FeatureCache, cached_features, extract_features  # noqa: E402
+from vise_lib.backbones.archs import build_backbone  # noqa: E402
+from vise_lib.backbones.checkpoint import load_backbone, save_backbone
+from vise_lib.world.generate import WorldConfig, generate_world, load_downstream  # noqa: E402
 
 MODEL = {"arch": "small_resnet", "width": 16, "blocks": 1}
 SPLITS = ("train", "val", "test")
@@ -45,13 +46,13 @@ def naive(ckpt, data, seed=0):
     for c in sorted(DEFAULT_CS):
         xtr, xva = feats("train"), feats("val")
         scaler = StandardScaler().fit(xtr)
-        clf, _ = _fit(scaler.transform(xtr), data["train"]["emotion"], c, seed, 1000)
+        clf, _ = fit_probe(scaler.transform(xtr), data["train"]["emotion"], c, seed, 1000)
         val_acc[c] = float(np.mean(clf.predict(scaler.transform(xva)) == data["val"]["emotion"]))
     best = max(val_acc, key=lambda c: (val_acc[c], -c))
     xall = np.concatenate([feats("train"), feats("val")]).astype(np.float64)
     yall = np.concatenate([data["train"]["emotion"], data["val"]["emotion"]])
     scaler = StandardScaler().fit(xall)
-    clf, _ = _fit(scaler.transform(xall), yall, best, seed, 1000)
+    clf, _ = fit_probe(scaler.transform(xall), yall, best, seed, 1000)
     pred = clf.predict(scaler.transform(feats("test").astype(np.float64)))
     return best, classification_metrics(data["test"]["emotion"], pred, 6)["top1"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from vise_lib.engagement import read_manifest
+from vise_lib.engagement.reader import read_manifest
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -14,8 +14,8 @@ import pytest
 from PIL import Image
 
 from conftest import REPO
-from vise_lib.config import STAGES
-from vise_lib.pipeline import run
+from vise_lib.run.presets import STAGES
+from vise_lib.run.pipeline import run
 
 pytestmark = pytest.mark.pipeline
 HTML = REPO / "_build" / "smoke" / "_build" / "html"
@@ -59,7 +59,7 @@ def test_summary_table_matches_the_results_json(smoke_run):
 
     import nbformat
 
-    from vise_lib import report
+    from vise_lib.study import tables as report
 
     results = json.loads((REPO / "runs/smoke/downstream/results.json").read_text())
     expected = report.headline_table(report.downstream_frame(results))

@@ -1,7 +1,8 @@
 import numpy as np
 import pytest
 
-from vise_lib import clustering
+from vise_lib.labels import diagnostics as clustering
+from vise_lib.labels.kmeans import faiss_available, fit_kmeans
 
 
 def blobs(n=300, k=3, seed=0):
@@ -13,8 +14,8 @@ def blobs(n=300, k=3, seed=0):
 
 def test_kmeans_recovers_separated_blobs_deterministically():
     x, y = blobs()
-    a = clustering.kmeans(x, 3, seed=0)
-    b = clustering.kmeans(x, 3, seed=0)
+    a = fit_kmeans(x, 3, seed=0)
+    b = fit_kmeans(x, 3, seed=0)
     np.testing.assert_array_equal(a["labels"], b["labels"])
     assert a["centroids"].shape == (3, 5) and a["inertia"] > 0
     assert clustering.agreement(a["labels"], {"y": y})["y"]["nmi"] > 0.99
@@ -22,16 +23,16 @@ def test_kmeans_recovers_separated_blobs_deterministically():
 
 def test_shuffled_control_is_near_zero():
     x, y = blobs(n=2000)
-    lab = clustering.kmeans(x, 3)["labels"]
+    lab = fit_kmeans(x, 3)["labels"]
     assert clustering.shuffled_control(lab, {"y": y})["y"]["nmi"] < 0.01
 
 
 def test_bad_k_rejected():
     x, _ = blobs(n=10)
     with pytest.raises(ValueError, match="between 2"):
-        clustering.kmeans(x, 11)
+        fit_kmeans(x, 11)
     with pytest.raises(ValueError, match="backend"):
-        clustering.kmeans(x, 2, backend="gpu-magic")
+        fit_kmeans(x, 2, backend="gpu-magic")
 
 
 def test_profiles_and_terms():
@@ -45,14 +46,14 @@ def test_profiles_and_terms():
 
 # --- backends ----------------------------------------------------------------------------
 
-faiss_only = pytest.mark.skipif(not clustering.faiss_available(), reason="faiss not installed")
+faiss_only = pytest.mark.skipif(not faiss_available(), reason="faiss not installed")
 
 
 @faiss_only
 def test_backends_agree_on_separated_blobs_up_to_permutation():
     x, y = blobs(n=600, k=5)
-    a = clustering.kmeans(x, 5, seed=0, backend="sklearn")
-    b = clustering.kmeans(x, 5, seed=0, backend="faiss")
+    a = fit_kmeans(x, 5, seed=0, backend="sklearn")
+    b = fit_kmeans(x, 5, seed=0, backend="faiss")
     assert a["backend"] == "sklearn" and b["backend"] == "faiss"
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(a["labels"], b["labels"]) == 1.0
@@ -62,8 +63,8 @@ def test_backends_agree_on_separated_blobs_up_to_permutation():
 @faiss_only
 def test_faiss_is_deterministic_and_auto_picks_it():
     x, _ = blobs(n=800, k=6, seed=1)
-    a = clustering.kmeans(x, 6, seed=3, backend="faiss")
-    b = clustering.kmeans(x, 6, seed=3, backend="auto")
+    a = fit_kmeans(x, 6, seed=3, backend="faiss")
+    b = fit_kmeans(x, 6, seed=3, backend="auto")
     assert b["backend"] == "faiss"
     np.testing.assert_array_equal(a["labels"], b["labels"])
     np.testing.assert_array_equal(a["centroids"], b["centroids"])
@@ -72,20 +73,20 @@ def test_faiss_is_deterministic_and_auto_picks_it():
 @faiss_only
 def test_faiss_subsampled_schedule_is_explicit_and_good():
     x, y = blobs(n=3000, k=8, seed=2)
-    r = clustering.kmeans(x, 8, seed=0, backend="faiss", init_sample=200, sample=1000,
+    r = fit_kmeans(x, 8, seed=0, backend="faiss", init_sample=200, sample=1000,
                           sample_iter=10, full_iter=2)
     assert r["schedule"] == {"init_sample": 200, "sample": 1000, "sample_iter": 10, "full_iter": 2,
                              "pca_dim": None}
     assert r["labels"].shape == (3000,) and r["centroids"].shape == (8, 5)
-    ref = clustering.kmeans(x, 8, seed=0, backend="sklearn")
+    ref = fit_kmeans(x, 8, seed=0, backend="sklearn")
     assert r["inertia"] <= ref["inertia"] * 1.01
-    again = clustering.kmeans(x, 8, seed=0, backend="faiss", init_sample=200, sample=1000,
+    again = fit_kmeans(x, 8, seed=0, backend="faiss", init_sample=200, sample=1000,
                               sample_iter=10, full_iter=2)
     np.testing.assert_array_equal(r["labels"], again["labels"])
 
 
 def test_assign_matches_brute_force():
-    from vise_lib.kmeans import assign
+    from vise_lib.labels.kmeans import assign
     x, _ = blobs(n=200, k=3)
     c = x[:4].copy()
     lab, inertia = assign(x, c)
@@ -95,7 +96,7 @@ def test_assign_matches_brute_force():
 
 
 def test_kmeans_plusplus_spreads_centres_over_blobs():
-    from vise_lib.kmeans import kmeans_plusplus
+    from vise_lib.labels.kmeans import kmeans_plusplus
     x, y = blobs(n=500, k=4, seed=5)
     c = kmeans_plusplus(x, 4, seed=0)
     nearest = ((c[:, None, :] - x[None]) ** 2).sum(-1).argmin(1)
@@ -107,43 +108,16 @@ def test_nan_rows_and_bad_shapes_rejected():
     x, _ = blobs(n=50)
     x[7, 2] = np.nan
     with pytest.raises(ValueError, match="1 rows with NaN/inf.*row 7"):
-        clustering.kmeans(x, 3)
+        fit_kmeans(x, 3)
     with pytest.raises(ValueError, match="2-D"):
-        clustering.kmeans(np.zeros(10), 2)
+        fit_kmeans(np.zeros(10), 2)
 
 
 def test_pca_whitening_option():
     x, y = blobs(n=400, k=3)
-    r = clustering.kmeans(x, 3, seed=0, pca_dim=3)
+    r = fit_kmeans(x, 3, seed=0, pca_dim=3)
     assert r["centroids"].shape == (3, 3) and r["schedule"]["pca_dim"] == 3
     assert clustering.agreement(r["labels"], {"y": y})["y"]["nmi"] > 0.95
-
-
-# --- label sets, soft labels, sampler ------------------------------------------------------
-
-def test_pseudo_label_sets_and_soft_labels():
-    x, y = blobs(n=300, k=3)
-    sets = clustering.pseudo_label_sets({"a": x, "b": x[:, :2]}, 3, seed=0)
-    assert set(sets) == {"a", "b"} and sets["a"]["labels"].shape == (300,)
-    p = clustering.soft_labels(x, sets["a"]["centroids"], temperature=100.0)
-    assert p.shape == (300, 3) and np.allclose(p.sum(1), 1, atol=1e-5)
-    np.testing.assert_array_equal(p.argmax(1), sets["a"]["labels"])
-    sharp = clustering.soft_labels(x, sets["a"]["centroids"], temperature=1.0)
-    assert sharp.max(1).mean() > p.max(1).mean()
-    with pytest.raises(ValueError, match="temperature"):
-        clustering.soft_labels(x, sets["a"]["centroids"], temperature=0)
-
-
-def test_balanced_sampler_is_uniform_over_non_empty_clusters():
-    labels = np.array([0] * 900 + [5] * 90 + [7] * 10)   # clusters 1-4, 6 empty
-    s = clustering.ClusterBalancedSampler(labels, num_samples=30000, seed=0)
-    idx = np.array(list(s))
-    assert len(s) == 30000 and idx.min() >= 0 and idx.max() < len(labels)
-    share = np.bincount(labels[idx], minlength=8)[[0, 5, 7]] / len(idx)
-    np.testing.assert_allclose(share, 1 / 3, atol=0.02)
-    assert list(s) == list(s)
-    s.set_epoch(1)
-    assert list(s) != list(clustering.ClusterBalancedSampler(labels, 30000, seed=0))
 
 
 def test_top_terms_can_exclude_stop_words_and_explorer_sample():

@@ -1,6 +1,6 @@
 import pytest
 
-from vise_lib.config import STAGES, available_presets, load_preset, stage_parameters
+from vise_lib.run.presets import STAGES, available_presets, load_preset, stage_parameters
 
 
 def test_shipped_presets_load_and_cover_every_stage():

@@ -2,7 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from vise_lib.data import MEAN, STD, augment, check_labels, iterate_batches, num_batches, to_tensor
+from vise_lib.backbones.tensors import (
+    MEAN, STD, augment, check_labels, iterate_batches, num_batches, to_tensor,
+)
 
 
 def _images(n=6, h=8, w=10, seed=0):
@@ -90,7 +92,7 @@ def test_check_labels():
 
 
 def test_to_unit_and_normalize():
-    from vise_lib.data import normalize, to_unit
+    from vise_lib.backbones.tensors import normalize, to_unit
 
     imgs = _images()
     u = to_unit(imgs)
@@ -101,7 +103,7 @@ def test_to_unit_and_normalize():
 def test_prefetch_keeps_order_and_errors():
     import threading
 
-    from vise_lib.data import prefetch
+    from vise_lib.backbones.tensors import prefetch
 
     for depth in (0, 1, 3):
         assert list(prefetch(range(20), lambda i: i * i, depth=depth)) == [i * i for i in range(20)]

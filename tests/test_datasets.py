@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vise_lib.datasets import EMOTION6, FI, UNBIASEDEMO, load_dataset
-from vise_lib.transfer import assign_splits, complete_splits, decode_splits
+from vise_lib.transfer.datasets import EMOTION6, FI, UNBIASEDEMO, load_dataset
+from vise_lib.transfer.runner import assign_splits, complete_splits, decode_splits
 
 
 def _img(path, seed=0, fmt=None, size=(10, 8), mode="RGB"):

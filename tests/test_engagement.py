@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 
 from conftest import make_post, write_manifest
-from vise_lib.engagement import ManifestError, read_manifest
+from vise_lib.engagement.table import ManifestError
+from vise_lib.engagement.reader import read_manifest
 
 
 def test_reads_valid_rows(manifest_of):
@@ -78,7 +79,7 @@ def test_given_reaction_names_count_the_rows_with_other_names(manifest_of):
 
 def test_engagement_concat_take_row(manifest_of):
     eng, _ = manifest_of([make_post(i) for i in range(5)])
-    from vise_lib.engagement import Engagement
+    from vise_lib.engagement.table import Engagement
     both = Engagement.concat([eng.take([0, 1]), eng.take([2, 3, 4])])
     assert both.post_ids == eng.post_ids
     np.testing.assert_array_equal(both.reactions, eng.reactions)

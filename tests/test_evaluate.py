@@ -5,9 +5,10 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
-from vise_lib.evaluate import classification_metrics, extract_features, linear_probe
-from vise_lib.models import build_backbone, pooled_features
-from vise_lib.data import to_tensor
+from vise_lib.transfer.probes import classification_metrics, linear_probe
+from vise_lib.transfer.features import extract_features
+from vise_lib.backbones.archs import build_backbone, pooled_features
+from vise_lib.backbones.tensors import to_tensor
 
 
 def _task(n, n_classes=3, dim=16, signal=1.5, seed=0):
@@ -134,7 +135,7 @@ def _ml_task(n, k=4, dim=12, seed=0, signal=2.0):
 
 
 def test_multilabel_probe_uses_the_signal_and_picks_on_val():
-    from vise_lib.evaluate import multilabel_probe
+    from vise_lib.transfer.probes import multilabel_probe
 
     train, val, test = (_ml_task(n, seed=s) for s, n in enumerate((200, 80, 120)))
     real = multilabel_probe(train, val, test)
@@ -159,7 +160,7 @@ def test_multilabel_probe_uses_the_signal_and_picks_on_val():
 def test_average_precision_and_multilabel_metrics_match_sklearn(seed):
     from sklearn.metrics import average_precision_score, multilabel_confusion_matrix
 
-    from vise_lib.evaluate import average_precision, multilabel_metrics
+    from vise_lib.transfer.probes import average_precision, multilabel_metrics
 
     rng = np.random.default_rng(seed)
     Y = (rng.random((60, 5)) < 0.3).astype(int)
@@ -181,8 +182,8 @@ def test_average_precision_and_multilabel_metrics_match_sklearn(seed):
 # --- feature cache --------------------------------------------------------------------------
 
 def test_feature_cache_reused_and_invalidated(tmp_path):
-    from vise_lib.features import FeatureCache, cached_features
-    from vise_lib.models import save_backbone
+    from vise_lib.transfer.features import FeatureCache, cached_features
+    from vise_lib.backbones.checkpoint import save_backbone
 
     torch.manual_seed(0)
     ckpt = save_backbone(build_backbone("small_resnet", width=4), tmp_path / "a.pt")
@@ -191,7 +192,7 @@ def test_feature_cache_reused_and_invalidated(tmp_path):
 
     def load():
         calls.append(1)
-        from vise_lib.models import load_backbone
+        from vise_lib.backbones.checkpoint import load_backbone
         return load_backbone(ckpt, "small_resnet", width=4)
 
     model = {"arch": "small_resnet", "width": 4, "blocks": 1}

@@ -2,9 +2,10 @@ import numpy as np
 import pytest
 import torch
 
-from vise_lib.finetune import finetune
-from vise_lib.models import build_backbone, save_backbone
-from vise_lib.transfer import Task, resolve_backbones, run_transfer
+from vise_lib.transfer.finetune import finetune
+from vise_lib.backbones.archs import build_backbone
+from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.transfer.runner import Task, resolve_backbones, run_transfer
 
 
 @pytest.fixture(autouse=True)

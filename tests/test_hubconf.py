@@ -6,7 +6,8 @@ import torchvision
 from torch import nn
 
 from conftest import REPO
-from vise_lib.models import build_backbone, official_keys, save_backbone
+from vise_lib.backbones.archs import build_backbone
+from vise_lib.backbones.checkpoint import official_keys, save_backbone
 
 
 def _hub(name, **kw):

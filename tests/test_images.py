@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vise_lib.images import ImageError, decode_image, load_images
+from vise_lib.engagement.images import ImageError, decode_image, load_images
 
 
 def _bytes(img: Image.Image, fmt: str, **kw) -> bytes:

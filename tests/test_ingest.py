@@ -7,9 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vise_lib.engagement import ManifestError, read_manifest
-from vise_lib.ingest import ingest, main
-from vise_lib.shards import read_shards
+from vise_lib.engagement.table import ManifestError
+from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.ingest import ingest, main
+from vise_lib.run.cli import main as vise_main
+from vise_lib.engagement.shards import read_shards
 
 
 def _jpeg(img):
@@ -138,7 +140,7 @@ def test_command_line(messy, capsys):
     assert main(["--manifest", str(manifest), "--data-root", str(root), "--out", str(tmp / "cli")]) == 0
     out = capsys.readouterr().out
     assert "posts kept" in out and "skipped" in out and "duplicate post_id" in out
-    assert main(["--manifest", str(tmp / "nope.csv"), "--data-root", str(root), "--out", str(tmp / "x")]) == 2
+    assert vise_main(["ingest", "--manifest", str(tmp / "nope.csv"), "--data-root", str(root), "--out", str(tmp / "x")]) == 2
 
 
 @pytest.mark.slow
@@ -146,7 +148,7 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     """Pushshift dumps + downloaded images -> manifest -> ingest (shards) -> out-of-core labels -> pretrain."""
     import zstandard
 
-    from vise_lib.pushshift import pushshift_to_manifest
+    from vise_lib.engagement.pushshift import pushshift_to_manifest
 
     rng = np.random.default_rng(0)
     root, subs, coms = tmp_path / "images", [], []
@@ -168,11 +170,10 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     res = ingest(tmp_path / "manifest.jsonl", tmp_path / "ingested", root, image_size=16, shards=True, shard_size=10)
     assert res["kept"] == 42 and not res["skipped"]
     clean = tmp_path / "ingested" / "manifest.jsonl"
-    # the commands of the book page, as functions
-    from vise_lib import out_of_core, shards, train
-    assert out_of_core.main(["--manifest", str(clean), "--out", str(tmp_path / "labels"), "--n-clusters", "4",
+    # the commands of the book page: vise labels, vise shards, vise train
+    assert vise_main(["labels", "--manifest", str(clean), "--out", str(tmp_path / "labels"), "--n-clusters", "4",
                              "--svd-dim", "4", "--fit-posts", "30", "--kmeans-posts", "30", "--chunk-rows", "16"]) == 0
-    assert shards.main(["--shards", str(tmp_path / "ingested" / "shards"), "--to-npy", str(tmp_path / "posts.npy")]) == 0
+    assert vise_main(["shards", "--shards", str(tmp_path / "ingested" / "shards"), "--to-npy", str(tmp_path / "posts.npy")]) == 0
     images = np.load(tmp_path / "posts.npy")
     labels = np.load(tmp_path / "labels" / "pseudo.npy")
     assert images.shape == (42, 16, 16, 3) and labels.shape == (42,)
@@ -180,7 +181,7 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     np.testing.assert_array_equal(arr, images)
     with np.load(tmp_path / "labels" / "labels.npz") as z:
         assert z["post_id"].tolist() == eng.post_ids
-    train.main(["--images", str(tmp_path / "posts.npy"), "--labels", str(tmp_path / "labels" / "pseudo.npy"),
+    assert vise_main(["train", "--images", str(tmp_path / "posts.npy"), "--labels", str(tmp_path / "labels" / "pseudo.npy"),
                 "--out", str(tmp_path / "pretrain"), "--arch", "small_resnet", "--width", "4", "--epochs", "1",
-                "--batch-size", "8", "--device", "cpu", "--num-threads", "1", "--no-progress"])
+                "--batch-size", "8", "--device", "cpu", "--num-threads", "1", "--no-progress"]) == 0
     assert (tmp_path / "pretrain" / "backbone.pt").is_file()

@@ -9,8 +9,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from vise_lib.engagement import ManifestError, read_manifest
-from vise_lib.manifest_reader import ManifestReader
+from vise_lib.engagement.table import ManifestError
+from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.reader import ManifestReader
 
 POSTS = [
     {"post_id": "a", "image": "x/a.jpg", "comments": ["nice", "wow 😂"], "reactions": {"like": 3, "sad": 1},

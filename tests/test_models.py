@@ -5,15 +5,8 @@ import torch
 import torchvision
 from torch import nn
 
-from vise_lib.models import (
-    ARCHS,
-    MultiHeadClassifier,
-    build_backbone,
-    feature_dim,
-    load_backbone,
-    pooled_features,
-    save_backbone,
-)
+from vise_lib.backbones.archs import ARCHS, MultiHeadClassifier, build_backbone, feature_dim, pooled_features
+from vise_lib.backbones.checkpoint import load_backbone, save_backbone
 
 EXPECTED_32PX = {"small_resnet": (256, 4, 4), "resnet18": (512, 1, 1), "resnet50": (2048, 1, 1)}
 
@@ -144,8 +137,8 @@ def test_malicious_pickle_is_refused_without_running(tmp_path):
 
 
 def test_official_keys_and_wrapper_saving(tmp_path):
-    from vise_lib.models import official_keys
-    from vise_lib.simclr import SimCLRModel
+    from vise_lib.backbones.checkpoint import official_keys
+    from vise_lib.pretrain.objectives.simclr import SimCLRModel
 
     keys = official_keys("resnet50")
     assert keys[:4] == ["0.weight", "1.weight", "1.bias", "1.running_mean"] and "4.0.conv1.weight" in keys

@@ -9,9 +9,9 @@ import yaml
 from PIL import Image
 
 from conftest import REPO
-from vise_lib.config import load_preset
-from vise_lib.pipeline import run
-from vise_lib.world import AFFECTS, WorldConfig, generate_world, load_downstream
+from vise_lib.run.presets import load_preset
+from vise_lib.run.pipeline import run
+from vise_lib.world.generate import AFFECTS, WorldConfig, generate_world, load_downstream
 
 pytestmark = pytest.mark.slow
 

@@ -7,8 +7,8 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from vise_lib.config import ALL_STAGES, INGEST, STAGES
-from vise_lib.pipeline import StageFailed, _book_toc, run
+from vise_lib.run.presets import ALL_STAGES, INGEST, STAGES
+from vise_lib.run.pipeline import StageFailed, book_toc, run
 
 
 def _notebook(path, body="print('x =', x)"):
@@ -83,12 +83,12 @@ def test_a_preset_chooses_its_stages_and_outputs_can_live_elsewhere(mini, tmp_pa
 
 
 def test_book_toc_drops_pages_a_preset_did_not_produce(tmp_path):
-    from vise_lib.config import REPO_ROOT
+    from vise_lib.run.presets import REPO_ROOT
     gen = tmp_path / "gen"
     gen.mkdir()
     for n in ("00_world.ipynb", "performance.md"):
         (gen / n).write_text("")
-    toc = yaml.safe_load(_book_toc(REPO_ROOT, gen))
+    toc = yaml.safe_load(book_toc(REPO_ROOT, gen))
     files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
     assert "book/_generated/00_world" in files and "book/_generated/performance" in files
     assert "book/_generated/03_downstream" not in files and "book/method" in files

@@ -6,9 +6,10 @@ import os
 import pytest
 import zstandard
 
-from vise_lib.engagement import read_manifest
-from vise_lib.pushshift import is_image_post, main, pushshift_to_manifest, report_path
-from vise_lib.zst import LineStream, TruncatedStreamError
+from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.pushshift import is_image_post, main, pushshift_to_manifest, report_path
+from vise_lib.run.cli import main as vise_main
+from vise_lib.engagement.zst import LineStream, TruncatedStreamError
 
 
 def sub(id_, sr="pics", url=None, **kw):
@@ -143,5 +144,5 @@ def test_command_line(dumps, capsys):
     out = tmp / "cli.jsonl"
     assert main(["--submissions", str(rs), "--comments", str(rc), "--data-root", str(root), "--out", str(out)]) == 0
     assert "kept 4" in capsys.readouterr().out and len(out.read_text().splitlines()) == 4
-    assert main(["--submissions", str(tmp / "missing.zst"), "--data-root", str(root), "--out", str(out)]) == 2
+    assert vise_main(["pushshift", "--submissions", str(tmp / "missing.zst"), "--data-root", str(root), "--out", str(out)]) == 2
     assert "missing.zst" in capsys.readouterr().err

@@ -2,8 +2,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vise_lib import report
-from vise_lib.summary import claims
+from vise_lib.study import tables as report
+from vise_lib.study.claims import claims
 
 
 def fake_results():
@@ -44,7 +44,7 @@ def test_empty_results_rejected():
 
 
 def test_ablation_claim_and_sentences():
-    from vise_lib.summary import ablation_claims, sentences
+    from vise_lib.study.claims import ablation_claims, sentences
     rows = [{"factor": "base", "value": None, "task": "emotion", "seed": s, "top1": 0.8, "backbone": "vise"} for s in (0, 1)]
     rows += [{"factor": "engagement_noise", "value": v, "task": "emotion", "seed": s, "top1": t, "backbone": "vise"}
              for v, t in ((0.5, 0.7), (1.0, 0.6)) for s in (0, 1)]
@@ -64,7 +64,7 @@ def test_protocols_are_kept_apart():
 
 
 def test_weak_tasks_are_called_out():
-    from vise_lib.summary import weak_tasks
+    from vise_lib.study.claims import weak_tasks
     df = report.downstream_frame(fake_results())
     msgs = weak_tasks(df, {"emotion": 1 / 6, "object": 0.45})
     assert len(msgs) == 1 and "*object*" in msgs[0] and "best: object 50.3 %" in msgs[0]

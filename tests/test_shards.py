@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from conftest import make_post, write_manifest
-from vise_lib.engagement import read_manifest
-from vise_lib.shards import iter_shards, read_shards, shard_paths, write_shards
+from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.shards import iter_shards, read_shards, shard_paths, write_shards
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from conftest import make_post
-from vise_lib.signals import SignalEncoder
+from vise_lib.labels.signals import SignalEncoder
 
 WORDS = {0: ["haha", "lol", "funny"], 1: ["sad", "cry", "sorry"]}
 
@@ -60,8 +60,9 @@ def test_unknown_signal_rejected():
 
 # --- blocks, sharing, documented edge cases --------------------------------------------
 
-from vise_lib.signals import (MAX_CHARS, SIGNALS, CountEncoder, clean_comment,  # noqa: E402
-                              encode_signals, post_documents, text_issues)
+from vise_lib.labels.text import MAX_CHARS, clean_comment, post_documents, text_issues  # noqa: E402
+from vise_lib.labels.signals import SIGNALS, encode_signals
+from vise_lib.labels.encoders.counts import CountEncoder
 
 
 @pytest.mark.parametrize("signal, width", [("reactions", 3), ("counts", 16), ("all", None)])
@@ -75,7 +76,7 @@ def test_block_widths(manifest_of, signal, width):
 
 
 def test_count_bins_are_log2():
-    from vise_lib.engagement import Engagement
+    from vise_lib.engagement.table import Engagement
     eng = Engagement(post_ids=list("abcd"), image_index=np.arange(4), images=[None] * 4,
                      comments=[[], ["a"], ["a"] * 7, ["a"] * 2], reactions=np.zeros((4, 1), np.int64),
                      reaction_names=("like",), shares=np.array([0, 1, 3, 1000]), timestamp=np.zeros(4))
@@ -122,7 +123,7 @@ def test_invalid_utf8_surrogates_and_long_comments(manifest_of, tmp_path):
             if i == 3:                                        # raw invalid UTF-8 bytes
                 line = line.replace(b"sad", b"s\xff\xfed")
             f.write(line + b"\n")
-    from vise_lib.engagement import read_manifest
+    from vise_lib.engagement.reader import read_manifest
     eng, rep = read_manifest(path)
     assert rep.n_kept == len(r)
     docs = post_documents(eng)

@@ -1,8 +1,10 @@
 import pytest
 import torch
 
-from vise_lib.models import build_backbone
-from vise_lib.simclr import SimCLRModel, colour_distort, nt_xent, resized_crop_flip, two_views
+from vise_lib.backbones.archs import build_backbone
+from vise_lib.pretrain.objectives.simclr import (
+    SimCLRModel, colour_distort, nt_xent, resized_crop_flip, two_views,
+)
 
 
 def _x(b=8, px=16, seed=0):

@@ -4,8 +4,11 @@ import numpy as np
 import pytest
 import torch
 
-from vise_lib.models import build_backbone, load_backbone
-from vise_lib.train import TrainConfig, lr_at, main, pretrain
+from vise_lib.backbones.archs import build_backbone
+from vise_lib.backbones.checkpoint import load_backbone
+from vise_lib.pretrain.loop import TrainConfig, lr_at, pretrain
+from vise_lib.pretrain.cli import main
+from vise_lib.run.cli import main as vise_main
 
 TINY = dict(arch="small_resnet", width=4, epochs=2, batch_size=8, lr=0.05, warmup_epochs=0.5, seed=3)
 
@@ -147,8 +150,7 @@ def test_command_line(tmp_path, capsys):
     main(args)
     summary = json.loads(capsys.readouterr().out)
     assert summary["completed"] and (tmp_path / "run" / "backbone.pt").is_file()
-    with pytest.raises(SystemExit):
-        main(args + ["--lr", "-1"])
+    assert vise_main(["train", *args, "--lr", "-1"]) == 2
 
 
 def _cli_args(tmp_path, images, labels, out, **extra):
@@ -163,7 +165,7 @@ def _cli_args(tmp_path, images, labels, out, **extra):
 
 @pytest.mark.slow
 def test_killed_run_resumes_bit_identically(tmp_path):
-    """SIGKILL a real `python -m vise_lib.train` process after its first checkpoint, then --resume."""
+    """SIGKILL a real `python -m vise_lib.pretrain` process after its first checkpoint, then --resume."""
     import os
     import signal
     import subprocess
@@ -175,7 +177,7 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     cli = {k: v for k, v in params.items() if k not in ("arch",)}
     args = _cli_args(tmp_path, images, labels, tmp_path / "killed", ckpt_every=3, **cli)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "vise_lib.train", *args], env=env,
+    proc = subprocess.Popen([sys.executable, "-m", "vise_lib.pretrain", *args], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     ckpt = tmp_path / "killed" / "checkpoint.pt"
     try:
@@ -269,6 +271,5 @@ def test_command_line_objectives_and_errors(tmp_path, capsys):
     assert json.loads(capsys.readouterr().out)["objective"] == "none"
     main(no_labels + ["--out", str(tmp_path / "s"), "--objective", "simclr", "--proj-dim", "8"])
     assert json.loads(capsys.readouterr().out)["steps"] == 4
-    with pytest.raises(SystemExit):
-        main(args[:1] + [str(tmp_path / "missing.npy")] + args[2:])
-    assert "missing.npy" in capsys.readouterr().err
+    assert vise_main(["train", *args[:1], str(tmp_path / "missing.npy"), *args[2:]]) == 2
+    assert "vise train: error: images file not found:" in capsys.readouterr().err

@@ -6,10 +6,12 @@ import pytest
 import torch
 from PIL import Image
 
-from vise_lib.models import build_backbone, save_backbone
-from vise_lib.report import downstream_frame
-from vise_lib.transfer import (Task, dataset_task, resolve_backbones, run_transfer, subsample,
-                               world_tasks)
+from vise_lib.backbones.archs import build_backbone
+from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.study.tables import downstream_frame
+from vise_lib.transfer.runner import (
+    Task, dataset_task, resolve_backbones, run_transfer, subsample, world_tasks,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -122,7 +124,7 @@ def test_notebook_runs_on_a_real_imagefolder(tmp_path):
     """The 03 notebook, unmodified, on PNG/JPEG files and a resnet18 checkpoint in the official layout."""
     import papermill as pm
 
-    from vise_lib.pipeline import ensure_kernel
+    from vise_lib.run.pipeline import ensure_kernel
 
     data = write_imagefolder(tmp_path / "data")
     torch.manual_seed(0)

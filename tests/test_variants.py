@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from vise_lib.variants import VARIANTS, label_arrays, training_set
+from vise_lib.pretrain.variants import VARIANTS, label_arrays, training_set
 
 
 def _world(tmp_path, n=20, engagement_sets=True, index=None):

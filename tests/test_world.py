@@ -1,4 +1,4 @@
-"""Calibration and contract tests for the synthetic world (vise_lib.world)."""
+"""Calibration and contract tests for the synthetic world (vise_lib.world.generate)."""
 from __future__ import annotations
 
 import dataclasses
@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
-from vise_lib.world import (AFFECTS, OBJECTS, REACTIONS, STANCES, WorldConfig, generate_world,
-                            load_downstream, load_latents, load_posts)
-from vise_lib.world_plots import engagement_probe, pixel_probe
+from vise_lib.world.generate import (
+    AFFECTS, OBJECTS, REACTIONS, STANCES, WorldConfig, generate_world, load_downstream, load_latents, load_posts,
+)
+from vise_lib.world.diagnostics import engagement_probe, pixel_probe
 
 SMALL = {"n_posts": 2400, "n_train": 600, "n_val": 300, "n_test": 600}
 TINY = {"n_posts": 300, "n_train": 40, "n_val": 20, "n_test": 40}
@@ -173,7 +174,7 @@ def test_plots_return_figures(world):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from vise_lib import world_plots as wp
+    from vise_lib.world import diagnostics as wp
     for fig in (wp.plot_gallery(world, n=6), wp.plot_latent_distributions(world),
                 wp.plot_engagement_vs_latents(world), wp.plot_downstream_examples(world, "stance")):
         assert isinstance(fig, plt.Figure)

@@ -1,0 +1,236 @@
+"""Manifest file formats: JSONL, CSV and Parquet rows -> one record schema, streamed.
+
+Every format is read row by row (JSONL, CSV) or in record batches (Parquet) and each row is
+turned into the JSONL record form that :mod:`vise_lib.engagement.table` validates::
+
+    {"post_id", "image" | "image_index", "comments": [...], "reactions": {...}, "shares", "timestamp"}
+
+Columns of a table (CSV or Parquet; JSONL objects may use them too):
+
+* ``post_id`` (required); ``image`` (path relative to the data root) or ``image_index``;
+* ``comments``: a JSON list of strings in CSV (empty cell = no comments), a list column in
+  Parquet; or leave it out and give a separate comments table (:func:`read_comments_table`);
+* reactions: every ``reaction_<name>`` column is reaction ``<name>``; ``reaction_columns=`` names
+  further columns to use as reactions under their own names (e.g. ``["score"]`` or
+  ``["like", "love"]``); a ``reactions`` column may hold a JSON object (CSV) or a struct (Parquet);
+* ``shares``, ``timestamp`` (Unix seconds): optional counts.
+
+An empty CSV cell or a Parquet null in a count column is read as 0 and counted in the report's
+notes; the text ``NaN``, a float NaN, a negative or a non-numeric value skips the row.
+Row numbers: JSONL and CSV give the physical line (CSV header = line 1); Parquet gives the
+1-based data row.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections import Counter
+from pathlib import Path
+
+from vise_lib.engagement.zst import LineStream
+
+JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
+CSV_SUFFIXES = (".csv", ".tsv")
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PREFIX = "reaction_"
+COUNT_KEYS = ("image_index", "shares", "timestamp")
+NOTE_UTF8 = "non-UTF-8 bytes replaced by U+FFFD"
+NOTE_EMPTY_CELL = "empty count cells read as 0"
+
+
+class RowError(ValueError):
+    """A row is invalid; ``reason`` is the short category the report counts."""
+
+    def __init__(self, reason: str, message: str | None = None):
+        super().__init__(message or reason)
+        self.reason = reason
+
+
+def manifest_format(path) -> str:
+    """``"jsonl"``, ``"csv"`` or ``"parquet"`` from the file name (``.zst`` allowed for JSONL)."""
+    name = Path(path).name.lower()
+    stem = name[:-4] if name.endswith(".zst") else name
+    for fmt, suffixes in (("jsonl", JSONL_SUFFIXES), ("csv", CSV_SUFFIXES), ("parquet", PARQUET_SUFFIXES)):
+        if stem.endswith(suffixes) and (fmt == "jsonl" or not name.endswith(".zst")):
+            return fmt
+    raise ValueError(f"{path}: unknown manifest format; use .jsonl (or .jsonl.zst), .csv or .parquet")
+
+
+def _decode(raw: bytes, notes: Counter) -> str:
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        notes[NOTE_UTF8] += 1
+        return raw.decode("utf-8", errors="replace")
+
+
+def _jsonl_rows(path, notes, reaction_columns):
+    for lineno, raw in enumerate(LineStream(path), start=1):
+        if not raw.strip():
+            continue
+        try:
+            yield lineno, json.loads(_decode(raw, notes))
+        except json.JSONDecodeError:
+            yield lineno, RowError("invalid JSON", f"invalid JSON: {raw[:60]!r}")
+
+
+def _csv_rows(path, notes, reaction_columns):
+    def lines():
+        for raw in LineStream(path):
+            yield _decode(raw, notes) + "\n"
+
+    reader = csv.reader(lines(), delimiter="\t" if str(path).lower().endswith(".tsv") else ",")
+    header = next(reader, None)
+    if header is None:
+        return
+    header = [h.strip() for h in header]
+    if "post_id" not in header:
+        raise ValueError(f"{path}: the header has no post_id column (columns: {header})")
+    _check_columns(path, header, reaction_columns)
+    start = reader.line_num + 1
+    for cells in reader:
+        line, start = start, reader.line_num + 1
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        if len(cells) != len(header):
+            yield line, RowError("wrong number of cells", f"{len(cells)} cells, header has {len(header)}")
+            continue
+        yield line, _from_table(dict(zip(header, cells)), notes, reaction_columns)
+
+
+def _parquet_rows(path, notes, reaction_columns, batch_rows=8192):
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except Exception as e:  # pyarrow raises several types for a corrupt file
+        raise ValueError(f"{path}: not a readable Parquet file: {e}") from None
+    if "post_id" not in pf.schema_arrow.names:
+        raise ValueError(f"{path}: no post_id column (columns: {pf.schema_arrow.names})")
+    _check_columns(path, pf.schema_arrow.names, reaction_columns)
+    row = 0
+    try:
+        for batch in pf.iter_batches(batch_size=batch_rows):
+            for rec in batch.to_pylist():
+                row += 1
+                yield row, _from_table(rec, notes, reaction_columns)
+    except OSError as e:
+        raise ValueError(f"{path}: Parquet data unreadable after row {row}: {e}") from None
+
+
+def _check_columns(path, columns, reaction_columns):
+    missing = [c for c in reaction_columns if c not in columns]
+    if missing:
+        raise ValueError(f"{path}: reaction column(s) {missing} not in the columns {list(columns)}")
+
+
+def _cell(value, notes: Counter):
+    """A count cell: None/'' -> None (absent); numeric text -> number; other text kept."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        notes[NOTE_EMPTY_CELL] += 1
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+    return value
+
+
+def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict:
+    """A table row (text cells or typed values) -> the record schema (reactions still mixed in)."""
+    out = dict(rec)
+    if isinstance(out.get("post_id"), str):
+        out["post_id"] = out["post_id"].strip()
+    for key in COUNT_KEYS:
+        if key in out:
+            v = _cell(out[key], notes) if isinstance(out[key], (str, type(None))) else out[key]
+            if v is None:
+                del out[key]
+            else:
+                out[key] = v
+    if isinstance(out.get("image"), str) and not out["image"].strip():
+        del out["image"]
+    c = out.get("comments")
+    if isinstance(c, str):
+        try:
+            out["comments"] = json.loads(c, strict=False) if c.strip() else []  # raw newlines ok
+        except json.JSONDecodeError:
+            return RowError("bad comments", "comments cell is not a JSON list of strings")
+    r = out.get("reactions")
+    if isinstance(r, str):
+        try:
+            out["reactions"] = json.loads(r) if r.strip() else {}
+        except json.JSONDecodeError:
+            return RowError("bad reactions", "reactions cell is not a JSON object")
+    for key in [k for k in out if k.startswith(PREFIX) or k in reaction_columns]:
+        out[key] = _cell(out[key], notes) if isinstance(out[key], (str, type(None))) else out[key]
+    return out
+
+
+def gather_reactions(rec: dict, reaction_columns=()) -> dict:
+    """The reactions of a record: its ``reactions`` object, ``reaction_<name>`` keys and the
+    ``reaction_columns`` keys, merged (absent/empty values dropped)."""
+    reactions = rec.get("reactions", {}) or {}
+    if not isinstance(reactions, dict):
+        raise RowError("bad reactions", "reactions is not an object")
+    reactions = dict(reactions)
+    for key, value in rec.items():
+        if key.startswith(PREFIX) and value is not None:
+            reactions[key[len(PREFIX):]] = value
+    for key in reaction_columns:
+        value = rec.get(key)
+        if value is not None:
+            reactions[key] = value
+    return reactions
+
+
+def iter_records(path, notes: Counter, reaction_columns=()):
+    """Yield ``(row_number, record dict | RowError)`` for every non-blank row of a manifest.
+
+    File-level problems (unknown format, no ``post_id`` column, unreadable Parquet) raise
+    ``ValueError`` naming the file; row problems are yielded as :class:`RowError`. Text repairs
+    and empty cells are counted in ``notes``.
+    """
+    fmt = manifest_format(path)
+    rows = {"jsonl": _jsonl_rows, "csv": _csv_rows, "parquet": _parquet_rows}[fmt]
+    return rows(path, notes, tuple(reaction_columns))
+
+
+def read_comments_table(path, notes: Counter | None = None) -> tuple[dict[str, list[str]], Counter, list]:
+    """A separate comments table (JSONL, CSV or Parquet; columns ``post_id`` and ``text``
+    or ``body``) -> ``{post_id: [comment, ...]}`` in file order.
+
+    Held in memory (one list of strings per post). Rows without a post id or text are
+    counted and listed: returns ``(by_post, skipped Counter, [(row, reason)] first 20)``.
+    Empty/whitespace comments are dropped and counted in ``notes``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"comments table not found: {path}")
+    notes = Counter() if notes is None else notes
+    by_post: dict[str, list[str]] = {}
+    skipped, examples = Counter(), []
+
+    def skip(row, reason):
+        skipped[f"comments table: {reason}"] += 1
+        if len(examples) < 20:
+            examples.append((row, f"{path.name}:{row}: {reason}"))
+
+    for row, rec in iter_records(path, notes, ()):
+        if isinstance(rec, RowError):
+            skip(row, str(rec))
+            continue
+        pid, text = rec.get("post_id"), rec.get("text", rec.get("body"))
+        if not isinstance(pid, (str, int)) or isinstance(pid, bool) or pid == "":
+            skip(row, "missing post_id")
+        elif not isinstance(text, str):
+            skip(row, "comment text is not a string")
+        elif not text.strip():
+            notes["empty comments dropped"] += 1
+        else:
+            by_post.setdefault(str(pid), []).append(text)
+    return by_post, skipped, examples

@@ -1,0 +1,65 @@
+"""Real posts in place of the synthetic world: dumps or a manifest -> the world's posts layout.
+
+:func:`prepare_posts` runs the real-data tools in order — Pushshift dumps to a manifest (if the
+source is Pushshift), :func:`vise_lib.engagement.ingest.ingest` (validation, image decoding, shards), and
+the shards to one ``images.npy`` — and writes ``<run_dir>/world/posts/manifest.jsonl`` +
+``images.npy`` in exactly the layout the world writes, so the pseudo-label and pretraining
+stages read real posts and generated ones through the same code. Real posts have no latents:
+the diagnostics that need them are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.ingest import ingest
+from vise_lib.io import atomic_write
+from vise_lib.engagement.pushshift import pushshift_to_manifest
+from vise_lib.engagement.shards import shards_to_npy
+
+SOURCES = ("manifest", "pushshift")
+
+
+def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=None, comments=None,
+                  reaction_columns=(), pushshift_submissions=(), pushshift_comments=(),
+                  pushshift_layout: str = "subreddit", allow_truncated: bool = False,
+                  image_size: int = 224, shard_size: int = 1000, chunk_rows: int = 10_000) -> dict:
+    """Turn real posts into ``run_dir/world/posts``; returns the reports of each step."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown source {source!r}; choose from {SOURCES}")
+    if not data_root or not Path(data_root).is_dir():
+        raise ValueError(f"data_root must be an existing folder of images, got {data_root!r}")
+    run = Path(run_dir)
+    work = run / "ingest"
+    out = {"pushshift": None}
+    if source == "pushshift":
+        if not pushshift_submissions:
+            raise ValueError("source 'pushshift' needs pushshift_submissions (RS_*.zst files)")
+        manifest = work / "pushshift_manifest.jsonl"
+        out["pushshift"] = pushshift_to_manifest(pushshift_submissions, list(pushshift_comments), data_root,
+                                                 manifest, layout=pushshift_layout,
+                                                 allow_truncated=allow_truncated).to_dict()
+    elif not manifest:
+        raise ValueError("source 'manifest' needs a manifest path (JSONL, CSV or Parquet)")
+    out["ingest"] = ingest(manifest, work, data_root, comments=comments, reaction_columns=tuple(reaction_columns),
+                           image_size=image_size, shards=True, shard_size=shard_size, chunk_rows=chunk_rows)
+    if out["ingest"]["written"] == 0:
+        raise ValueError(f"{manifest}: no post survived ingestion; see {work / 'report.json'}")
+    posts = run / "world" / "posts"
+    shards_to_npy(work / "shards", posts / "images.npy")
+
+    def index_rows(dst):
+        with open(work / "manifest.jsonl", encoding="utf-8") as src:
+            for i, line in enumerate(src):
+                row = json.loads(line)
+                row["source_image"] = row.pop("image", None)  # kept for reference; the array row is the image
+                row["image_index"] = i
+                dst.write(json.dumps(row, ensure_ascii=False) + "\n")
+
+    atomic_write(posts / "manifest.jsonl", index_rows, mode="w")
+    eng, _ = read_manifest(posts / "manifest.jsonl", strict=True)
+    out["n_posts"] = len(eng)
+    out["reaction_names"] = list(eng.reaction_names)
+    return out

@@ -1,0 +1,127 @@
+"""The engagement table: one row per image post, read from a manifest with validation.
+
+Manifest format (JSON Lines, one post per line; the synthetic world writes exactly this)::
+
+    {"post_id": "p0000001", "image_index": 1,           # row of images.npy beside the manifest
+     "comments": ["so cute 😂", "lol"],                   # list of strings, may be empty
+     "reactions": {"like": 3, "love": 0, "haha": 5},      # any named non-negative counts
+     "shares": 2, "timestamp": 1600000123}
+
+Real data gives ``"image": "relative/path.jpg"`` (relative to the data root) instead of
+``image_index``. The same columns may come as CSV or Parquet, with comments inline or in a
+separate comments table (see :mod:`vise_lib.engagement.formats` and the book's "Using your own
+data" page). Bad rows are never dropped silently: each is counted by reason and listed with its
+line number in the :class:`ReadReport` (or raises, with ``strict=True``). Repairs that keep a
+row (non-UTF-8 bytes replaced, empty comments dropped, empty count cells read as 0) are counted
+in ``ReadReport.notes``.
+
+Large manifests stream: :class:`vise_lib.engagement.reader.ManifestReader` yields :class:`Engagement` chunks of
+``chunk_rows`` posts; memory is one chunk plus 8 bytes per post for the duplicate-id check.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+
+
+@dataclass
+class ReadReport:
+    """What a read kept and what it skipped, with reasons and line numbers."""
+
+    path: str
+    n_rows: int = 0
+    n_kept: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    examples: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first 20
+    notes: Counter = field(default_factory=Counter)   # repairs that kept the row, counted
+
+    def skip(self, line: int, reason: str, message: str | None = None) -> None:
+        """Count one skipped row under ``reason``; list it (first 20) with ``message``."""
+        self.skipped[reason] += 1
+        if len(self.examples) < 20:
+            self.examples.append((line, message or reason))
+
+    def summary(self) -> str:
+        """One line: kept of rows, then the skip counts and the notes."""
+        s = f"{self.path}: {self.n_kept} of {self.n_rows} rows kept"
+        if self.skipped:
+            s += "; skipped: " + ", ".join(f"{n} {r}" for r, n in self.skipped.most_common())
+        if self.notes:
+            s += "; notes: " + ", ".join(f"{n} {r}" for r, n in self.notes.most_common())
+        return s
+
+    def to_dict(self) -> dict:
+        """A JSON-ready form (what ``read_report.json`` files hold)."""
+        return {"path": self.path, "rows": self.n_rows, "kept": self.n_kept,
+                "skipped": dict(self.skipped), "notes": dict(self.notes),
+                "examples": [list(e) for e in self.examples]}
+
+
+@dataclass
+class Engagement:
+    """Columnar engagement of N posts."""
+
+    post_ids: list[str]
+    image_index: np.ndarray          # (N,) int64 row in the image array, -1 when ``images`` is used
+    images: list[str | None]         # relative image paths (real data) or None
+    comments: list[list[str]]
+    reactions: np.ndarray            # (N, R) int64 counts
+    reaction_names: tuple[str, ...]
+    shares: np.ndarray               # (N,) int64
+    timestamp: np.ndarray            # (N,) int64 (0 when absent)
+
+    def __len__(self) -> int:
+        return len(self.post_ids)
+
+    @classmethod
+    def from_rows(cls, rows: list[dict], reaction_names) -> "Engagement":
+        """Build from validated row dicts (reactions outside ``reaction_names`` are left out)."""
+        names = tuple(reaction_names)
+        counts = np.array([[r["reactions"].get(k, 0) for k in names] for r in rows], dtype=np.int64)
+        return cls(
+            post_ids=[r["post_id"] for r in rows],
+            image_index=np.array([r["image_index"] for r in rows], dtype=np.int64),
+            images=[r["image"] for r in rows], comments=[r["comments"] for r in rows],
+            reactions=counts.reshape(len(rows), len(names)), reaction_names=names,
+            shares=np.array([r["shares"] for r in rows], dtype=np.int64),
+            timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64))
+
+    @classmethod
+    def concat(cls, parts: list["Engagement"], reaction_names=None) -> "Engagement":
+        """Join chunks that share ``reaction_names`` into one table."""
+        names = tuple(reaction_names if reaction_names is not None else
+                      (parts[0].reaction_names if parts else ()))
+        if any(p.reaction_names != names for p in parts):
+            raise ValueError("cannot concatenate engagement chunks with different reaction columns")
+        if not parts:
+            return cls.from_rows([], names)
+        return cls(sum((p.post_ids for p in parts), []), np.concatenate([p.image_index for p in parts]),
+                   sum((p.images for p in parts), []), sum((p.comments for p in parts), []),
+                   np.concatenate([p.reactions for p in parts]), names,
+                   np.concatenate([p.shares for p in parts]), np.concatenate([p.timestamp for p in parts]))
+
+    def take(self, idx) -> "Engagement":
+        """The posts at positions ``idx`` (in that order)."""
+        idx = np.asarray(idx, dtype=np.int64)
+        return Engagement([self.post_ids[i] for i in idx], self.image_index[idx], [self.images[i] for i in idx],
+                          [self.comments[i] for i in idx], self.reactions[idx], self.reaction_names,
+                          self.shares[idx], self.timestamp[idx])
+
+    def row(self, i: int) -> dict:
+        """Post ``i`` as a manifest record (JSON-ready; ``image`` or ``image_index``)."""
+        rec = {"post_id": self.post_ids[i]}
+        rec.update({"image": self.images[i]} if self.images[i] is not None
+                   else {"image_index": int(self.image_index[i])})
+        rec.update(comments=list(self.comments[i]),
+                   reactions={k: int(v) for k, v in zip(self.reaction_names, self.reactions[i])},
+                   shares=int(self.shares[i]), timestamp=int(self.timestamp[i]))
+        return rec
+
+
+class ManifestError(ValueError):
+    """A manifest row is invalid (raised in strict mode; names file and line)."""

@@ -1,0 +1,92 @@
+"""Command line of the pretraining engine: ``python -m vise_lib.pretrain`` (also under ``torchrun``).
+
+Examples::
+
+    # one process (CPU, or one GPU when present)
+    python -m vise_lib.pretrain --images posts.npy --labels pseudo.npy --out runs/x/vise
+    # resume after an interruption: continues exactly where the last checkpoint stopped
+    python -m vise_lib.pretrain --images posts.npy --labels pseudo.npy --out runs/x/vise --resume
+    # SimCLR (no labels), and the untrained baseline (no labels, objective none)
+    python -m vise_lib.pretrain --images posts.npy --objective simclr --out runs/x/simclr
+    # ResNet-50 at 224 px on 8 GPUs: DDP + DistributedSampler, bf16 autocast, channels_last
+    torchrun --standalone --nproc_per_node=8 -m vise_lib.pretrain --images posts224.npy \\
+        --labels pseudo.npy --out runs/paper/vise --arch resnet50 --batch-size 2048 --lr 0.8 \\
+        --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --pad 28 --ckpt-every 1000 --prefetch 2 --resume
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+
+import numpy as np
+
+from vise_lib.pretrain import distributed as D
+from vise_lib.pretrain.loop import OBJECTIVES, pretrain
+from vise_lib.pretrain.config import TrainConfig
+
+
+def _boolean(text: str) -> bool:
+    if text.lower() not in ("true", "1", "false", "0"):
+        raise ValueError(text)
+    return text.lower() in ("true", "1")
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser: data and run options plus one ``--flag`` per :class:`TrainConfig` field."""
+    p = argparse.ArgumentParser(prog="vise train", description=__doc__.splitlines()[0],
+                                formatter_class=argparse.RawDescriptionHelpFormatter,
+                                epilog=__doc__.split("Examples::", 1)[1])
+    p.add_argument("--images", required=True, help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
+    p.add_argument("--labels", action="append", default=None,
+                   help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline")
+    p.add_argument("--objective", default="auto", choices=OBJECTIVES,
+                   help="auto: classify with --labels, none (untrained 'random') without")
+    p.add_argument("--out", required=True, help="output folder")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
+    p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
+    p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    for f in dataclasses.fields(TrainConfig):
+        kind = {"int": int, "float": float, "bool": _boolean, "str": str}[f.type]
+        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
+                       help=f"TrainConfig.{f.name} (default: %(default)s)")
+    return p
+
+
+def _load(path: str, what: str, mmap: bool) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False, mmap_mode="r" if mmap else None)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{what} file not found: {path}") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: cannot read {what} as a .npy array ({e})") from e
+
+
+def main(argv: list[str] | None = None) -> dict:
+    """Parse ``argv``, start the process group under ``torchrun``, pretrain, print a JSON summary.
+
+    Bad input raises ``ValueError`` / ``FileNotFoundError`` naming the problem (``vise train``
+    prints it as one line and exits with status 2). Only rank 0
+    prints; the summary holds every key of :func:`vise_lib.pretrain.loop.pretrain`'s result but
+    ``history``.
+    """
+    p = parser()
+    a = p.parse_args(argv)
+    started = False
+    try:
+        cfg = TrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)})
+        images = _load(a.images, "images", mmap=True)
+        labels = None if a.labels is None else [_load(path, "labels", mmap=False) for path in a.labels]
+        started = D.init_from_env(cfg.device)
+        res = pretrain(images, labels, cfg, a.out, resume=a.resume, progress=not a.no_progress,
+                       stop_after_steps=a.stop_after_steps, objective=a.objective)
+    except (ValueError, FileNotFoundError):
+        if started:
+            D.cleanup()
+        raise
+    if D.is_main():
+        print(json.dumps({k: v for k, v in res.items() if k != "history"}), flush=True)
+    if started:
+        D.cleanup()
+    return res

@@ -1,0 +1,275 @@
+"""Pretraining loop: pseudo-label (or object-label) classification or SimCLR; checkpoint/resume.
+
+Objectives: ``classify`` (one head per label set on a shared backbone, loss = mean of the heads'
+cross-entropies), ``simclr`` (two views per image, NT-Xent; see :mod:`vise_lib.pretrain.objectives.simclr`) and
+``none`` (the seeded initial backbone, untrained). SGD with momentum and a per-step cosine
+schedule after a linear warmup. Every random draw is a pure function of ``(seed, epoch)``
+(shuffling) or ``(seed, step, rank)`` (augmentation), so a run stopped at any checkpoint and
+resumed gives bit-identical weights on CPU (same thread count). On CUDA the step runs under
+bf16 autocast with channels_last tensors. Under ``torchrun`` the model is wrapped in
+``DistributedDataParallel`` and each epoch is sharded by ``DistributedSampler``
+(see :mod:`vise_lib.pretrain.distributed`); ``batch_size`` is the global batch. Also a script:
+``python -m vise_lib.pretrain`` (see :mod:`vise_lib.pretrain.cli`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from vise_lib.pretrain import distributed as D
+from vise_lib.backbones.tensors import augment, check_images, check_labels, prefetch, to_tensor, to_unit
+from vise_lib.io import atomic_write
+from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
+from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.pretrain.objectives.simclr import SimCLRModel, nt_xent, two_views
+from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
+
+__all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream", "OBJECTIVES"]
+
+CKPT_FORMAT = 2
+OBJECTIVES = ("auto", "classify", "simclr", "none")
+_RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
+
+
+def _write_log(path: Path, history: list[dict]) -> None:
+    if D.is_main():
+        atomic_write(path, lambda f: f.writelines(json.dumps(row) + "\n" for row in history), mode="w")
+
+
+def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests) -> dict:
+    return {"history": history, "seconds": time.perf_counter() - t0, "steps": steps, "objective": objective,
+            "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
+            "backbone": None if backbone is None else str(backbone), "completed": backbone is not None,
+            "train_accuracy": history[-1]["accuracy"] if history else [], "rank_digests": digests}
+
+
+def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False, progress: bool = True,
+             stop_after_steps: int | None = None, objective: str = "auto") -> dict:
+    """Pretrain a backbone on ``images``: classification heads, SimCLR, or nothing ("random").
+
+    Args:
+        images: uint8 ``(N, H, W, 3)``; may be ``None`` for the ``none`` objective.
+        label_sets: list of 1-D int label arrays (engagement pseudo labels, object labels,
+            ...), one head each, for ``classify``; ``None`` for ``simclr`` and ``none``.
+        cfg: a :class:`TrainConfig`.
+        out_dir: receives ``backbone.pt`` (official layout, written when training completes),
+            ``log.jsonl`` (one row per epoch: epoch, step, loss, accuracy per head,
+            images_per_s, lr, seconds) and ``checkpoint.pt`` (model, optimizer, step,
+            history, RNG state; atomic). Under ``torchrun`` only rank 0 writes.
+        resume: continue from ``out_dir/checkpoint.pt`` if present (else start fresh); the
+            result is bit-identical to an uninterrupted run (CPU, same thread count). The
+            checkpoint must come from the same config (except ``ckpt_every``,
+            ``num_threads``, ``device``, ``prefetch``), objective, labels and world size,
+            else ``ValueError``.
+        progress: show a tqdm bar (rank 0 only).
+        stop_after_steps: stop (after writing a checkpoint) once this many optimizer steps
+            are done in total; ``backbone.pt`` is then not written and ``completed`` is False.
+        objective: ``"auto"`` (``classify`` with label sets, ``none`` without), ``"classify"``,
+            ``"simclr"`` (``cfg.simclr_epochs`` epochs, or ``cfg.epochs`` if 0) or ``"none"``.
+
+    Each rank's batches are ``min(batch_size, N) // world_size`` images; a final short batch is
+    dropped each epoch. Returns ``history`` (the log rows), ``seconds``, ``images_per_s``
+    (this call's training throughput, all ranks), ``backbone`` (path as str; None if stopped
+    early), ``train_accuracy`` (per head, on the augmented batches of the last epoch; for
+    simclr the contrastive top-1), ``steps``, ``completed``, ``objective`` and
+    ``rank_digests`` (SHA-1 of the final model on each rank; all equal under DDP).
+    """
+    if not isinstance(cfg, TrainConfig):
+        raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
+    if stop_after_steps is not None and (not isinstance(stop_after_steps, int) or stop_after_steps < 0):
+        raise ValueError(f"stop_after_steps must be a non-negative int or None, got {stop_after_steps!r}")
+    if objective == "auto":
+        objective = "none" if label_sets is None else "classify"
+    if objective in ("simclr", "none") and label_sets is not None:
+        raise ValueError(f"objective {objective!r} takes no label_sets (got {len(label_sets)})")
+    if objective == "classify" and label_sets is None:
+        raise ValueError("objective 'classify' needs label_sets (a non-empty list of 1-D int arrays)")
+    if images is not None or objective != "none":
+        check_images(images)
+    labels = check_labels(label_sets, len(images)) if objective == "classify" else []
+    out, prev_threads = Path(out_dir), torch.get_num_threads()
+    if D.is_main():
+        out.mkdir(parents=True, exist_ok=True)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    t0 = time.perf_counter()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.seed)
+            backbone = build_backbone(cfg.arch, cfg.width, cfg.blocks)
+            if objective == "none":
+                _write_log(out / "log.jsonl", [])
+                path = save_backbone(backbone, out / "backbone.pt") if D.is_main() else out / "backbone.pt"
+                D.barrier()
+                return _result([], t0, 0, 0.0, path, 0, objective, D.all_gather_objects(D.state_digest(backbone)))
+            if objective == "simclr":
+                model = SimCLRModel(backbone, proj_dim=cfg.proj_dim)
+            else:
+                model = MultiHeadClassifier(backbone, [int(y.max()) + 1 for y in labels])
+            return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective)
+    finally:
+        torch.set_num_threads(prev_threads)
+
+
+def batch_stream(images, label_t, todo, cfg: TrainConfig, objective: str = "classify", rank: int = 0):
+    """The training data path: yield ``(x, [labels])`` for each ``(step, indices)`` in ``todo``.
+
+    Indexes the uint8 ``images`` (in memory or memory-mapped), converts and augments per
+    batch (crop + flip; two SimCLR views for ``simclr``) with a generator seeded by
+    ``(cfg.seed, step, rank)``, ``cfg.prefetch`` batches ahead in a background thread.
+    ``label_t`` is a list of int64 label tensors (empty for ``simclr``).
+    """
+    def prepare(item):  # runs in the prefetch thread: one generator per step, no shared state
+        s, idx = item
+        g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, s, rank))
+        if objective == "simclr":
+            x = two_views(to_unit(images[idx]), g, cfg.simclr_strength)
+        else:
+            x = to_tensor(images[idx])
+            x = augment(x, g, pad=cfg.pad) if cfg.augment else x
+        t = torch.from_numpy(idx)
+        return x, [y[t] for y in label_t]
+
+    return prefetch(todo, prepare, depth=cfg.prefetch)
+
+
+def _load_resume(ckpt_path: Path, cfg: TrainConfig, data_id: dict, model, opt) -> dict:
+    """Restore model/optimizer/RNG from a checkpoint of the same run; return its saved loop state."""
+    try:
+        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    except Exception as e:  # corrupt file, or a pickle carrying code
+        raise ValueError(f"{ckpt_path}: cannot resume: not a readable weights-only checkpoint ({e})") from e
+    old, new = ck.get("cfg", {}), dataclasses.asdict(cfg)
+    diff = sorted(k for k in set(old) | set(new) if k not in _RESUME_FREE and old.get(k) != new.get(k))
+    if ck.get("format") != CKPT_FORMAT or diff or ck.get("data") != data_id:
+        raise ValueError(f"{ckpt_path}: cannot resume: checkpoint differs in format "
+                         f"({ck.get('format')} vs {CKPT_FORMAT}), config {diff} or data ({ck.get('data')} vs {data_id})")
+    model.load_state_dict(ck["model"])
+    opt.load_state_dict(ck["optimizer"])
+    torch.set_rng_state(ck["rng"]["torch"])
+    return ck
+
+
+def _device(cfg: TrainConfig, world: int) -> torch.device:
+    dev = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    if dev == "cuda" and world > 1:
+        dev = f"cuda:{D.env_rank_world()[2]}"
+    return torch.device(dev)
+
+
+def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective):
+    ckpt_path, log_path, bb_path = out / "checkpoint.pt", out / "log.jsonl", out / "backbone.pt"
+    (rank, world), main = D.rank_world(), D.is_main()
+    device = _device(cfg, world)
+    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format  # faster on CPU too
+    model.to(device, memory_format=fmt)
+    net = model if world == 1 else DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
+                                                           else None)
+    if (n := len(images)) < 2:
+        raise ValueError(f"need at least 2 images to train, got {n}")
+    if (bs := min(cfg.batch_size, n)) % world or bs // world < 2:
+        raise ValueError(f"batch_size {bs} must be a multiple of the world size {world} with >= 2 images per rank")
+    bs_rank, epochs = bs // world, (cfg.simclr_epochs or cfg.epochs) if objective == "simclr" else cfg.epochs
+    spe = (n // world) // bs_rank  # steps per epoch; a final short batch is dropped
+    total, warmup = spe * epochs, round(cfg.warmup_epochs * spe)
+    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    heads = [h.out_features for h in model.heads] if objective == "classify" else [cfg.proj_dim]
+    data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
+               "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
+    st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
+    if resume and ckpt_path.is_file():
+        st = _load_resume(ckpt_path, cfg, data_id, model, opt)
+        if rank:  # rank 0 carries the (all-reduced) running sums of the interrupted epoch
+            st["running"] = (st["running"][0], 0.0, [0.0] * len(heads), 0)
+    elif main and bb_path.exists():
+        bb_path.unlink()  # a fresh run must not leave a stale result behind
+    D.barrier()
+    step, history, (seconds, loss_sum, correct, seen) = st["step"], st["history"], st["running"]
+    loss_sum, correct = (torch.tensor(v, dtype=torch.float64, device=device) for v in (loss_sum, correct))  # no sync
+    seen = torch.tensor(seen, dtype=torch.float64, device=device)
+
+    def global_sums():
+        return [D.all_reduce_sum(t.clone()) for t in (loss_sum, correct, seen)]
+
+    def save_ckpt():
+        g_loss, g_correct, g_seen = global_sums()  # collective: every rank calls save_ckpt
+        if main:
+            ck = {"format": CKPT_FORMAT, "cfg": dataclasses.asdict(cfg), "data": data_id, "step": step,
+                  "history": history, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                  "rng": {"torch": torch.get_rng_state()},
+                  "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen))}
+            atomic_write(ckpt_path, lambda f: torch.save(ck, f))
+
+    label_t = [torch.from_numpy(y) for y in labels]
+    amp = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda" and cfg.bf16)
+    trained, stopped, t_loop, lr = 0, False, time.perf_counter(), cfg.lr
+    model.train()
+    bar = tqdm(total=total, initial=step, disable=not (progress and main), desc=f"pretrain {objective}", unit="step")
+    for epoch in range(step // spe, epochs):
+        order = D.epoch_indices(n, epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
+        todo = [(epoch * spe + i, order[i * bs_rank:(i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
+        mark = time.perf_counter()
+        batches = batch_stream(images, label_t, todo, cfg, objective, rank)
+        for x, ys in batches:
+            x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y.to(device) for y in ys]
+            lr = lr_at(step, total, warmup, cfg.lr)
+            for group in opt.param_groups:
+                group["lr"] = lr
+            with amp:
+                outs = net(x)
+            if objective == "simclr":
+                loss, hits = nt_xent(outs, cfg.temperature)
+                hits, batch_n = hits.view(1), x.shape[0] // 2
+            else:
+                loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys)) / len(ys)
+                hits, batch_n = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys)]), len(ys[0])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                loss_sum += loss.detach() * batch_n
+                correct += hits
+                seen += batch_n
+            step, trained = step + 1, trained + batch_n
+            bar.update(1)
+            stopped = stop_after_steps is not None and stop_after_steps <= step < total
+            if step % spe and (stopped or (cfg.ckpt_every and step % cfg.ckpt_every == 0)):
+                save_ckpt()
+            if stopped:
+                batches.close()
+                break
+        if step % spe == 0:  # the epoch is complete
+            seconds += time.perf_counter() - mark
+            g_loss, g_correct, g_seen = global_sums()
+            anchors = float(g_seen) * (2 if objective == "simclr" else 1)
+            history.append({"epoch": epoch + 1, "step": step, "loss": float(g_loss) / float(g_seen),
+                            "accuracy": [float(c) / anchors for c in g_correct],
+                            "images_per_s": float(g_seen) / seconds if seconds > 0 else 0.0, "lr": lr,
+                            "seconds": seconds})
+            bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", refresh=False)
+            seconds, mark = 0.0, time.perf_counter()
+            loss_sum.zero_(), correct.zero_(), seen.zero_()
+            _write_log(log_path, history)
+            save_ckpt()
+        if stopped:
+            break
+    bar.close()
+    _write_log(log_path, history)
+    backbone = None
+    if step >= total:
+        D.average_buffers(model)
+        backbone = save_backbone(model.backbone, bb_path) if main else bb_path
+    digests = D.all_gather_objects(D.state_digest(model))
+    D.barrier()
+    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests)

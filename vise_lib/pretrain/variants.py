@@ -1,0 +1,114 @@
+"""Pretraining variants: which supervision each backbone is trained with.
+
+All variants train the same network on the same post images. The classification variants
+share one crop-and-flip augmentation; ``simclr`` draws two views per image with random
+resized crops, flips and colour distortion (its objective needs them). The supervision:
+
+=============== =========================================================================
+``vise``        the engagement pseudo labels (``labels.npz`` key ``label``, the primary signal)
+``vise_multi``  one head per engagement pseudo-label set (every ``label_*`` key: e.g.
+                ``label_both``, ``label_comments``, ``label_reactions``), loss averaged
+``comments``    pseudo labels from comments only (``label_comments``)
+``reactions``   pseudo labels from reactions only (``label_reactions``)
+``object``      the posts' object class: the conventional-label baseline
+``simclr``      no labels: the self-supervised SimCLR baseline (two colour-distorted views)
+``random``      no training: the seeded initialization (a floor)
+=============== =========================================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from vise_lib.labels.pseudo_labels import load_labels
+from vise_lib.world.generate import load_latents
+
+VARIANTS = ("vise", "vise_multi", "comments", "reactions", "object", "simclr", "random")
+_SINGLE_KEY = {"vise": "label", "comments": "label_comments", "reactions": "label_reactions"}
+_RERUN = "rerun the 01_engagement_to_labels stage (its labels.npz predates the engagement-only label sets)"
+
+
+@dataclass
+class TrainingSet:
+    """What one variant trains on: the images, its label sets and the training objective.
+
+    ``objective`` is ``"classify"`` (one head per entry of ``label_sets``), ``"simclr"`` or
+    ``"none"`` (``label_sets`` is None for both); ``sources`` names where each label set came
+    from (``labels.npz:label``, ``latents.npz:object``, ...).
+    """
+
+    variant: str
+    images: np.ndarray
+    label_sets: list[np.ndarray] | None
+    objective: str
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def num_classes(self) -> list[int]:
+        """Number of classes of each label set (empty without labels)."""
+        return [int(y.max()) + 1 for y in self.label_sets or []]
+
+
+def label_arrays(labels_dir) -> dict[str, np.ndarray]:
+    """Every array of ``labels_dir/labels.npz``: ``image_index``, ``label`` and any ``label_*`` sets."""
+    out = dict(load_labels(labels_dir))  # raises a clear FileNotFoundError when the stage has not run
+    with np.load(Path(labels_dir) / "labels.npz") as z:
+        out.update({k: z[k] for k in z.files if k.startswith("label_") and k not in out})
+    return out
+
+
+def _check_index(idx: np.ndarray, n_images: int, labels_path: Path) -> np.ndarray:
+    idx = np.asarray(idx)
+    if idx.ndim != 1 or not np.issubdtype(idx.dtype, np.integer):
+        raise ValueError(f"{labels_path}: image_index must be a 1-D int array, got {idx.dtype} {idx.shape}")
+    bad = np.flatnonzero((idx < 0) | (idx >= n_images))
+    if len(bad):
+        raise ValueError(f"{labels_path}: image_index row {bad[0]} is {idx[bad[0]]}, outside the {n_images} "
+                         f"post images ({len(bad)} such rows)")
+    return idx
+
+
+def training_set(variant: str, world_dir, labels_dir) -> TrainingSet:
+    """Images and supervision for one variant (see the module docstring for the variants).
+
+    Images are the posts that have pseudo labels (``labels.npz``'s ``image_index``), in that
+    order, for every variant, so all variants see the same images.
+
+    Raises:
+        ValueError: unknown variant; a missing label set (the message names the key and the
+            stage to rerun); an ``image_index`` row outside the post images.
+        FileNotFoundError: the world's or the labels stage's files are missing.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"unknown pretraining variant {variant!r}; choose from {VARIANTS}")
+    world_dir, labels_path = Path(world_dir), Path(labels_dir) / "labels.npz"
+    images_path = world_dir / "posts" / "images.npy"
+    if not images_path.is_file():
+        raise FileNotFoundError(f"{images_path} is missing: run the 00_world stage first")
+    images = np.load(images_path, mmap_mode="r")
+    pl = label_arrays(labels_dir)
+    idx = _check_index(pl["image_index"], len(images), labels_path)
+    x = np.ascontiguousarray(images[idx])
+    if variant == "random":
+        return TrainingSet(variant, x, None, "none")
+    if variant == "simclr":
+        return TrainingSet(variant, x, None, "simclr")
+    if variant == "object":
+        return TrainingSet(variant, x, [load_latents(world_dir)["object"][idx]], "classify", ["latents.npz:object"])
+    if variant == "vise_multi":
+        keys = sorted(k for k in pl if k.startswith("label_"))
+        if not keys:
+            raise ValueError(f"{labels_path}: variant 'vise_multi' needs label_* sets (label_both, "
+                             f"label_comments, label_reactions) and there are none; {_RERUN}")
+    else:
+        keys = [_SINGLE_KEY[variant]]
+        if keys[0] not in pl:
+            raise ValueError(f"{labels_path}: variant {variant!r} needs the key {keys[0]!r}, which is missing "
+                             f"(present: {sorted(pl)}); {_RERUN}")
+    for k in keys:
+        if len(pl[k]) != len(idx):
+            raise ValueError(f"{labels_path}: {k!r} has {len(pl[k])} rows but image_index has {len(idx)}")
+    return TrainingSet(variant, x, [pl[k] for k in keys], "classify", [f"labels.npz:{k}" for k in keys])

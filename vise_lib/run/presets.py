@@ -1,0 +1,94 @@
+"""Presets and stages: which notebook runs with which parameters.
+
+A preset (``configs/<name>.yml``) holds one section per stage. Each stage's notebook gets
+that section's keys as flat papermill parameters, plus ``run_dir`` (absolute path of
+``runs/<preset>``) and ``preset``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One pipeline stage: a notebook and the preset section that parameterizes it."""
+
+    name: str       # notebook stem, e.g. "00_world"
+    section: str    # preset section, e.g. "world"
+    title: str
+
+    @property
+    def notebook(self) -> str:
+        return f"notebooks/{self.name}.ipynb"
+
+
+STAGES: tuple[Stage, ...] = (
+    Stage("00_world", "world", "The synthetic social world"),
+    Stage("01_engagement_to_labels", "labels", "Engagement to pseudo labels"),
+    Stage("02_pretrain", "pretrain", "Pretraining"),
+    Stage("03_downstream", "downstream", "Transfer to downstream tasks"),
+    Stage("04_ablations", "ablations", "Ablations"),
+    Stage("05_summary", "summary", "Summary"),
+)
+# Real posts instead of the synthetic world: a preset lists it in its `stages` (see paper.yml).
+INGEST = Stage("10_ingest", "ingest", "Your posts")
+ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES)
+
+
+def preset_path(preset: str, root: Path = REPO_ROOT) -> Path:
+    """Path of a preset: a name in ``configs/`` or a path to a YAML file."""
+    p = Path(preset)
+    if p.suffix in (".yml", ".yaml"):
+        return p.resolve()
+    return root / "configs" / f"{preset}.yml"
+
+
+def available_presets(root: Path = REPO_ROOT) -> list[str]:
+    return sorted(p.stem for p in (root / "configs").glob("*.yml"))
+
+
+def load_preset(preset: str, root: Path = REPO_ROOT) -> dict:
+    """Load and check a preset: a mapping with one mapping per stage section."""
+    path = preset_path(preset, root)
+    if not path.is_file():
+        raise ValueError(
+            f"unknown preset {preset!r}: no file {path} "
+            f"(available: {', '.join(available_presets(root)) or 'none'})"
+        )
+    try:
+        cfg = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(cfg, dict):
+        raise ValueError(f"{path}: expected a mapping at the top level")
+    known = {s.section for s in ALL_STAGES} | {"description", "stages"}
+    unknown = set(cfg) - known
+    if unknown:
+        raise ValueError(f"{path}: unknown section(s) {sorted(unknown)}; expected {sorted(known)}")
+    names = {s.name for s in ALL_STAGES}
+    stages = cfg.setdefault("stages", [s.name for s in STAGES])
+    if not isinstance(stages, list) or not stages or not set(stages) <= names:
+        raise ValueError(f"{path}: stages must be a non-empty list drawn from {sorted(names)}, got {stages!r}")
+    for s in ALL_STAGES:
+        section = cfg.setdefault(s.section, {}) or {}
+        if not isinstance(section, dict):
+            raise ValueError(f"{path}: section {s.section!r} must be a mapping")
+        cfg[s.section] = section
+    return cfg
+
+
+def preset_stages(cfg: dict) -> list[Stage]:
+    """The stages a loaded preset runs, in its order."""
+    by_name = {s.name: s for s in ALL_STAGES}
+    return [by_name[n] for n in cfg["stages"]]
+
+
+def stage_parameters(cfg: dict, stage: Stage, preset_name: str, run_dir: Path) -> dict:
+    """The flat papermill parameters of one stage."""
+    return {"run_dir": str(run_dir), "preset": preset_name, **cfg[stage.section]}

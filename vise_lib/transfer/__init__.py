@@ -1,0 +1,2 @@
+"""Transfer: dataset readers, splits, the feature cache, linear probes, fine-tuning and the
+downstream run."""

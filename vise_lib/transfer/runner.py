@@ -1,0 +1,258 @@
+"""The downstream stage: every backbone, on every task, under one protocol, over seeds.
+
+A :class:`Task` is images and labels per split (the world's ``emotion`` / ``stance`` /
+``object``, or a real dataset read by :mod:`vise_lib.transfer.datasets`). A backbone is a checkpoint
+path plus the architecture it is loaded as (the pipeline's pretrained variants, the released
+VisE trunks, any torchvision ResNet state dict). Protocols:
+
+* ``linear``: frozen features (extracted once per backbone and image set, cached on disk by
+  :mod:`vise_lib.transfer.features`), then :func:`~vise_lib.transfer.probes.linear_probe` (or
+  :func:`~vise_lib.transfer.probes.multilabel_probe`);
+* ``finetune``: the whole network plus a linear head, trained by :func:`vise_lib.transfer.finetune.finetune`.
+
+Each seed trains on a different stratified 80 % subsample of the training split (validation
+and test are fixed), so the spread over seeds shows how much a result depends on which
+training images were seen. Every run records its ``protocol``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from vise_lib.transfer.datasets import ImageDataset, load_dataset
+from vise_lib.transfer.probes import DEFAULT_CS, linear_probe, multilabel_probe
+from vise_lib.transfer.features import FeatureCache, cached_features
+from vise_lib.engagement.images import load_images
+from vise_lib.backbones.archs import ARCHS
+from vise_lib.backbones.checkpoint import load_backbone
+
+SPLITS = ("train", "val", "test")
+PROTOCOLS = ("linear", "finetune")
+
+
+@dataclass
+class Task:
+    """A downstream task: ``splits[s] = (images uint8 (n, H, W, 3), labels)`` for train/val/test."""
+
+    name: str
+    splits: dict
+    classes: list
+    multilabel: bool = False
+
+    @property
+    def chance(self) -> float | None:
+        """Top-1 of a uniform guess (``None`` for multi-label tasks)."""
+        return None if self.multilabel else 1.0 / len(self.classes)
+
+
+def subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndarray:
+    """Indices of a stratified ``frac`` subsample of ``y`` (deterministic in ``seed``).
+
+    Multi-label targets ``(N, K)`` get a plain seeded random subsample.
+    """
+    idx = np.arange(len(y))
+    keep, _ = train_test_split(idx, train_size=frac, stratify=y if np.ndim(y) == 1 else None, random_state=seed)
+    return np.sort(keep)
+
+
+def world_tasks(world_dir, tasks) -> list[Task]:
+    """The world's downstream tasks (images shared by all tasks, so features are extracted once)."""
+    from vise_lib.world.generate import AFFECTS, OBJECTS, STANCES, load_downstream
+
+    names = {"emotion": list(AFFECTS), "stance": list(STANCES), "object": list(OBJECTS)}
+    splits = {s: load_downstream(world_dir, s) for s in SPLITS}
+    out = []
+    for t in tasks:
+        if t not in names:
+            raise ValueError(f"unknown task {t!r}; the world has {sorted(names)}")
+        out.append(Task(t, {s: (splits[s]["images"], splits[s][t]) for s in SPLITS}, names[t]))
+    return out
+
+
+def dataset_task(path, dataset_format: str = "imagefolder", image_size: int = 224, split_seed: int = 0):
+    """A real dataset on disk as a :class:`Task`; returns ``(task, dataset, decode_skipped)``.
+
+    Reading and decoding skips are counted: ``dataset.skipped`` (layout / list entries) and
+    ``decode_skipped`` (files that are not decodable images), each ``[(path, reason)]``.
+    """
+    ds = load_dataset(path, dataset_format)
+    splits, skipped = decode_splits(ds, image_size, seed=split_seed)
+    return Task(ds.name, splits, ds.classes, ds.multilabel), ds, skipped
+
+
+def assign_splits(labels: np.ndarray, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> np.ndarray:
+    """Deterministic stratified train/val/test assignment (per class, a seeded permutation cut
+    by ``fractions``; multi-label rows are stratified by their rarest positive class)."""
+    labels = np.asarray(labels)
+    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-9:
+        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
+    if labels.ndim == 2:  # rarest positive class (or -1 for rows without labels)
+        freq = labels.sum(0)
+        strata = np.where(labels.any(1), np.argmin(np.where(labels > 0, freq, np.inf), axis=1), -1)
+    else:
+        strata = labels
+    out = np.empty(len(labels), dtype="<U5")
+    rng = np.random.default_rng(seed)
+    for c in np.unique(strata):
+        idx = rng.permutation(np.flatnonzero(strata == c))
+        n_tr = int(round(fractions[0] * len(idx)))
+        n_va = int(round(fractions[1] * len(idx)))
+        out[idx[:n_tr]], out[idx[n_tr:n_tr + n_va]], out[idx[n_tr + n_va:]] = "train", "val", "test"
+    return out
+
+
+def complete_splits(ds: ImageDataset, seed: int = 0) -> np.ndarray:
+    """The dataset's splits, made whole: assigned if absent (60/20/20 stratified); a missing
+    val or test split is carved out of train (20 % of it, stratified)."""
+    if ds.split is None:
+        return assign_splits(ds.labels, seed)
+    split = ds.split.copy()
+    missing = tuple(s for s in ("val", "test") if not (split == s).any())
+    if missing:
+        tr = np.flatnonzero(split == "train")
+        fractions = {("val",): (0.8, 0.2, 0.0), ("test",): (0.8, 0.0, 0.2), ("val", "test"): (0.6, 0.2, 0.2)}
+        split[tr] = assign_splits(ds.labels[tr], seed, fractions=fractions[missing])
+    return split
+
+
+def decode_splits(ds: ImageDataset, size: int, seed: int = 0, progress: bool = False):
+    """Decode every image at ``size`` and group by split.
+
+    Returns ``({split: (images uint8 (n, size, size, 3), labels)}, skipped)`` where
+    ``skipped`` lists ``(path, reason)`` for files that could not be decoded.
+    """
+    split = complete_splits(ds, seed)
+    images, kept, skipped = load_images(ds.paths, size, root=ds.root, progress=progress)
+    out = {}
+    for s in SPLITS:
+        m = split[kept] == s
+        if not m.any():
+            raise ValueError(f"{ds.name} ({ds.root}): no decodable images in the {s} split")
+        out[s] = (images[m], ds.labels[kept][m])
+    return out, skipped
+
+
+def resolve_backbones(backbones: dict, arch: str | None = None, width: int = 32, blocks: int = 1) -> dict:
+    """Normalize ``{name: path | {"path", "arch"[, "width", "blocks"]}}`` to full specs.
+
+    A bare path takes ``arch`` / ``width`` / ``blocks`` from the arguments. Missing files and
+    unknown architectures raise here, before any work starts.
+    """
+    if not backbones:
+        raise ValueError("no backbones to evaluate")
+    out = {}
+    for name, spec in backbones.items():
+        spec = {"path": spec} if isinstance(spec, (str, Path)) else dict(spec)
+        spec.setdefault("arch", arch)
+        spec.setdefault("width", width)
+        spec.setdefault("blocks", blocks)
+        unknown = set(spec) - {"path", "arch", "width", "blocks"}
+        if unknown or "path" not in spec:
+            raise ValueError(f"backbone {name!r}: expected keys path, arch[, width, blocks], got {sorted(spec)}")
+        if spec["arch"] not in ARCHS:
+            raise ValueError(f"backbone {name!r}: arch must be one of {ARCHS}, got {spec['arch']!r}")
+        spec["path"] = str(spec["path"])
+        if not Path(spec["path"]).is_file():
+            raise FileNotFoundError(f"backbone {name!r}: checkpoint not found: {spec['path']}")
+        out[name] = spec
+    return out
+
+
+def _model_kwargs(spec):
+    return {"arch": spec["arch"], "width": spec["width"], "blocks": spec["blocks"]}
+
+
+def _load(spec):
+    return load_backbone(spec["path"], spec["arch"], width=spec["width"], blocks=spec["blocks"])
+
+
+def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list = "linear", cache_dir=None,
+                 Cs=DEFAULT_CS, max_iter: int = 1000, finetune_epochs: int = 3, finetune_lr: float = 0.01,
+                 finetune_batch_size: int = 64, num_threads: int = 0) -> dict:
+    """Evaluate every backbone on every task for every seed under each protocol.
+
+    Args:
+        tasks: :class:`Task` list.
+        backbones: specs from :func:`resolve_backbones`.
+        seeds: at least one seed (use >= 3 for mean ± std).
+        protocol: ``"linear"``, ``"finetune"``, or a list / ``"linear+finetune"``.
+        cache_dir: folder of the feature cache (``None``: no cache on disk).
+        Cs, max_iter: the probe's C grid and iteration cap.
+        finetune_*: epochs, learning rate and batch size of the fine-tuning protocol.
+        num_threads: torch intra-op threads for the stage (restored afterwards); 0 keeps
+            torch's default. On a few shared cores, 1 is often several times faster for these
+            small convolutions (the threads spin-wait on each other).
+
+    Returns ``{"runs": [...], "tasks", "seeds", "backbones", "protocols", "chance",
+    "cache": {"hits", "misses", "invalid"}}``; each run holds ``backbone``, ``task``, ``seed``,
+    ``protocol``, ``best_C`` (``None`` for fine-tuning) and ``test`` metrics.
+    """
+    protocols = protocol.split("+") if isinstance(protocol, str) else list(protocol)
+    bad = [p for p in protocols if p not in PROTOCOLS]
+    if bad or not protocols:
+        raise ValueError(f"protocol must be among {PROTOCOLS} (joined by '+'), got {protocol!r}")
+    if isinstance(seeds, (str, bytes)) or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
+                                                  for s in seeds):
+        raise ValueError(f"seeds must be a list of ints, got {seeds!r}")
+    seeds = [int(s) for s in seeds]
+    if not seeds or not tasks:
+        raise ValueError("need at least one task and one seed")
+    if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
+        raise ValueError(f"num_threads must be an int >= 0, got {num_threads!r}")
+    cache, runs, threads = FeatureCache(cache_dir), [], torch.get_num_threads()
+    try:
+        if num_threads:
+            torch.set_num_threads(num_threads)
+        for name, spec in backbones.items():
+            if "linear" in protocols:
+                runs += _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter)
+            if "finetune" in protocols:
+                runs += _finetune_runs(name, spec, tasks, seeds, finetune_epochs, finetune_lr, finetune_batch_size)
+    finally:
+        torch.set_num_threads(threads)
+    return {"runs": runs, "tasks": [t.name for t in tasks], "seeds": seeds, "backbones": list(backbones),
+            "protocols": protocols, "chance": {t.name: t.chance for t in tasks if t.chance is not None},
+            "cache": dict(cache.stats)}
+
+
+def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter):
+    memo: dict = {}
+
+    def backbone():
+        if "net" not in memo:
+            memo["net"] = _load(spec)
+        return memo["net"]
+
+    runs = []
+    for task in tasks:
+        feats = {s: cached_features(cache, backbone, spec["path"], task.splits[s][0], _model_kwargs(spec))
+                 for s in SPLITS}
+        y = {s: task.splits[s][1] for s in SPLITS}
+        probe = multilabel_probe if task.multilabel else linear_probe
+        for seed in seeds:
+            keep = subsample(y["train"], seed)
+            res = probe((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]),
+                        (feats["test"], y["test"]), Cs=Cs, seed=seed, max_iter=max_iter)
+            runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "linear", **res})
+    return runs
+
+
+def _finetune_runs(name, spec, tasks, seeds, epochs, lr, batch_size):
+    from vise_lib.transfer.finetune import finetune
+
+    runs = []
+    for task in tasks:
+        y = {s: task.splits[s][1] for s in SPLITS}
+        for seed in seeds:
+            keep = subsample(y["train"], seed)
+            train = (task.splits["train"][0][keep], y["train"][keep])
+            res = finetune(_load(spec), train, task.splits["val"], task.splits["test"],
+                           n_classes=len(task.classes), multilabel=task.multilabel, epochs=epochs, lr=lr,
+                           batch_size=batch_size, seed=seed)
+            runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "finetune", **res})
+    return runs

@@ -1,0 +1,1 @@
+"""The embedded synthetic social world: latents, rendering, comments and its diagnostics."""
