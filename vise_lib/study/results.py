@@ -1,0 +1,109 @@
+"""The study's plain results files, written and read only through this module.
+
+* ``<run>/downstream/scores.csv``: one row per backbone, task, pretraining seed and probe
+  seed, columns :data:`SCORE_COLUMNS` (``top1`` in percent). Pseudo-backbones such as
+  ``majority`` and ``chance`` may add one row per task.
+* ``<run>/downstream/correct.npz``: per-image correctness behind each score row (key
+  ``backbone/task/pretrain_seed/probe_seed``, a bool array over the task's test images in a
+  fixed order), what the paired bootstrap of :mod:`vise_lib.study.statistics` resamples.
+* ``<run>/summary/claims.json``: a list of claims, each with the fields of
+  :data:`CLAIM_FIELDS` plus free ``text`` and ``kind``.
+
+Anyone can check a verdict from these files without the book.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+
+from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
+from vise_lib.study.statistics import VERDICTS, Comparison, paired_bootstrap, verdict
+
+SCORE_COLUMNS = ("backbone", "task", "pretrain_seed", "probe_seed", "top1")
+CLAIM_FIELDS = ("claim", "task", "a", "b", "diff", "ci_low", "ci_high", "verdict")
+
+
+def _key(backbone: str, task: str, pretrain_seed: int, probe_seed: int) -> str:
+    return f"{backbone}/{task}/{int(pretrain_seed)}/{int(probe_seed)}"
+
+
+def write_scores(path, rows: Iterable[Mapping]) -> Path:
+    """Write ``scores.csv`` (atomically); each row needs every column of :data:`SCORE_COLUMNS`."""
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=SCORE_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    for i, r in enumerate(rows):
+        missing = [c for c in SCORE_COLUMNS if c not in r]
+        if missing:
+            raise ValueError(f"score row {i} lacks {missing}: {dict(r)}")
+        w.writerow({"backbone": r["backbone"], "task": r["task"], "pretrain_seed": int(r["pretrain_seed"]),
+                    "probe_seed": int(r["probe_seed"]), "top1": f"{float(r['top1']):.4f}"})
+    return atomic_write_text(path, buf.getvalue())
+
+
+def read_scores(path):
+    """``scores.csv`` as a pandas DataFrame (typed columns); ``ValueError`` naming the file if malformed."""
+    import pandas as pd
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no scores file: {path}")
+    df = pd.read_csv(path)
+    if tuple(df.columns[: len(SCORE_COLUMNS)]) != SCORE_COLUMNS:
+        raise ValueError(f"{path}: expected columns {list(SCORE_COLUMNS)}, got {list(df.columns)}")
+    return df.astype({"backbone": str, "task": str, "pretrain_seed": int, "probe_seed": int, "top1": float})
+
+
+def write_correct(path, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
+    """Write per-image correctness, keyed by ``(backbone, task, pretrain_seed, probe_seed)``."""
+    arrays = {_key(*k): np.asarray(v, dtype=bool) for k, v in correct.items()}
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+
+
+def read_correct(path) -> dict[tuple[str, str, int, int], np.ndarray]:
+    """Per-image correctness as written by :func:`write_correct`."""
+    out = {}
+    with np.load(path) as z:
+        for k in z.files:
+            b, t, ps, qs = k.rsplit("/", 3)
+            out[(b, t, int(ps), int(qs))] = z[k]
+    return out
+
+
+def seed_matrix(correct: Mapping, backbone: str, task: str) -> np.ndarray:
+    """``(seeds, images)`` correctness of one backbone on one task (rows sorted by seeds)."""
+    rows = [v for (b, t, ps, qs), v in sorted(correct.items()) if b == backbone and t == task]
+    if not rows:
+        raise ValueError(f"no per-image results for backbone {backbone!r} on task {task!r}")
+    return np.stack(rows)
+
+
+def compare(correct: Mapping, a: str, b: str, task: str, claim: str, min_effect: float, epsilon: float,
+            n_boot: int = 2000, seed: int = 0, **extra) -> dict:
+    """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and verdict."""
+    c: Comparison = paired_bootstrap(seed_matrix(correct, a, task), seed_matrix(correct, b, task), n_boot, seed)
+    return {"claim": claim, "task": task, "a": a, "b": b, "diff": round(c.diff, 3),
+            "ci_low": round(c.ci_low, 3), "ci_high": round(c.ci_high, 3),
+            "verdict": verdict(c, min_effect, epsilon), "min_effect": min_effect, "epsilon": epsilon,
+            "n_images": c.n_images, "n_seeds_a": c.n_seeds_a, "n_seeds_b": c.n_seeds_b, **extra}
+
+
+def write_claims(path, claims: list[dict]) -> Path:
+    """Write ``claims.json``; each claim must carry :data:`CLAIM_FIELDS` and a known verdict."""
+    for i, c in enumerate(claims):
+        missing = [f for f in CLAIM_FIELDS if f not in c]
+        if missing:
+            raise ValueError(f"claim {i} lacks {missing}")
+        if c["verdict"] not in VERDICTS:
+            raise ValueError(f"claim {i}: verdict {c['verdict']!r} is not one of {VERDICTS}")
+    return write_json(path, claims)
+
+
+def read_claims(path) -> list[dict]:
+    """The claims written by :func:`write_claims`."""
+    return read_json(path)
