@@ -13,7 +13,7 @@ from vise_lib.transfer.runner import (
     Task, dataset_task, resolve_backbones, run_transfer, subsample, world_tasks,
 )
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _colour_task(n_per=(40, 16, 24), px=16, seed=0, name="colour"):
