@@ -18,7 +18,8 @@ import numpy as np
 
 from vise_lib.labels.diagnostics import agreement
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
-from vise_lib.pretrain.loop import TrainConfig, pretrain
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.loop import pretrain
 from vise_lib.transfer.runner import resolve_backbones, run_transfer, world_tasks
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
 
