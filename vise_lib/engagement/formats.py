@@ -42,6 +42,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PREFIX = "reaction_"
+CSV_FIELD_LIMIT = 1 << 26  # 64 MiB per cell; a larger cell is a counted skip ("unreadable CSV row")
 COUNT_KEYS = ("image_index", "shares", "timestamp", "n_comments")
 NOTE_UTF8 = "non-UTF-8 bytes replaced by U+FFFD"
 NOTE_EMPTY_CELL = "empty count cells read as 0"
@@ -126,8 +127,12 @@ def _csv_rows(path, notes, reaction_columns):
                 notes[NOTE_BOM] += 1
             yield _decode(raw, notes) + "\n"
 
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # a post's comments cell can be large
     reader = csv.reader(lines(), delimiter="\t" if str(path).lower().endswith(".tsv") else ",")
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise ValueError(f"{path}: unreadable CSV header: {e}") from None
     if header is None:
         return
     header = [h.strip() for h in header]
@@ -135,7 +140,15 @@ def _csv_rows(path, notes, reaction_columns):
         raise ValueError(f"{path}: the header has no post_id column (columns: {header})")
     _check_columns(path, header, reaction_columns)
     start = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:  # e.g. a cell above the field size limit; the reader goes on after it
+            line, start = start, reader.line_num + 1
+            yield line, RowError("unreadable CSV row", f"unreadable CSV row: {e}")
+            continue
         line, start = start, reader.line_num + 1
         if not cells or all(not c.strip() for c in cells):
             continue
