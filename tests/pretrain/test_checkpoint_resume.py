@@ -27,6 +27,15 @@ def _same_weights(a, b):
     return wa.keys() == wb.keys() and all(torch.equal(wa[k], wb[k]) for k in wa)
 
 
+def _stop_then_resume(tmp_path, capsys, cfg, labels, stop=2):
+    """Train the TINY run ``stop`` steps, then resume in the same folder with ``cfg`` and ``labels``."""
+    images, first = _data()
+    pretrain(images, first, TrainConfig(**TINY), tmp_path, progress=False, stop_after_steps=stop)
+    capsys.readouterr()
+    done = pretrain(images, labels or first, cfg, tmp_path, resume=True, progress=False)
+    return images, done, capsys.readouterr().out
+
+
 def test_item3_unchanged_run_resumes_and_says_so(tmp_path, capsys):
     images, labels = _data()
     cfg = TrainConfig(**TINY)
@@ -41,12 +50,9 @@ def test_item3_unchanged_run_resumes_and_says_so(tmp_path, capsys):
 
 
 def test_item3_changed_parameters_start_fresh_and_keep_the_old_checkpoint_aside(tmp_path, capsys):
-    images, labels = _data()
-    pretrain(images, labels, TrainConfig(**TINY), tmp_path, progress=False, stop_after_steps=2)
-    capsys.readouterr()
     new = TrainConfig(**{**TINY, "lr": 0.2})
-    done = pretrain(images, labels, new, tmp_path, resume=True, progress=False)
-    out = capsys.readouterr().out
+    images, done, out = _stop_then_resume(tmp_path, capsys, new, None)
+    labels = _data()[1]
     assert "parameters changed: lr 0.05 -> 0.2" in out and "starting fresh from step 0" in out
     stale = sorted(tmp_path.glob("checkpoint.stale-*.pt"))
     assert len(stale) == 1 and f"moved to {stale[0].name}" in out
@@ -57,11 +63,7 @@ def test_item3_changed_parameters_start_fresh_and_keep_the_old_checkpoint_aside(
 
 
 def test_item3_changed_labels_start_fresh(tmp_path, capsys):
-    images, labels = _data()
-    pretrain(images, labels, TrainConfig(**TINY), tmp_path, progress=False, stop_after_steps=2)
-    capsys.readouterr()
-    done = pretrain(images, [labels[0][::-1].copy()], TrainConfig(**TINY), tmp_path, resume=True, progress=False)
-    out = capsys.readouterr().out
+    _, done, out = _stop_then_resume(tmp_path, capsys, TrainConfig(**TINY), [_data()[1][0][::-1].copy()])
     assert "data changed: labels_sha1" in out and done["resume"]["step"] == 0 and done["completed"]
     assert len(list(tmp_path.glob("checkpoint.stale-*.pt"))) == 1
 
