@@ -18,6 +18,7 @@ from vise_lib.engagement.reader import MAX_COUNT, read_manifest
 from vise_lib.engagement.table import ManifestError
 from vise_lib.io import atomic_write_text, sweep_stale_temps, write_json
 from vise_lib.labels.encoders.counts import CountEncoder
+from vise_lib.labels.text import post_documents
 
 from conftest import make_post, write_manifest
 
@@ -241,6 +242,7 @@ def test_caption_and_n_comments_count_only_export(tmp_path):
     assert eng.captions == ["my cat", "", "sunset"] and eng.n_comments.tolist() == [12, -1, 0]
     assert eng.comment_counts().tolist() == [12, 0, 0]
     assert eng.texts() == [["my cat"], [], ["sunset"]]
+    assert post_documents(eng) == ["my cat", "", "sunset"]  # what the comment encoders read
     z = CountEncoder(n_bins=8).transform(eng)
     assert z[0, 8 + 3] == 1 and z[1, 8] == 1  # log2(1 + 12) -> bin 3; no count -> bin 0
     rec = eng.row(0)
