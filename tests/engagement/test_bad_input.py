@@ -83,6 +83,7 @@ OUT_OF_RANGE = ("count out of range", "above the largest accepted")
     ({"shares": 1e20}, None, OUT_OF_RANGE), ({"shares": "1e30"}, None, OUT_OF_RANGE),
     ({"timestamp": 10**20}, None, OUT_OF_RANGE), ({"n_comments": 10**13}, None, OUT_OF_RANGE),
     ({"shares": 0}, ('"shares": 0', '"shares": 1e400'), ("NaN or fractional count", "not a whole number")),
+    ({"shares": 0}, ('"shares": 0', '"shares": ' + "9" * 5000), ("invalid JSON", "invalid JSON")),  # > 4300 digits
 ])
 def test_item2_absurd_counts_are_a_counted_skip_not_an_overflow(tmp_path, field, raw, reason):
     path = tmp_path / "m.jsonl"

@@ -114,8 +114,8 @@ def _jsonl_rows(path, notes, reaction_columns):
             continue
         try:
             yield lineno, loads_json(_decode(raw, notes), notes)
-        except (json.JSONDecodeError, RecursionError):
-            yield lineno, RowError("invalid JSON", f"invalid JSON: {raw[:60]!r}")
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, too deep, an integer of > 4300 digits
+            yield lineno, RowError("invalid JSON", f"invalid JSON ({str(e)[:80]}): {raw[:60]!r}")
 
 
 def _csv_rows(path, notes, reaction_columns):
@@ -222,13 +222,13 @@ def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict:
     if isinstance(c, str):
         try:
             out["comments"] = loads_json(c, notes, strict=False) if c.strip() else []  # raw newlines ok
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return RowError("bad comments", "comments cell is not a JSON list of strings")
     r = out.get("reactions")
     if isinstance(r, str):
         try:
             out["reactions"] = loads_json(r, notes) if r.strip() else {}
-        except (json.JSONDecodeError, RecursionError):
+        except (ValueError, RecursionError):
             return RowError("bad reactions", "reactions cell is not a JSON object")
     for key in [k for k in out if k.startswith(PREFIX) or k in reaction_columns]:
         out[key] = _cell(out[key], notes) if isinstance(out[key], (str, type(None))) else out[key]

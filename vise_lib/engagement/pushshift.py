@@ -141,7 +141,7 @@ def _decode(raw: bytes, counts: Counter):
     notes = Counter()
     try:
         obj = loads_json(text, notes)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):  # also an integer of more than 4300 digits
         return None
     if notes:
         counts[NOTE_SURROGATES] += 1

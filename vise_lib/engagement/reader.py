@@ -256,7 +256,7 @@ def check_engagement(eng: Engagement, report: ReadReport) -> None:
     """Note (in ``report.notes``) and warn when every post's engagement is empty: no comment,
     caption or comment count, and all reactions and shares zero."""
     if len(eng) and len(eng.zero_blocks()) == 3:
-        msg = (f"all {len(eng)} posts have zero engagement (no comments, reactions all 0, shares all 0): "
-               f"every post gets the same φ(e), so the pseudo labels cannot separate them")
-        report.notes[msg] += 1
-        warnings.warn(f"{report.path}: {msg}", stacklevel=3)
+        msg = ("every post has zero engagement (no comments, all reactions and shares 0): every post gets "
+               "the same φ(e), so the pseudo labels cannot separate them")
+        report.notes[msg] += len(eng)
+        warnings.warn(f"{report.path}: {len(eng)} posts: {msg}", stacklevel=3)
