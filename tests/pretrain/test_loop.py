@@ -234,9 +234,11 @@ def test_simclr_objective_trains_and_resumes(tmp_path):
     pretrain(images, None, cfg, tmp_path / "split", progress=False, objective="simclr", stop_after_steps=3)
     done = pretrain(images, None, cfg, tmp_path / "split", resume=True, progress=False, objective="simclr")
     _assert_identical(full["backbone"], done["backbone"])
-    with pytest.raises(ValueError, match="cannot resume"):  # a classify run cannot resume a simclr one
-        pretrain(images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False,
-                 stop_after_steps=3)
+    # a classify run does not continue a simclr checkpoint: it starts fresh and keeps the old one aside
+    other = pretrain(images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False,
+                     stop_after_steps=3)
+    assert other["resume"]["step"] == 0 and "data changed" in other["resume"]["messages"][0]
+    assert len(list((tmp_path / "split").glob("checkpoint.stale-*.pt"))) >= 1
 
 
 def test_objective_arguments(tmp_path):
