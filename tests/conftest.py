@@ -40,8 +40,8 @@ def _class_image(rng, k: int, n_classes: int, px: int):
     import numpy as np
 
     hue = np.array([np.cos(2 * np.pi * k / n_classes), np.sin(2 * np.pi * k / n_classes), (k % 2) - 0.5])
-    base = 128 + 90 * hue
-    img = base[None, None, :] + rng.normal(0, 25, (px, px, 3))
+    base = 128 + 30 * hue
+    img = base[None, None, :] + rng.normal(0, 70, (px, px, 3))
     img[:, (k * px) // n_classes:(k * px) // n_classes + 3] = 255
     return np.clip(img, 0, 255).astype(np.uint8)
 

@@ -134,6 +134,9 @@ def evaluate_command(args) -> int:
             section[key] = value
     section["allow_download"] = bool(args.allow_download or section.get("allow_download", False))
     section["results_dir"] = str(out)
+    if not section.get("backbones") or not section.get("datasets"):
+        raise ValueError("name at least one --backbone NAME=SPEC and one --dataset NAME=PATH[:FORMAT] "
+                         "(or a --preset whose transfer section lists them)")
     TransferConfig.from_params(section)  # every error before any notebook runs
     preset = {"description": "vise evaluate: backbones x datasets on local data",
               "stages": [TRANSFER.name, TRANSFER_SUMMARY.name], "transfer": section,

@@ -47,6 +47,7 @@ class TransferConfig(StageConfig):
             raise ValueError("transfer: need image_size >= 8, at least one seed, min_per_class >= 3, n_boot >= 100")
         if len(set(self.seeds)) != len(self.seeds):
             raise ValueError(f"transfer.seeds must be distinct, got {self.seeds}")
+        self.dataset_specs()  # bad dataset entries stop here, before any work
 
     def dataset_specs(self) -> dict[str, dict]:
         """``{name: {"path", "format" (or None: guessed), "group"}}`` from :attr:`datasets`."""

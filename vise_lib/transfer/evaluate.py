@@ -172,7 +172,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         data[name] = {"path": d["path"], "format": ds.format, "group": d["group"] or GROUPS[ds.format],
                       "classes": dec.dataset.classes, "multilabel": dec.dataset.multilabel,
                       "n_images": {s: len(dec.index(s)) for s in SPLITS}, "summary": dec.summary(),
-                      "dropped_classes": dec.dropped_classes, "skipped": [list(s) for s in dec.skipped]}
+                      "dropped_classes": [list(c) for c in dec.dropped_classes], "skipped": [list(s) for s in dec.skipped]}
     cache, threads = FeatureCache(out / "features"), torch.get_num_threads()
     scores, correct, runs, baselines = [], {}, [], {}
     for task, dec in decoded.items():
