@@ -116,17 +116,19 @@ def write_real_datasets(root: Path, px: int = 24) -> dict:
     return out
 
 
-def write_fake_trunks(root: Path) -> dict:
-    """A fake released VisE trunk (official ResNet-50 keys, no metadata) and a fake torchvision hub
-    cache (``root/torch_home``, set ``TORCH_HOME`` to it) holding a ResNet-18 ``IMAGENET1K_V1`` file."""
+def write_fake_trunks(root: Path, official: bool = True) -> dict:
+    """A fake released VisE trunk (official ResNet-50 keys, no metadata; skipped with ``official=False``)
+    and a fake torchvision hub cache (``root/torch_home``, set ``TORCH_HOME`` to it) holding a
+    ResNet-18 ``IMAGENET1K_V1`` file."""
     import torch
     import torchvision
     from torch import nn
 
     torch.manual_seed(0)
-    official = nn.Sequential(*list(torchvision.models.resnet50(weights=None).children())[:-2])
     root.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(official.state_dict()), root / "resnet50_vise_250m.pth")
+    if official:
+        trunk = nn.Sequential(*list(torchvision.models.resnet50(weights=None).children())[:-2])
+        torch.save(dict(trunk.state_dict()), root / "resnet50_vise_250m.pth")
     url = torchvision.models.get_model_weights("resnet18")["IMAGENET1K_V1"].url
     cache = root / "torch_home" / "hub" / "checkpoints"
     cache.mkdir(parents=True, exist_ok=True)

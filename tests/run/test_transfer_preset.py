@@ -22,7 +22,7 @@ def test_shipped_transfer_preset_loads():
 
 def test_vise_evaluate_builds_the_book(tmp_path, monkeypatch, capsys):
     data = write_real_datasets(tmp_path / "data", px=16)
-    trunks = write_fake_trunks(tmp_path / "trunks")
+    trunks = write_fake_trunks(tmp_path / "trunks", official=False)
     monkeypatch.setenv("TORCH_HOME", str(trunks["torch_home"]))
     # a preset file provides the defaults; the flags replace its lists (as a user's copy of transfer.yml would)
     preset = yaml.safe_load((REPO / "configs" / "transfer.yml").read_text())

@@ -16,7 +16,7 @@ from vise_lib.transfer.evaluate import default_reference, evaluate, per_class, s
 def study(tmp_path_factory, monkeypatch_module):
     root = tmp_path_factory.mktemp("study")
     data = write_real_datasets(root / "data")
-    trunks = write_fake_trunks(root / "trunks")
+    trunks = write_fake_trunks(root / "trunks", official=False)
     monkeypatch_module.setenv("TORCH_HOME", str(trunks["torch_home"]))
     cfg = TransferConfig.from_params({
         "backbones": {"rand": "random:small_resnet/4", "imagenet": "torchvision:resnet18/IMAGENET1K_V1"},
