@@ -26,7 +26,6 @@ votes, next to the KL of the training set's mean vote distribution as a baseline
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -193,7 +192,6 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
                 return memo["net"]
 
             for task, dec in decoded.items():
-                print(f"[vise] {name} on {task}: features", file=sys.stderr, flush=True)
                 model = {k: b[k] for k in ("arch", "width", "blocks")}
                 split_images = dec.splits()
                 feats = {s: cached_features(cache, net, b["path"], split_images[s][0], model, cfg.batch_size)
