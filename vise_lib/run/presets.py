@@ -55,6 +55,8 @@ ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES, TRANSFER, TRANSFER_SUMMARY)
 STAGE_CONFIGS: dict[str, str] = {
     "labels": "vise_lib.labels.config:LabelsConfig",
     "ingest": "vise_lib.engagement.config:IngestConfig",
+    "transfer": "vise_lib.transfer.config:TransferConfig",
+    "transfer_summary": "vise_lib.transfer.config:TransferSummaryConfig",
 }
 
 
