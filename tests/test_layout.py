@@ -50,8 +50,9 @@ def test_no_import_cycles_between_modules():
     mods = _modules()
     graph = {m: {t for t, _ in _imports(mods, m) if t in mods and t != m} for m in mods}
     # a package importing its own submodules (its __init__ re-exporting them) is not a cycle
-    graph = {m: {t for t in ts if not (mods[m].name == "__init__.py" and t.startswith(m + "."))}
-             for m, ts in graph.items()}
+    graph = {
+        m: {t for t in ts if not (mods[m].name == "__init__.py" and t.startswith(m + "."))} for m, ts in graph.items()
+    }
     state: dict[str, int] = {}
     stack: list[str] = []
 
@@ -60,7 +61,7 @@ def test_no_import_cycles_between_modules():
         stack.append(m)
         for t in graph[m]:
             if state.get(t) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t) :] + [t]))
             if t not in state:
                 visit(t)
         stack.pop()
@@ -73,8 +74,12 @@ def test_no_import_cycles_between_modules():
 
 def test_no_private_name_is_imported_from_another_module():
     mods = _modules()
-    bad = [f"{m}: {n} from {t}" for m in mods for t, n in _imports(mods, m)
-           if n and n.startswith("_") and f"{t}.{n}" not in mods]
+    bad = [
+        f"{m}: {n} from {t}"
+        for m in mods
+        for t, n in _imports(mods, m)
+        if n and n.startswith("_") and f"{t}.{n}" not in mods
+    ]
     for folder in ("tests", "benchmarks"):
         for p in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(p.read_text())):

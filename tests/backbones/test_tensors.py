@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from vise_lib.backbones.tensors import (
-    MEAN, STD, augment, check_labels, iterate_batches, num_batches, to_tensor,
+    MEAN,
+    STD,
+    augment,
+    check_labels,
+    iterate_batches,
+    num_batches,
+    to_tensor,
 )
 
 
@@ -50,7 +56,7 @@ def test_augment_crops_are_shifted_windows():
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     shifts = set()
     for o, p in zip(out, padded):
-        hits = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(o, p[:, dy:dy + 8, dx:dx + 10])]
+        hits = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(o, p[:, dy : dy + 8, dx : dx + 10])]
         assert hits
         shifts.add(hits[0])
     assert len(shifts) > 5
@@ -72,7 +78,7 @@ def test_augment_bad_arguments():
 def test_iterate_batches():
     g = torch.Generator().manual_seed(0)
     batches = list(iterate_batches(10, 4, g))
-    assert [len(b) for b in batches] == [4, 4, 2] == [4, 4, 2][:num_batches(10, 4)]
+    assert [len(b) for b in batches] == [4, 4, 2] == [4, 4, 2][: num_batches(10, 4)]
     assert sorted(torch.cat(batches).tolist()) == list(range(10))
     again = list(iterate_batches(10, 4, torch.Generator().manual_seed(0)))
     assert all(torch.equal(a, b) for a, b in zip(batches, again))

@@ -14,14 +14,18 @@ SMALL = dict(n_posts=1500, image_px=16, n_train=8, n_val=8, n_test=8)
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
-    return {noise: generate_world(WorldConfig(seed=0, engagement_noise=noise, **SMALL),
-                                  tmp_path_factory.mktemp(f"w{noise}") / "world")
-            for noise in (0.0, 1.0)}
+    return {
+        noise: generate_world(
+            WorldConfig(seed=0, engagement_noise=noise, **SMALL), tmp_path_factory.mktemp(f"w{noise}") / "world"
+        )
+        for noise in (0.0, 1.0)
+    }
 
 
 def affect_nmi(world, signal="both"):
-    pl = build_pseudo_labels(world / "posts" / "manifest.jsonl", signal=signal, n_clusters=12,
-                             svd_dim=16, seed=0, backend="sklearn")
+    pl = build_pseudo_labels(
+        world / "posts" / "manifest.jsonl", signal=signal, n_clusters=12, svd_dim=16, seed=0, backend="sklearn"
+    )
     aff = {"affect": load_latents(world)["affect"][pl.engagement.image_index]}
     real = clustering.agreement(pl.labels, aff)["affect"]["nmi"]
     control = np.mean([clustering.shuffled_control(pl.labels, aff, seed=s)["affect"]["nmi"] for s in range(3)])
@@ -38,8 +42,9 @@ def test_affect_recovered_at_zero_noise_and_not_at_full_noise(worlds, signal):
 
 def test_label_sets_saved_and_loaded_aligned(worlds, tmp_path):
     m = worlds[0.0] / "posts" / "manifest.jsonl"
-    pl = build_pseudo_labels(m, signal="both", n_clusters=8, svd_dim=8, seed=0,
-                             extra_signals=["comments", "reactions", "both"])
+    pl = build_pseudo_labels(
+        m, signal="both", n_clusters=8, svd_dim=8, seed=0, extra_signals=["comments", "reactions", "both"]
+    )
     assert list(pl.sets) == ["both", "comments", "reactions"]
     np.testing.assert_array_equal(pl.labels, pl.sets["both"].labels)
     pl.save(tmp_path)

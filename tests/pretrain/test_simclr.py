@@ -3,7 +3,11 @@ import torch
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.pretrain.objectives.simclr import (
-    SimCLRModel, colour_distort, nt_xent, resized_crop_flip, two_views,
+    SimCLRModel,
+    colour_distort,
+    nt_xent,
+    resized_crop_flip,
+    two_views,
 )
 
 

@@ -19,7 +19,6 @@ from torchvision.models.resnet import BasicBlock
 ARCHS = ("small_resnet", "resnet18", "resnet50")
 
 
-
 def _small_resnet(width: int, blocks: int) -> nn.Sequential:
     """CIFAR-style ResNet for 32 px input, in the official trunk layout."""
     layers: list[nn.Module] = [

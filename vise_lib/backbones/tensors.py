@@ -132,7 +132,7 @@ def iterate_batches(
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:

@@ -17,9 +17,10 @@ def cluster_sizes(labels: np.ndarray, k: int) -> np.ndarray:
 
 def agreement(labels: np.ndarray, latents: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """NMI / ARI of pseudo labels against each latent (diagnostics on the synthetic world)."""
-    return {name: {"nmi": float(normalized_mutual_info_score(y, labels)),
-                   "ari": float(adjusted_rand_score(y, labels))}
-            for name, y in latents.items()}
+    return {
+        name: {"nmi": float(normalized_mutual_info_score(y, labels)), "ari": float(adjusted_rand_score(y, labels))}
+        for name, y in latents.items()
+    }
 
 
 def shuffled_control(labels: np.ndarray, latents: dict[str, np.ndarray], seed: int = 0) -> dict:
@@ -67,8 +68,9 @@ def majority(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def explorer_sample(labels: np.ndarray, k: int, n_clusters: int = 8, per_cluster: int = 6,
-                    seed: int = 0) -> dict[int, np.ndarray]:
+def explorer_sample(
+    labels: np.ndarray, k: int, n_clusters: int = 8, per_cluster: int = 6, seed: int = 0
+) -> dict[int, np.ndarray]:
     """For the cluster explorer: up to ``per_cluster`` random members (row indices) of each of
     the ``n_clusters`` largest clusters, largest first; deterministic given ``seed``."""
     rng = np.random.default_rng(seed)

@@ -40,9 +40,16 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from vise_lib.engagement.table import Engagement
 from vise_lib.labels.encoders import make_block
 
-SIGNAL_BLOCKS = {"comments": ("comments",), "reactions": ("reactions",), "counts": ("counts",),
-                 "both": ("comments", "reactions"), "all": ("comments", "reactions", "counts")}
+SIGNAL_BLOCKS = {
+    "comments": ("comments",),
+    "reactions": ("reactions",),
+    "counts": ("counts",),
+    "both": ("comments", "reactions"),
+    "all": ("comments", "reactions", "counts"),
+}
 SIGNALS = tuple(SIGNAL_BLOCKS)
+
+
 def block_scale(z: np.ndarray) -> float:
     """The factor that gives a block unit average row norm (1 for an all-zero block)."""
     return 1.0 / max(float(np.linalg.norm(z, axis=1).mean()), 1e-8)
@@ -51,8 +58,14 @@ def block_scale(z: np.ndarray) -> float:
 class SignalEncoder:
     """φ(e) for one of :data:`SIGNALS`: its blocks, each scaled to unit average norm."""
 
-    def __init__(self, signal: str = "both", dim: int = 64, seed: int = 0, encoder: str = "tfidf",
-                 encoder_model: str | None = None):
+    def __init__(
+        self,
+        signal: str = "both",
+        dim: int = 64,
+        seed: int = 0,
+        encoder: str = "tfidf",
+        encoder_model: str | None = None,
+    ):
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r}; choose one of {SIGNALS}")
         self.signal = signal
@@ -100,13 +113,18 @@ class SignalEncoder:
 
     def transform(self, eng: Engagement) -> np.ndarray:
         """φ(e) of any posts with the fitted blocks and scales."""
-        return np.hstack([enc.transform(eng) * self.scales_[n] for n, enc in self.blocks.items()]
-                         ).astype(np.float32)
+        return np.hstack([enc.transform(eng) * self.scales_[n] for n, enc in self.blocks.items()]).astype(np.float32)
 
 
-def encode_signals(eng: Engagement, signals, dim: int = 64, seed: int = 0, encoder: str = "tfidf",
-                   encoder_model: str | None = None, fitted: dict | None = None
-                   ) -> dict[str, tuple[SignalEncoder, np.ndarray]]:
+def encode_signals(
+    eng: Engagement,
+    signals,
+    dim: int = 64,
+    seed: int = 0,
+    encoder: str = "tfidf",
+    encoder_model: str | None = None,
+    fitted: dict | None = None,
+) -> dict[str, tuple[SignalEncoder, np.ndarray]]:
     """Fit and apply several signals at once, each block fit only once.
 
     ``fitted`` (optional, mutated) maps block name -> (encoder, scale, scaled output) and lets a

@@ -41,8 +41,15 @@ def write_scores(path, rows: Iterable[Mapping]) -> Path:
         missing = [c for c in SCORE_COLUMNS if c not in r]
         if missing:
             raise ValueError(f"score row {i} lacks {missing}: {dict(r)}")
-        w.writerow({"backbone": r["backbone"], "task": r["task"], "pretrain_seed": int(r["pretrain_seed"]),
-                    "probe_seed": int(r["probe_seed"]), "top1": f"{float(r['top1']):.4f}"})
+        w.writerow(
+            {
+                "backbone": r["backbone"],
+                "task": r["task"],
+                "pretrain_seed": int(r["pretrain_seed"]),
+                "probe_seed": int(r["probe_seed"]),
+                "top1": f"{float(r['top1']):.4f}",
+            }
+        )
     return atomic_write_text(path, buf.getvalue())
 
 
@@ -83,14 +90,36 @@ def seed_matrix(correct: Mapping, backbone: str, task: str) -> np.ndarray:
     return np.stack(rows)
 
 
-def compare(correct: Mapping, a: str, b: str, task: str, claim: str, min_effect: float, epsilon: float,
-            n_boot: int = 2000, seed: int = 0, **extra) -> dict:
+def compare(
+    correct: Mapping,
+    a: str,
+    b: str,
+    task: str,
+    claim: str,
+    min_effect: float,
+    epsilon: float,
+    n_boot: int = 2000,
+    seed: int = 0,
+    **extra,
+) -> dict:
     """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and verdict."""
     c: Comparison = paired_bootstrap(seed_matrix(correct, a, task), seed_matrix(correct, b, task), n_boot, seed)
-    return {"claim": claim, "task": task, "a": a, "b": b, "diff": round(c.diff, 3),
-            "ci_low": round(c.ci_low, 3), "ci_high": round(c.ci_high, 3),
-            "verdict": verdict(c, min_effect, epsilon), "min_effect": min_effect, "epsilon": epsilon,
-            "n_images": c.n_images, "n_seeds_a": c.n_seeds_a, "n_seeds_b": c.n_seeds_b, **extra}
+    return {
+        "claim": claim,
+        "task": task,
+        "a": a,
+        "b": b,
+        "diff": round(c.diff, 3),
+        "ci_low": round(c.ci_low, 3),
+        "ci_high": round(c.ci_high, 3),
+        "verdict": verdict(c, min_effect, epsilon),
+        "min_effect": min_effect,
+        "epsilon": epsilon,
+        "n_images": c.n_images,
+        "n_seeds_a": c.n_seeds_a,
+        "n_seeds_b": c.n_seeds_b,
+        **extra,
+    }
 
 
 def write_claims(path, claims: list[dict]) -> Path:

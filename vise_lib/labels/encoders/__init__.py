@@ -21,8 +21,7 @@ BLOCKS = ("comments", "reactions", "counts")
 ENCODERS = tuple(TEXT_ENCODERS)
 
 
-def make_block(name: str, dim: int = 64, seed: int = 0, encoder: str = "tfidf",
-               encoder_model: str | None = None):
+def make_block(name: str, dim: int = 64, seed: int = 0, encoder: str = "tfidf", encoder_model: str | None = None):
     """An unfitted encoder for one block (``comments``, ``reactions`` or ``counts``)."""
     if name == "comments":
         if encoder not in TEXT_ENCODERS:

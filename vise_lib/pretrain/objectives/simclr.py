@@ -36,8 +36,12 @@ class SimCLRModel(nn.Module):
         dim = feature_dim(backbone)
         hidden = hidden_dim or dim
         self.backbone = backbone
-        self.projector = nn.Sequential(nn.Linear(dim, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                       nn.ReLU(inplace=True), nn.Linear(hidden, proj_dim))
+        self.projector = nn.Sequential(
+            nn.Linear(dim, hidden, bias=False),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, proj_dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.projector(pooled_features(self.backbone, x))
@@ -91,11 +95,12 @@ def resized_crop_flip(x: torch.Tensor, g: torch.Generator, scale=(0.25, 1.0), ra
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
 
-def colour_distort(x: torch.Tensor, g: torch.Generator, strength: float = 0.5,
-                   p_jitter: float = 0.8, p_gray: float = 0.2) -> torch.Tensor:
+def colour_distort(
+    x: torch.Tensor, g: torch.Generator, strength: float = 0.5, p_jitter: float = 0.8, p_gray: float = 0.2
+) -> torch.Tensor:
     """Brightness, contrast and saturation jitter (factors in ``1 ± 0.8*strength``) with
     probability ``p_jitter``, then grayscale with probability ``p_gray``; ``x`` in ``[0, 1]``."""
     b, dev = x.shape[0], x.device
