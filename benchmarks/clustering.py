@@ -40,8 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.labels.kmeans import fit_kmeans  # noqa: E402
-from vise_lib.labels.kmeans import KPP_DIM, assign, kmeans_plusplus  # noqa: E402
+from vise_lib.labels.kmeans import KPP_DIM, assign, fit_kmeans, kmeans_plusplus
 
 
 def mixture(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:

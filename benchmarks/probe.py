@@ -27,13 +27,13 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sklearn.preprocessing import StandardScaler  # noqa: E402
+from sklearn.preprocessing import StandardScaler
 
-from vise_lib.transfer.probes import DEFAULT_CS, fit_probe, classification_metrics, linear_probe  # noqa: E402
-from vise_lib.transfer.features import FeatureCache, cached_features, extract_features  # noqa: E402
-from vise_lib.backbones.archs import build_backbone  # noqa: E402
+from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone, save_backbone
-from vise_lib.world.generate import WorldConfig, generate_world, load_downstream  # noqa: E402
+from vise_lib.transfer.features import FeatureCache, cached_features, extract_features
+from vise_lib.transfer.probes import DEFAULT_CS, classification_metrics, fit_probe, linear_probe
+from vise_lib.world.generate import WorldConfig, generate_world, load_downstream
 
 MODEL = {"arch": "small_resnet", "width": 16, "blocks": 1}
 SPLITS = ("train", "val", "test")

@@ -55,7 +55,7 @@ def main(argv: list[str]) -> int:
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr[-4000:])
-        bench = [l for l in proc.stdout.splitlines() if l.startswith("BENCH ")]
+        bench = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
         if proc.returncode != 0 or not bench:
             failed.append(script.name)
             continue

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.world.generate import WorldConfig, generate_world  # noqa: E402
+from vise_lib.world.generate import WorldConfig, generate_world
 
 N_POSTS, PX = 50_000, 32
 

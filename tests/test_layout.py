@@ -46,6 +46,16 @@ def test_public_api_resolves():
         vise_lib.no_such_name  # noqa: B018
 
 
+def test_static_view_of_the_api_matches_the_lazy_one():
+    """The ``TYPE_CHECKING`` imports that type checkers read are exactly the names ``vise_lib`` serves."""
+    tree = ast.parse((PKG / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    static = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert sorted(static) == vise_lib.__all__
+    for name, module in static.items():
+        assert hasattr(importlib.import_module(module), name), f"{module} has no {name}"
+
+
 def test_no_import_cycles_between_modules():
     mods = _modules()
     graph = {m: {t for t, _ in _imports(mods, m) if t in mods and t != m} for m in mods}
@@ -61,7 +71,7 @@ def test_no_import_cycles_between_modules():
         stack.append(m)
         for t in graph[m]:
             if state.get(t) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t) :] + [t]))
+                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(t) :], t]))
             if t not in state:
                 visit(t)
         stack.pop()

@@ -52,7 +52,7 @@ faiss_only = pytest.mark.skipif(not faiss_available(), reason="faiss not install
 
 @faiss_only
 def test_backends_agree_on_separated_blobs_up_to_permutation():
-    x, y = blobs(n=600, k=5)
+    x, _ = blobs(n=600, k=5)
     a = fit_kmeans(x, 5, seed=0, backend="sklearn")
     b = fit_kmeans(x, 5, seed=0, backend="faiss")
     assert a["backend"] == "sklearn" and b["backend"] == "faiss"
@@ -74,7 +74,7 @@ def test_faiss_is_deterministic_and_auto_picks_it():
 
 @faiss_only
 def test_faiss_subsampled_schedule_is_explicit_and_good():
-    x, y = blobs(n=3000, k=8, seed=2)
+    x, _ = blobs(n=3000, k=8, seed=2)
     r = fit_kmeans(x, 8, seed=0, backend="faiss", init_sample=200, sample=1000, sample_iter=10, full_iter=2)
     assert r["schedule"] == {"init_sample": 200, "sample": 1000, "sample_iter": 10, "full_iter": 2, "pca_dim": None}
     assert r["labels"].shape == (3000,) and r["centroids"].shape == (8, 5)
@@ -108,7 +108,7 @@ def test_kmeans_plusplus_spreads_centres_over_blobs():
 def test_nan_rows_and_bad_shapes_rejected():
     x, _ = blobs(n=50)
     x[7, 2] = np.nan
-    with pytest.raises(ValueError, match="1 rows with NaN/inf.*row 7"):
+    with pytest.raises(ValueError, match=r"1 rows with NaN/inf.*row 7"):
         fit_kmeans(x, 3)
     with pytest.raises(ValueError, match="2-D"):
         fit_kmeans(np.zeros(10), 2)

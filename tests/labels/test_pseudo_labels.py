@@ -2,14 +2,14 @@
 
 import numpy as np
 import pytest
-
 from conftest import make_post, write_manifest
+
 from vise_lib.labels import diagnostics as clustering
 from vise_lib.labels.kmeans import faiss_available
 from vise_lib.labels.pseudo_labels import build_pseudo_labels, load_labels
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
 
-SMALL = dict(n_posts=1500, image_px=16, n_train=8, n_val=8, n_test=8)
+SMALL = {"n_posts": 1500, "image_px": 16, "n_train": 8, "n_val": 8, "n_test": 8}
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_cached_phi_gives_identical_labels_and_backends_resolve(worlds):
 
 
 def test_errors_name_the_problem(tmp_path):
-    with pytest.raises(FileNotFoundError, match="labels.npz is missing"):
+    with pytest.raises(FileNotFoundError, match=r"labels\.npz is missing"):
         load_labels(tmp_path)
     m = write_manifest(tmp_path / "m.jsonl", [make_post(i) for i in range(5)])
     with pytest.raises(ValueError, match="fewer than n_clusters=8"):

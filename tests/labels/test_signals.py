@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
-
 from conftest import make_post
-from vise_lib.labels.signals import SignalEncoder
+
+from vise_lib.labels.encoders.counts import CountEncoder
+from vise_lib.labels.signals import SIGNALS, SignalEncoder, encode_signals
+from vise_lib.labels.text import MAX_CHARS, clean_comment, post_documents, text_issues
 
 WORDS = {0: ["haha", "lol", "funny"], 1: ["sad", "cry", "sorry"]}
 
@@ -64,10 +66,6 @@ def test_unknown_signal_rejected():
 
 
 # --- blocks, sharing, documented edge cases --------------------------------------------
-
-from vise_lib.labels.text import MAX_CHARS, clean_comment, post_documents, text_issues  # noqa: E402
-from vise_lib.labels.signals import SIGNALS, encode_signals
-from vise_lib.labels.encoders.counts import CountEncoder
 
 
 @pytest.mark.parametrize("signal, width", [("reactions", 3), ("counts", 16), ("all", None)])

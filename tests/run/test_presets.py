@@ -17,7 +17,7 @@ def test_stage_parameters_are_flat_with_run_dir(tmp_path):
 
 
 def test_unknown_preset_and_section_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown preset 'nope'.*available"):
+    with pytest.raises(ValueError, match=r"unknown preset 'nope'.*available"):
         load_preset("nope")
     bad = tmp_path / "bad.yml"
     bad.write_text("wrld: {}\n")

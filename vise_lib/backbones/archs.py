@@ -15,7 +15,6 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-
 ARCHS = ("small_resnet", "resnet18", "resnet50")
 
 

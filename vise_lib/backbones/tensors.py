@@ -8,6 +8,7 @@ are no per-sample PIL transforms: at 32 px on a few CPU cores they would dominat
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -182,8 +183,6 @@ def prefetch(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get(timeout=0.05)
-            except queue.Empty:
-                pass
         thread.join()

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import numpy as np
 
-from vise_lib.labels.kmeans import fit_kmeans
-from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.io import read_json, write_json
 from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
+from vise_lib.labels.kmeans import fit_kmeans
 from vise_lib.labels.signals import SignalEncoder, encode_signals
 from vise_lib.labels.text import text_issues
 

@@ -30,12 +30,7 @@ dominate a post or the run time. :func:`text_issues` counts both for the stage r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-from scipy import sparse
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vise_lib.engagement.table import Engagement
 from vise_lib.labels.encoders import make_block
@@ -72,7 +67,7 @@ class SignalEncoder:
         self.blocks = {b: make_block(b, dim, seed, encoder, encoder_model) for b in SIGNAL_BLOCKS[signal]}
 
     @classmethod
-    def from_fitted(cls, signal: str, blocks: dict, scales: dict) -> "SignalEncoder":
+    def from_fitted(cls, signal: str, blocks: dict, scales: dict) -> SignalEncoder:
         """Assemble an encoder from already fitted blocks (shared between signals)."""
         self = cls.__new__(cls)
         self.signal = signal
@@ -95,7 +90,7 @@ class SignalEncoder:
         """The fitted ``counts`` block encoder, or None when the signal has no such block."""
         return self.blocks.get("counts")
 
-    def fit(self, eng: Engagement) -> "SignalEncoder":
+    def fit(self, eng: Engagement) -> SignalEncoder:
         """Fit every block on ``eng`` (the training posts)."""
         self.fit_transform(eng)
         return self

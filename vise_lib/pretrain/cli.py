@@ -23,9 +23,9 @@ import json
 import numpy as np
 
 from vise_lib.pretrain import distributed as D
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.objectives import CHOICES
-from vise_lib.pretrain.config import TrainConfig
 
 
 def _boolean(text: str) -> bool:

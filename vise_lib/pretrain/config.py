@@ -96,7 +96,7 @@ class TrainConfig:
                 raise ValueError(f"TrainConfig.{what}")
 
     @classmethod
-    def from_params(cls, params: dict) -> "TrainConfig":
+    def from_params(cls, params: dict) -> TrainConfig:
         """Build from a flat dict (e.g. papermill parameters); unknown keys raise ``ValueError``."""
         names = [f.name for f in dataclasses.fields(cls)]
         if not isinstance(params, dict):

@@ -13,7 +13,6 @@ import shlex
 from importlib import metadata
 from pathlib import Path
 
-
 KEY_PACKAGES = (
     "torch",
     "torchvision",
@@ -153,7 +152,7 @@ def performance_page(preset: str, stages, states: dict[str, dict], results, benc
         "Seconds each stage took when it was last executed (a cached stage keeps the time of the run "
         "that executed it).",
         "",
-        _table(["stage", "seconds"], rows + [["**total**", f"**{total:.1f}**"]]),
+        _table(["stage", "seconds"], [*rows, ["**total**", f"**{total:.1f}**"]]),
         "",
         "## Benchmarks",
         "",

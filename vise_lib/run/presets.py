@@ -10,10 +10,9 @@ papermill parameter ``config`` (the validated section, every default filled in),
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import importlib
 
 import yaml
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.engagement.table import Engagement
-from vise_lib.labels.text import MAX_CHARS, l2_rows, clean_comment
+from vise_lib.labels.text import MAX_CHARS, clean_comment, l2_rows
 
 
 @dataclass
@@ -33,7 +33,7 @@ class SentenceEncoder:
         """The registry's constructor: ``model`` is the local model directory (dim is the model's)."""
         return cls(model or "")
 
-    def fit(self, eng: Engagement) -> "SentenceEncoder":
+    def fit(self, eng: Engagement) -> SentenceEncoder:
         """Load the model (there is nothing to fit)."""
         path = Path(self.model_path) if self.model_path else None
         if path is None or not path.is_dir():

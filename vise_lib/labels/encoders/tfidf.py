@@ -28,7 +28,7 @@ class TfidfEncoder:
         """The registry's constructor (``model`` is unused: TF-IDF is fit on the posts)."""
         return cls(dim=dim, seed=seed)
 
-    def fit(self, eng: Engagement) -> "TfidfEncoder":
+    def fit(self, eng: Engagement) -> TfidfEncoder:
         """Fit the vocabularies and the SVD on ``eng``'s posts."""
         self.fit_transform(eng)
         return self

@@ -22,6 +22,6 @@ class Classify(Objective):
         return [h.out_features for h in model.heads]
 
     def loss(self, outs, ys, cfg):
-        loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys)) / len(ys)
-        hits = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys)])
+        loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys, strict=True)) / len(ys)
+        hits = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys, strict=True)])
         return loss, hits, len(ys[0])

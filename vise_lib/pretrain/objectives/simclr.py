@@ -17,8 +17,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vise_lib.backbones.tensors import normalize, to_unit
 from vise_lib.backbones.archs import feature_dim, pooled_features
+from vise_lib.backbones.tensors import normalize, to_unit
 from vise_lib.pretrain.objectives.base import Objective
 
 
