@@ -11,6 +11,7 @@ paper leaves open (text encoder, K, schedule) is ours and a parameter.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +27,10 @@ Split = tuple[np.ndarray, np.ndarray]  # uint8 images (N, H, W, 3) and integer l
 
 
 def vise(
-    manifest,
+    manifest: str | os.PathLike,
     images: np.ndarray,
     downstream: dict[str, Split],
-    out_dir,
+    out_dir: str | os.PathLike,
     signal: str = "both",
     n_clusters: int = 16,
     train: TrainConfig | None = None,

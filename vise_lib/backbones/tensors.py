@@ -22,7 +22,7 @@ STD = (0.229, 0.224, 0.225)
 PAD_MODES = ("reflect", "zeros")
 
 
-def check_images(images, name: str = "images") -> np.ndarray:
+def check_images(images: object, name: str = "images") -> np.ndarray:
     """Validate a uint8 ``(N, H, W, 3)`` array and return it; ``ValueError`` otherwise."""
     if not isinstance(images, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(images).__name__}")
@@ -33,7 +33,7 @@ def check_images(images, name: str = "images") -> np.ndarray:
     return images
 
 
-def check_labels(label_sets, n: int) -> list[np.ndarray]:
+def check_labels(label_sets: object, n: int) -> list[np.ndarray]:
     """Validate a non-empty list of 1-D non-negative int label arrays of length ``n``; return int64 copies."""
     if not isinstance(label_sets, (list, tuple)) or not label_sets:
         raise ValueError("label_sets must be a non-empty list of 1-D int arrays (or None for 'random')")
@@ -160,7 +160,7 @@ def prefetch(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def work():
+    def work() -> None:
         try:
             for item in items:
                 if stop.is_set():

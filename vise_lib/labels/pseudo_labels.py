@@ -10,7 +10,9 @@ pass ``cache=False`` to refit.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,11 +22,14 @@ from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.io import read_json, write_json
 from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
+from vise_lib.labels.encoders import BlockEncoder
 from vise_lib.labels.kmeans import fit_kmeans
 from vise_lib.labels.signals import SignalEncoder, encode_signals
 from vise_lib.labels.text import text_issues
 
-_CACHE: OrderedDict = OrderedDict()
+#: (encoder settings) -> fitted blocks, shared by the builds on one manifest
+FittedBySetting = dict[tuple[int, int, str, str | None], dict[str, tuple[BlockEncoder, float, np.ndarray]]]
+_CACHE: OrderedDict[tuple[str, int, int], tuple[Engagement, ReadReport, FittedBySetting]] = OrderedDict()
 _CACHE_SIZE = 4
 
 
@@ -58,7 +63,7 @@ class PseudoLabels:
     schedule: dict = field(default_factory=dict)
     text: dict = field(default_factory=dict)  # text_issues() counts
 
-    def save(self, out_dir) -> Path:
+    def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``labels.npz`` and ``read_report.json``.
 
         ``labels.npz`` holds ``image_index``, ``post_id``, ``label`` (primary signal),
@@ -74,7 +79,8 @@ class PseudoLabels:
             label=self.labels,
             post_id=np.array(self.engagement.post_ids),
             centroids=self.centroids,
-            **extra,
+            # numpy's stub types **kwds against the allow_pickle flag; these keys are array names
+            **extra,  # type: ignore[arg-type]
         )
         tmp.replace(out / "labels.npz")
         write_json(
@@ -91,7 +97,7 @@ class PseudoLabels:
         return out / "labels.npz"
 
 
-def _read(manifest, cache: bool):
+def _read(manifest: str | os.PathLike, cache: bool) -> tuple[Engagement, ReadReport, FittedBySetting]:
     path = Path(manifest)
     if not path.is_file():
         raise FileNotFoundError(f"engagement manifest not found: {path}")
@@ -101,7 +107,8 @@ def _read(manifest, cache: bool):
         _CACHE.move_to_end(key)
         return _CACHE[key]
     eng, report = read_manifest(path)
-    entry = (eng, report, {})  # {} : encoder settings -> fitted blocks
+    fitted: FittedBySetting = {}  # encoder settings -> fitted blocks
+    entry = (eng, report, fitted)
     if cache:
         _CACHE[key] = entry
         while len(_CACHE) > _CACHE_SIZE:
@@ -110,13 +117,13 @@ def _read(manifest, cache: bool):
 
 
 def build_pseudo_labels(
-    manifest,
+    manifest: str | os.PathLike,
     signal: str = "both",
     n_clusters: int = 16,
     svd_dim: int = 64,
     seed: int = 0,
     backend: str = "auto",
-    extra_signals=(),
+    extra_signals: Iterable[str] | None = (),
     encoder: str = "tfidf",
     encoder_model: str | None = None,
     pca_dim: int | None = None,
@@ -138,13 +145,12 @@ def build_pseudo_labels(
     encoded = encode_signals(
         eng, signals, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model, fitted=fitted
     )
-    sets, first = {}, None
+    sets, kms = {}, {}
     for s in signals:
         enc, phi = encoded[s]
-        km = fit_kmeans(phi, n_clusters, seed=seed, backend=backend, pca_dim=pca_dim)
+        kms[s] = km = fit_kmeans(phi, n_clusters, seed=seed, backend=backend, pca_dim=pca_dim)
         sets[s] = LabelSet(s, enc, phi, km["labels"], km["centroids"], km["inertia"])
-        first = first or km
-    p = sets[signal]
+    p, first = sets[signal], kms[signal]  # signals[0] is the primary signal
     return PseudoLabels(
         eng,
         report,
@@ -162,7 +168,7 @@ def build_pseudo_labels(
     )
 
 
-def load_labels(labels_dir) -> dict[str, np.ndarray]:
+def load_labels(labels_dir: str | os.PathLike) -> dict[str, np.ndarray]:
     """The saved pseudo labels: ``image_index``, ``label``, every ``label_<signal>`` and
     ``post_id`` (when present), all aligned."""
     path = Path(labels_dir) / "labels.npz"
@@ -197,7 +203,7 @@ def label_diagnostics(pl: PseudoLabels, latents: dict[str, np.ndarray] | None, s
     }
 
 
-def write_results(out_dir, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
+def write_results(out_dir: str | os.PathLike, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
     """Save the labels (:meth:`PseudoLabels.save`) and the stage's ``results.json``."""
     out = Path(out_dir)
     pl.save(out)
@@ -223,6 +229,6 @@ def write_results(out_dir, pl: PseudoLabels, config: dict, diagnostics: dict) ->
     )
 
 
-def read_results(labels_dir) -> dict:
+def read_results(labels_dir: str | os.PathLike) -> dict:
     """The ``results.json`` of the pseudo-label stage."""
     return read_json(Path(labels_dir) / "results.json")

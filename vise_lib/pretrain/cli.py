@@ -19,6 +19,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +61,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    # field annotations are strings here (postponed evaluation): the parser of each
+    kinds: dict[Any, Callable[[str], Any]] = {"int": int, "float": float, "bool": _boolean, "str": str}
     for f in dataclasses.fields(TrainConfig):
-        kind = {"int": int, "float": float, "bool": _boolean, "str": str}[f.type]
+        kind = kinds[f.type]
         p.add_argument(
             "--" + f.name.replace("_", "-"),
             dest=f.name,

@@ -6,6 +6,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,7 +51,7 @@ class TrainConfig:
     temperature: float = 0.2
     simclr_strength: float = 0.5
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         lows = {
             "width": 1,
             "blocks": 1,
@@ -70,8 +71,11 @@ class TrainConfig:
             "temperature": 0.0,
             "simclr_strength": 0.0,
         }
+        # field annotations are strings (postponed evaluation); Any lets int()/float() take the value
+        # isinstance() checked against numbers.Integral / numbers.Real
+        kinds: dict[Any, Any] = {"int": numbers.Integral, "float": numbers.Real}
         for f in dataclasses.fields(self):
-            v, kind = getattr(self, f.name), {"int": numbers.Integral, "float": numbers.Real}.get(f.type)
+            v, kind = getattr(self, f.name), kinds.get(f.type)
             if f.type == "bool":
                 if not isinstance(v, (bool, np.bool_)):
                     raise ValueError(f"TrainConfig.{f.name} must be a bool, got {v!r}")

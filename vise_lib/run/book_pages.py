@@ -10,8 +10,20 @@ from __future__ import annotations
 import json
 import platform
 import shlex
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
+from typing import Protocol
+
+from vise_lib.run.presets import Stage
+
+
+class StageOutcome(Protocol):
+    """What the pages read of a stage's outcome (``vise_lib.run.pipeline.StageResult``)."""
+
+    stage: str
+    status: str
+
 
 KEY_PACKAGES = (
     "torch",
@@ -45,7 +57,7 @@ def installed_packages() -> dict[str, str]:
     return dict(sorted(pk.items()))
 
 
-def papermill_command(stage, preset: str, params: dict) -> str:
+def papermill_command(stage: Stage, preset: str, params: dict) -> str:
     """The exact command that reruns one stage alone (from the repository root)."""
     out = f"book/_generated/{preset}/{stage.name}.ipynb"
     parts = [".venv/bin/papermill", "-k", "vise-venv", "--cwd", f"book/_generated/{preset}", stage.notebook, out]
@@ -60,7 +72,9 @@ def papermill_command(stage, preset: str, params: dict) -> str:
     return cmd.replace(" -p preset", f' -p run_dir "$PWD/runs/{preset}" -p preset', 1)
 
 
-def reproducibility_page(preset: str, stages, states: dict[str, dict], results) -> str:
+def reproducibility_page(
+    preset: str, stages: Sequence[Stage], states: dict[str, dict], results: Iterable[StageOutcome]
+) -> str:
     """Markdown: versions, seeds, per-stage keys, parameters, rerun commands and wall times."""
     status = {r.stage: r.status for r in results}
     pk = installed_packages()
@@ -140,7 +154,13 @@ def load_benchmarks(root: Path) -> list[dict]:
     return out
 
 
-def performance_page(preset: str, stages, states: dict[str, dict], results, benchmarks: list[dict]) -> str:
+def performance_page(
+    preset: str,
+    stages: Sequence[Stage],
+    states: dict[str, dict],
+    results: Iterable[StageOutcome],
+    benchmarks: list[dict],
+) -> str:
     """Markdown: this run's per-stage wall times and the benchmarks' latest measured lines."""
     rows = [[f"`{s.name}`", f"{states.get(s.name, {}).get('seconds', float('nan')):.1f}"] for s in stages]
     total = sum(states.get(s.name, {}).get("seconds", 0.0) for s in stages)

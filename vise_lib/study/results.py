@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
 from vise_lib.study.statistics import VERDICTS, Comparison, paired_bootstrap, verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCORE_COLUMNS = ("backbone", "task", "pretrain_seed", "probe_seed", "top1")
 CLAIM_FIELDS = ("claim", "task", "a", "b", "diff", "ci_low", "ci_high", "verdict")
@@ -32,7 +37,7 @@ def _key(backbone: str, task: str, pretrain_seed: int, probe_seed: int) -> str:
     return f"{backbone}/{task}/{int(pretrain_seed)}/{int(probe_seed)}"
 
 
-def write_scores(path, rows: Iterable[Mapping]) -> Path:
+def write_scores(path: str | os.PathLike, rows: Iterable[Mapping]) -> Path:
     """Write ``scores.csv`` (atomically); each row needs every column of :data:`SCORE_COLUMNS`."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=SCORE_COLUMNS, lineterminator="\n")
@@ -53,7 +58,7 @@ def write_scores(path, rows: Iterable[Mapping]) -> Path:
     return atomic_write_text(path, buf.getvalue())
 
 
-def read_scores(path):
+def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     """``scores.csv`` as a pandas DataFrame (typed columns); ``ValueError`` naming the file if malformed."""
     import pandas as pd
 
@@ -66,15 +71,16 @@ def read_scores(path):
     return df.astype({"backbone": str, "task": str, "pretrain_seed": int, "probe_seed": int, "top1": float})
 
 
-def write_correct(path, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
+def write_correct(path: str | os.PathLike, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
     """Write per-image correctness, keyed by ``(backbone, task, pretrain_seed, probe_seed)``."""
     arrays = {_key(*k): np.asarray(v, dtype=bool) for k, v in correct.items()}
-    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+    # numpy's stub types **kwds against the allow_pickle flag; these keys are array names
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
 
-def read_correct(path) -> dict[tuple[str, str, int, int], np.ndarray]:
+def read_correct(path: str | os.PathLike) -> dict[tuple[str, str, int, int], np.ndarray]:
     """Per-image correctness as written by :func:`write_correct`."""
-    out = {}
+    out: dict[tuple[str, str, int, int], np.ndarray] = {}
     with np.load(path) as z:
         for k in z.files:
             b, t, ps, qs = k.rsplit("/", 3)
@@ -100,7 +106,7 @@ def compare(
     epsilon: float,
     n_boot: int = 2000,
     seed: int = 0,
-    **extra,
+    **extra: Any,
 ) -> dict:
     """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and verdict."""
     c: Comparison = paired_bootstrap(seed_matrix(correct, a, task), seed_matrix(correct, b, task), n_boot, seed)
@@ -122,7 +128,7 @@ def compare(
     }
 
 
-def write_claims(path, claims: list[dict]) -> Path:
+def write_claims(path: str | os.PathLike, claims: list[dict]) -> Path:
     """Write ``claims.json``; each claim must carry :data:`CLAIM_FIELDS` and a known verdict."""
     for i, c in enumerate(claims):
         missing = [f for f in CLAIM_FIELDS if f not in c]
@@ -133,6 +139,6 @@ def write_claims(path, claims: list[dict]) -> Path:
     return write_json(path, claims)
 
 
-def read_claims(path) -> list[dict]:
+def read_claims(path: str | os.PathLike) -> list[dict]:
     """The claims written by :func:`write_claims`."""
     return read_json(path)

@@ -70,7 +70,7 @@ class TfidfEncoder:
         z[~has_comments(eng)] = 0.0
         return z
 
-    def tfidf(self, eng: Engagement):
+    def tfidf(self, eng: Engagement) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The sparse word TF-IDF matrix (for top-terms diagnostics) and its vocabulary."""
         return self.word_.transform(post_documents(eng, self.max_chars)), self.word_.get_feature_names_out()
 

@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vise_lib.backbones.archs import feature_dim, pooled_features
 from vise_lib.backbones.tensors import normalize, to_unit
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.objectives.base import Objective
 
 
@@ -70,7 +72,12 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
 
-def resized_crop_flip(x: torch.Tensor, g: torch.Generator, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+def resized_crop_flip(
+    x: torch.Tensor,
+    g: torch.Generator,
+    scale: tuple[float, float] = (0.25, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> torch.Tensor:
     """Random resized crop (area fraction in ``scale``, aspect in ``ratio``) and flip, per image.
 
     The crop box is resized back to the input size by nearest-neighbour sampling, vectorized
@@ -138,18 +145,20 @@ class SimCLR(Objective):
     name = "simclr"
     views = 2
 
-    def epochs(self, cfg):
+    def epochs(self, cfg: TrainConfig) -> int:
         return cfg.simclr_epochs or cfg.epochs
 
-    def build(self, backbone, labels, cfg):
+    def build(self, backbone: nn.Module, labels: list[np.ndarray], cfg: TrainConfig) -> nn.Module:
         return SimCLRModel(backbone, proj_dim=cfg.proj_dim)
 
-    def heads(self, model, cfg):
+    def heads(self, model: nn.Module, cfg: TrainConfig) -> list[int]:
         return [cfg.proj_dim]
 
-    def prepare(self, images_u8, g, cfg):
+    def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
         return two_views(to_unit(images_u8), g, cfg.simclr_strength)
 
-    def loss(self, outs, ys, cfg):
+    def loss(
+        self, outs: torch.Tensor, ys: list[torch.Tensor], cfg: TrainConfig
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         loss, hits = nt_xent(outs, cfg.temperature)
         return loss, hits.view(1), outs.shape[0] // 2
