@@ -19,13 +19,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from vise_lib.pretrain import distributed as D
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.objectives import CHOICES
-from vise_lib.pretrain.config import TrainConfig
 
 
 def _boolean(text: str) -> bool:
@@ -36,22 +38,40 @@ def _boolean(text: str) -> bool:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser: data and run options plus one ``--flag`` per :class:`TrainConfig` field."""
-    p = argparse.ArgumentParser(prog="vise train", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("Examples::", 1)[1])
+    p = argparse.ArgumentParser(
+        prog="vise train",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples::", 1)[1],
+    )
     p.add_argument("--images", required=True, help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
-    p.add_argument("--labels", action="append", default=None,
-                   help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline")
-    p.add_argument("--objective", default="auto", choices=CHOICES,
-                   help="auto: classify with --labels, none (untrained 'random') without")
+    p.add_argument(
+        "--labels",
+        action="append",
+        default=None,
+        help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline",
+    )
+    p.add_argument(
+        "--objective",
+        default="auto",
+        choices=CHOICES,
+        help="auto: classify with --labels, none (untrained 'random') without",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    # field annotations are strings here (postponed evaluation): the parser of each
+    kinds: dict[Any, Callable[[str], Any]] = {"int": int, "float": float, "bool": _boolean, "str": str}
     for f in dataclasses.fields(TrainConfig):
-        kind = {"int": int, "float": float, "bool": _boolean, "str": str}[f.type]
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
-                       help=f"TrainConfig.{f.name} (default: %(default)s)")
+        kind = kinds[f.type]
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=kind,
+            default=f.default,
+            help=f"TrainConfig.{f.name} (default: %(default)s)",
+        )
     return p
 
 
@@ -80,8 +100,16 @@ def main(argv: list[str] | None = None) -> dict:
         images = _load(a.images, "images", mmap=True)
         labels = None if a.labels is None else [_load(path, "labels", mmap=False) for path in a.labels]
         started = D.init_from_env(cfg.device)
-        res = pretrain(images, labels, cfg, a.out, resume=a.resume, progress=not a.no_progress,
-                       stop_after_steps=a.stop_after_steps, objective=a.objective)
+        res = pretrain(
+            images,
+            labels,
+            cfg,
+            a.out,
+            resume=a.resume,
+            progress=not a.no_progress,
+            stop_after_steps=a.stop_after_steps,
+            objective=a.objective,
+        )
     except (ValueError, FileNotFoundError):
         if started:
             D.cleanup()
