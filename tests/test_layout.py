@@ -102,3 +102,8 @@ def test_every_module_imports_on_its_own():
     for name in sorted(_modules()):
         if not name.endswith("__main__"):
             importlib.import_module(name)
+
+
+def test_no_public_name_is_shadowed_by_a_subpackage():
+    for name in vise_lib.__all__:
+        assert not (PKG / name).is_dir(), f"vise_lib.{name} is both a public name and a subpackage"

@@ -4,7 +4,11 @@ The public API, one name per step of the method (see :mod:`vise_lib.recipe` for 
 on one screen). Names are imported on first use, so ``import vise_lib`` and the ``vise``
 command stay fast::
 
-    from vise_lib import read_manifest, build_pseudo_labels, TrainConfig, pretrain, linear_probe
+    from vise_lib import read_manifest, build_pseudo_labels, TrainConfig, linear_probe
+
+(The training loop is ``vise_lib.pretrain.loop.pretrain`` and the study runner
+``vise_lib.run.pipeline.run``: ``pretrain`` and ``run`` are subpackage names, so they are not
+top-level names.)
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ _API = {
     "save_backbone": "vise_lib.backbones.checkpoint",
     "load_backbone": "vise_lib.backbones.checkpoint",
     "TrainConfig": "vise_lib.pretrain.config",
-    "pretrain": "vise_lib.pretrain.loop",
     "OBJECTIVES": "vise_lib.pretrain.objectives",
     "extract_features": "vise_lib.transfer.features",
     "linear_probe": "vise_lib.transfer.probes",
@@ -40,7 +43,6 @@ _API = {
     "paired_bootstrap": "vise_lib.study.statistics",
     "verdict": "vise_lib.study.statistics",
     "vise": "vise_lib.recipe",
-    "run": "vise_lib.run.pipeline",
 }
 __all__ = sorted(_API)
 
@@ -59,10 +61,8 @@ if TYPE_CHECKING:  # static view of the lazily imported API, for type checkers a
     from vise_lib.labels.pseudo_labels import load_labels as load_labels
     from vise_lib.labels.signals import SignalEncoder as SignalEncoder
     from vise_lib.pretrain.config import TrainConfig as TrainConfig
-    from vise_lib.pretrain.loop import pretrain as pretrain
     from vise_lib.pretrain.objectives import OBJECTIVES as OBJECTIVES
     from vise_lib.recipe import vise as vise
-    from vise_lib.run.pipeline import run as run
     from vise_lib.study.statistics import paired_bootstrap as paired_bootstrap
     from vise_lib.study.statistics import verdict as verdict
     from vise_lib.transfer.features import extract_features as extract_features
