@@ -21,7 +21,7 @@ def posts(tmp_path):
 
 def test_round_trip_gives_the_same_samples(tmp_path, posts):
     eng, images = posts
-    index = write_shards(eng, images, tmp_path / "s", shard_size=3)
+    index = write_shards(eng, images, tmp_path / "s", shard_size=3, image_format="png")
     assert index["n_samples"] == 7 and [s["n"] for s in index["shards"]] == [3, 3, 1]
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
         "shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "shards.json"]
