@@ -1,7 +1,8 @@
 """Benchmark: out-of-core pseudo labels (``vise labels``) at 400k and 4M posts — is peak memory flat?
 
-A synthetic engagement-only manifest (JSONL: post id, 0-6 short comments, six reaction counts,
-shares; no images) is generated in a stream, then labelled by
+A synthetic engagement-only manifest (``benchmarks/ingest.py``'s generator: JSONL with post id,
+0-6 short comments, six reaction counts, shares; image paths that are never opened) is generated
+in a stream, then labelled by
 :func:`vise_lib.labels.out_of_core.pseudo_labels_out_of_core` exactly as ``vise labels`` does
 (``ManifestReader`` chunks of 50,000, φ(e) = ``both`` signals with TF-IDF + SVD to 64 dims fitted
 on a 200,000-post sample, k-means K = 256 on a 200,000-row sample with the ``auto`` backend, then
@@ -16,7 +17,6 @@ Goal: peak at 4M / peak at 400k <= 1.2. Sizes can be lowered for a quick run:
 from __future__ import annotations
 
 import json
-import random
 import resource
 import subprocess
 import sys
@@ -26,22 +26,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from ingest import make_manifest  # noqa: E402  (benchmarks/ingest.py: the same generated manifest)
+
 SMALL, LARGE, K, DIM, CHUNK, SAMPLE = 400_000, 4_000_000, 256, 64, 50_000, 200_000
-WORDS = "cute lol wow sad angry love great awful first so much this is the best worst ever".split()
-
-
-def make_manifest(path: Path, n: int) -> None:
-    """A JSONL manifest of ``n`` engagement-only posts, written in a stream."""
-    rng = random.Random(0)
-    with open(path, "w", encoding="utf-8") as f:
-        for i in range(n):
-            f.write(json.dumps({
-                "post_id": f"p{i:08d}", "image": f"img/{i % 1000:03d}/{i:08d}.jpg",  # never opened
-                "comments": [" ".join(rng.choices(WORDS, k=5)) for _ in range(rng.randint(0, 6))],
-                "reaction_like": rng.randint(0, 500), "reaction_love": rng.randint(0, 50),
-                "reaction_haha": rng.randint(0, 50), "reaction_wow": rng.randint(0, 20),
-                "reaction_sad": rng.randint(0, 20), "reaction_angry": rng.randint(0, 20),
-                "shares": rng.randint(0, 100)}) + "\n")
 
 
 def one(n: int) -> None:
