@@ -6,7 +6,7 @@ Skipped without CUDA (prints ``BENCH gpu skipped=no_cuda``). On a GPU, one proce
   classes on synthetic tensors already on the GPU (batch 256, bf16 autocast, channels_last);
 - ``loader``: the same step fed by :class:`vise_lib.pretrain.streaming.ShardSource` from JPEG
   shards of 224 px images (written first into a temp folder, 16 shards), with
-  ``DEFAULT_WORKERS`` decoding workers and the objective's crop + flip.
+  ``default_workers()`` decoding workers and the objective's crop + flip.
 
 Anchors: NVIDIA's ResNet-50 AMP training reference is about 2,500 img/s on one A100; the goal on
 an H200 is model_img_s >= 3,000 and ratio >= 0.9. Not yet run on a GPU in this project.

@@ -5,7 +5,7 @@ the same training step (small_resnet width 16, batch 128, channels_last, SGD; 2 
 two ways, interleaved in rounds so machine load hits both alike:
 
 - ``loader``: :class:`vise_lib.pretrain.streaming.ShardSource` with its default worker count
-  (``DEFAULT_WORKERS``: one on 2 cores): shuffle buffer, JPEG decoding in the worker, labels
+  (``default_workers()``: one on 2 cores): shuffle buffer, JPEG decoding in the worker, labels
   joined by post id, the objective's crop + flip in the main process — what ``pretrain`` runs;
 - ``memory``: the same number of batches prepared beforehand, as tensors in memory.
 
@@ -31,7 +31,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone  # noqa: E402
 from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards  # noqa: E402
 from vise_lib.pretrain.config import TrainConfig  # noqa: E402
-from vise_lib.pretrain.streaming import DEFAULT_WORKERS, ShardSource  # noqa: E402
+from vise_lib.pretrain.streaming import ShardSource  # noqa: E402
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 3, 2
 

@@ -31,7 +31,7 @@ from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.objectives import CHOICES
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.pretrain.streaming import DEFAULT_BUFFER, DEFAULT_WORKERS, ShardSource
+from vise_lib.pretrain.streaming import DEFAULT_BUFFER, ShardSource
 
 
 def _boolean(text: str) -> bool:
@@ -53,7 +53,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--labels-npz", default=None, help="with --shards: labels.npz with post_id (joined by post id)")
     p.add_argument("--label-key", action="append", default=None,
                    help="with --labels-npz: label set key, one per head; repeatable (default: label)")
-    p.add_argument("--workers", type=int, default=DEFAULT_WORKERS, help="with --shards: loader workers per process")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --shards: loader workers per process (default: the cores but one, shared by the ranks)")
     p.add_argument("--shuffle-buffer", type=int, default=DEFAULT_BUFFER, help="with --shards: samples per worker")
     p.add_argument("--objective", default="auto", choices=CHOICES,
                    help="auto: classify with --labels, none (untrained 'random') without")

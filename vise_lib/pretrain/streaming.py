@@ -45,7 +45,12 @@ from vise_lib.engagement.shards import shard_paths
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
 
-DEFAULT_WORKERS = max(1, min(8, (os.cpu_count() or 2) - 1))  # leave a core to the training step
+def default_workers() -> int:
+    """Loader workers per process: the cores but one (left to the training step), shared by the
+    ``LOCAL_WORLD_SIZE`` processes ``torchrun`` starts on this machine; 1 to 8."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, min(8, ((os.cpu_count() or 2) - 1) // max(local, 1)))
+
 DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes: ~10 KB each at 224 px JPEG)
 IMAGE_KEYS = ("jpg", "jpeg", "png")
 
@@ -68,11 +73,12 @@ class ShardSource:
         label_sets: int label arrays aligned with ``post_ids`` (one per head), or ``None``
             for objectives without labels.
         post_ids: the post ids of the label rows (``labels.npz``'s ``post_id``).
-        workers: loader worker processes (0: decode in the main process).
+        workers: loader worker processes (0: decode in the main process; None:
+            :func:`default_workers`).
         shuffle_buffer: samples in each worker's shuffle buffer.
     """
 
-    def __init__(self, shards, label_sets=None, post_ids=None, workers: int = DEFAULT_WORKERS,
+    def __init__(self, shards, label_sets=None, post_ids=None, workers: int | None = None,
                  shuffle_buffer: int = DEFAULT_BUFFER):
         folder = Path(shards)
         idx_path = folder / "shards.json"
@@ -81,6 +87,7 @@ class ShardSource:
         index = json.loads(idx_path.read_text())
         self.folder, self.paths = folder, [str(p) for p in shard_paths(folder)]
         self.counts = [s["n"] for s in index["shards"]]
+        workers = default_workers() if workers is None else workers
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
             raise ValueError(f"workers must be a non-negative int, got {workers!r}")
         if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
