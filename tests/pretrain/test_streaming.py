@@ -118,3 +118,27 @@ def test_torchrun_two_ranks_from_shards_resume_matches_uninterrupted(shards, tmp
     assert not part["completed"] and part["steps"] == 5
     rest = run("b", "--resume")
     assert rest["completed"] and rest["rank_digests"] == whole["rank_digests"]
+
+
+def test_training_set_streams_a_runs_ingested_shards(tmp_path):
+    from vise_lib.pretrain.variants import shard_folder, training_set
+
+    run = tmp_path / "run"
+    rng = np.random.default_rng(0)
+    with ShardWriter(run / "ingest" / "shards", 8) as w:
+        for i in range(N):
+            w.add(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), {"post_id": f"p{i:03d}"})
+        w.close()
+    (run / "labels").mkdir()
+    np.savez(run / "labels" / "labels.npz", post_id=_ids()[:40], label=np.arange(40) % 5,
+             label_comments=np.arange(40) % 3, image_index=np.arange(40))
+    assert shard_folder(run / "world") == run / "ingest" / "shards" and shard_folder(tmp_path / "w") is None
+    vise = training_set("vise", run / "world", run / "labels")
+    assert isinstance(vise.images, ShardSource) and len(vise.images) == 40 and vise.num_classes == [5]
+    simclr = training_set("simclr", run / "world", run / "labels")
+    assert simclr.objective == "simclr" and simclr.label_sets is None and len(simclr.images) == 40
+    assert training_set("comments", run / "world", run / "labels").num_classes == [3]
+    with pytest.raises(ValueError, match="object latents"):
+        training_set("object", run / "world", run / "labels")
+    with pytest.raises(ValueError, match="label_reactions"):
+        training_set("reactions", run / "world", run / "labels")
