@@ -8,17 +8,19 @@ ever downloaded: the released VisE weights and our own ``backbone.pt`` files are
 them as the architecture the file describes (our recorded metadata, or the keys and shapes).
 """
 
-dependencies = ["torch", "torchvision"]
-
-from vise_lib.backbones.archs import build_backbone  # noqa: E402
+from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
+
+dependencies = ["torch", "torchvision"]
 
 
 def _trunk(arch: str, pretrained: bool, checkpoint, **kw):
     kw = {k: v for k, v in kw.items() if v is not None}
     if pretrained and checkpoint is None:
-        raise ValueError(f"pretrained=True needs checkpoint=<local path> for {arch!r}: this hub never downloads "
-                         "weights (get the released VisE files, or train one with vise_lib.pretrain.loop)")
+        raise ValueError(
+            f"pretrained=True needs checkpoint=<local path> for {arch!r}: this hub never downloads "
+            "weights (get the released VisE files, or train one with vise_lib.pretrain.loop)"
+        )
     if checkpoint is None:
         return build_backbone(arch, **kw)
     return load_backbone(checkpoint, arch, **kw)

@@ -14,6 +14,7 @@ Ends with one line::
 
     BENCH gpu model_img_s=<float> loader_img_s=<float> ratio=<float> workers=<int> device=<name>
 """
+
 from __future__ import annotations
 
 import sys
@@ -81,10 +82,14 @@ def main() -> None:
         feed = ((xb.pin_memory(), ys[0]) for xb, ys in src.batches(0, 0, steps, BATCH, cfg, "classify"))
         loader_rate = rate(feed, steps - WARMUP)
     name = torch.cuda.get_device_name().replace(" ", "_")
-    print(f"ResNet-50 {PX} px, batch {BATCH}, bf16 + channels_last on {name}: model {model_rate:.0f} img/s, "
-          f"shard loader ({src.effective_workers(1)} workers) {loader_rate:.0f} img/s")
-    print(f"BENCH gpu model_img_s={model_rate:.1f} loader_img_s={loader_rate:.1f} ratio={loader_rate / model_rate:.3f} "
-          f"workers={src.effective_workers(1)} device={name}")
+    print(
+        f"ResNet-50 {PX} px, batch {BATCH}, bf16 + channels_last on {name}: model {model_rate:.0f} img/s, "
+        f"shard loader ({src.effective_workers(1)} workers) {loader_rate:.0f} img/s"
+    )
+    print(
+        f"BENCH gpu model_img_s={model_rate:.1f} loader_img_s={loader_rate:.1f} ratio={loader_rate / model_rate:.3f} "
+        f"workers={src.effective_workers(1)} device={name}"
+    )
 
 
 if __name__ == "__main__":

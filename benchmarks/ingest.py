@@ -14,6 +14,7 @@ Ends with exactly one line::
     BENCH ingest posts_per_s=<manifest posts/s> pushshift_posts_per_s=<submissions/s>
           peak_mb_1x=<max of both at 1x> peak_mb_10x=<max of both at 10x> peak_ratio=<10x / 1x>
 """
+
 from __future__ import annotations
 
 import json
@@ -28,18 +29,44 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 N_1X, KEPT_IMAGES, COMMENTS_PER_POST = 20_000, 2_000, 3
-WORDS = "cute lol wow sad angry love great awful first so much this is the best worst ever".split()
+WORDS = [
+    "cute",
+    "lol",
+    "wow",
+    "sad",
+    "angry",
+    "love",
+    "great",
+    "awful",
+    "first",
+    "so",
+    "much",
+    "this",
+    "is",
+    "the",
+    "best",
+    "worst",
+    "ever",
+]
 
 
 def make_manifest(path: Path, n: int) -> None:
     rng = random.Random(0)
     with open(path, "w", encoding="utf-8") as f:
         for i in range(n):
-            f.write(json.dumps({
-                "post_id": f"p{i:08d}", "image": f"img/{i % 1000:03d}/{i:08d}.jpg",
-                "comments": [" ".join(rng.choices(WORDS, k=6)) for _ in range(rng.randint(0, 6))],
-                "reactions": {k: rng.randint(0, 50) for k in ("like", "love", "haha", "wow", "sad", "angry")},
-                "shares": rng.randint(0, 9), "timestamp": 1600000000 + i}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "post_id": f"p{i:08d}",
+                        "image": f"img/{i % 1000:03d}/{i:08d}.jpg",
+                        "comments": [" ".join(rng.choices(WORDS, k=6)) for _ in range(rng.randint(0, 6))],
+                        "reactions": {k: rng.randint(0, 50) for k in ("like", "love", "haha", "wow", "sad", "angry")},
+                        "shares": rng.randint(0, 9),
+                        "timestamp": 1600000000 + i,
+                    }
+                )
+                + "\n"
+            )
 
 
 def make_dumps(tmp: Path, n: int) -> None:
@@ -49,13 +76,38 @@ def make_dumps(tmp: Path, n: int) -> None:
     cz = zstandard.ZstdCompressor(level=3)
     with open(tmp / "RS.zst", "wb") as fs, cz.stream_writer(fs) as w:
         for i in range(n):
-            w.write((json.dumps({"id": f"{i:x}", "subreddit": "pics", "url": f"https://i.redd.it/{i:x}.jpg",
-                                 "is_self": False, "score": rng.randint(0, 500), "num_comments": 3,
-                                 "upvote_ratio": 0.9, "created_utc": 1600000000 + i}) + "\n").encode())
+            w.write(
+                (
+                    json.dumps(
+                        {
+                            "id": f"{i:x}",
+                            "subreddit": "pics",
+                            "url": f"https://i.redd.it/{i:x}.jpg",
+                            "is_self": False,
+                            "score": rng.randint(0, 500),
+                            "num_comments": 3,
+                            "upvote_ratio": 0.9,
+                            "created_utc": 1600000000 + i,
+                        }
+                    )
+                    + "\n"
+                ).encode()
+            )
     with open(tmp / "RC.zst", "wb") as fc, cz.stream_writer(fc) as w:
         for i in range(n * COMMENTS_PER_POST):
-            w.write((json.dumps({"id": f"c{i:x}", "link_id": f"t3_{i // COMMENTS_PER_POST:x}", "score": 1,
-                                 "body": " ".join(rng.choices(WORDS, k=8))}) + "\n").encode())
+            w.write(
+                (
+                    json.dumps(
+                        {
+                            "id": f"c{i:x}",
+                            "link_id": f"t3_{i // COMMENTS_PER_POST:x}",
+                            "score": 1,
+                            "body": " ".join(rng.choices(WORDS, k=8)),
+                        }
+                    )
+                    + "\n"
+                ).encode()
+            )
     root = tmp / "images"
     root.mkdir(exist_ok=True)
     for i in range(KEPT_IMAGES):  # the same downloaded images at every size
@@ -68,12 +120,15 @@ def child(kind: str, tmp: str) -> None:
     t0 = time.perf_counter()
     if kind == "manifest":
         from vise_lib.engagement.reader import ManifestReader
-        reader = ManifestReader(tmp / "manifest.jsonl", reaction_names=("like", "love", "haha", "wow", "sad", "angry"),
-                                chunk_rows=10_000)
+
+        reader = ManifestReader(
+            tmp / "manifest.jsonl", reaction_names=("like", "love", "haha", "wow", "sad", "angry"), chunk_rows=10_000
+        )
         posts = sum(len(chunk) for chunk in reader)
         assert posts == reader.report.n_rows, reader.report.summary()
     else:
         from vise_lib.engagement.pushshift import pushshift_to_manifest
+
         rep = pushshift_to_manifest(tmp / "RS.zst", tmp / "RC.zst", tmp / "images", tmp / "out.jsonl", layout="flat")
         posts = rep.submissions["lines"]
         assert rep.submissions["kept"] == KEPT_IMAGES, rep.summary()
@@ -83,8 +138,9 @@ def child(kind: str, tmp: str) -> None:
 
 
 def measure(kind: str, tmp: Path) -> dict:
-    out = subprocess.run([sys.executable, __file__, "--child", kind, str(tmp)], check=True,
-                         capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", kind, str(tmp)], check=True, capture_output=True, text=True
+    ).stdout
     return json.loads(out.strip().splitlines()[-1])
 
 
@@ -98,13 +154,17 @@ def main() -> None:
             make_dumps(tmp, n)
             for kind in ("manifest", "pushshift"):
                 r = res[kind, scale] = measure(kind, tmp)
-                print(f"{kind:9s} {scale:>2}x: {r['posts']:>7} posts in {r['seconds']:6.2f} s = "
-                      f"{r['posts'] / r['seconds']:9.0f} posts/s, peak RSS {r['peak_mb']:.0f} MB")
+                print(
+                    f"{kind:9s} {scale:>2}x: {r['posts']:>7} posts in {r['seconds']:6.2f} s = "
+                    f"{r['posts'] / r['seconds']:9.0f} posts/s, peak RSS {r['peak_mb']:.0f} MB"
+                )
     rate = {k: res[k, 10]["posts"] / res[k, 10]["seconds"] for k in ("manifest", "pushshift")}
     p1 = max(res[k, 1]["peak_mb"] for k in ("manifest", "pushshift"))
     p10 = max(res[k, 10]["peak_mb"] for k in ("manifest", "pushshift"))
-    print(f"BENCH ingest posts_per_s={rate['manifest']:.0f} pushshift_posts_per_s={rate['pushshift']:.0f} "
-          f"peak_mb_1x={p1:.1f} peak_mb_10x={p10:.1f} peak_ratio={p10 / p1:.2f}")
+    print(
+        f"BENCH ingest posts_per_s={rate['manifest']:.0f} pushshift_posts_per_s={rate['pushshift']:.0f} "
+        f"peak_mb_1x={p1:.1f} peak_mb_10x={p10:.1f} peak_ratio={p10 / p1:.2f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ Goal: peak at 4M / peak at 400k <= 1.2. Sizes can be lowered for a quick run:
     BENCH labels_ooc posts=<large> seconds=<large run> peak_mb=<large run> peak_ratio=<large / small>
           posts_per_s=<large run> phi_posts_per_s=<encode pass> kmeans_s_per_m=<k-means + assignment s per 1M posts>
 """
+
 from __future__ import annotations
 
 import json
@@ -26,7 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from ingest import make_manifest  # noqa: E402  (benchmarks/ingest.py: the same generated manifest)
+from ingest import make_manifest
 
 SMALL, LARGE, K, DIM, CHUNK, SAMPLE = 400_000, 4_000_000, 256, 64, 50_000, 200_000
 
@@ -58,8 +59,18 @@ def one(n: int) -> None:
         s = out_of_core.pseudo_labels_out_of_core(chunks, Path(tmp) / "out", "both", K, DIM, 0, SAMPLE, SAMPLE)
         seconds = time.perf_counter() - t0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(json.dumps({"posts": s["n_posts"], "seconds": seconds, "peak_mb": peak, "backend": s["backend"],
-                      "phi_seconds": marks["kmeans"] - marks[2], "kmeans_seconds": t0 + seconds - marks["kmeans"]}))
+    print(
+        json.dumps(
+            {
+                "posts": s["n_posts"],
+                "seconds": seconds,
+                "peak_mb": peak,
+                "backend": s["backend"],
+                "phi_seconds": marks["kmeans"] - marks[2],
+                "kmeans_seconds": t0 + seconds - marks["kmeans"],
+            }
+        )
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -73,15 +84,20 @@ def main(argv: list[str]) -> None:
             sys.exit(f"labels_ooc at {n} posts failed:\n{proc.stderr[-3000:]}")
         runs[n] = json.loads(proc.stdout.strip().splitlines()[-1])
         r = runs[n]
-        print(f"  {n:>9} posts: {r['seconds']:7.1f} s ({n / r['seconds']:8.0f} posts/s), peak RSS "
-              f"{r['peak_mb']:.0f} MB, φ pass {r['phi_seconds']:.1f} s, k-means + assign {r['kmeans_seconds']:.1f} s "
-              f"({r['backend']})", flush=True)
+        print(
+            f"  {n:>9} posts: {r['seconds']:7.1f} s ({n / r['seconds']:8.0f} posts/s), peak RSS "
+            f"{r['peak_mb']:.0f} MB, φ pass {r['phi_seconds']:.1f} s, k-means + assign {r['kmeans_seconds']:.1f} s "
+            f"({r['backend']})",
+            flush=True,
+        )
     big = runs[large]
-    print(f"BENCH labels_ooc posts={large} seconds={big['seconds']:.1f} peak_mb={big['peak_mb']:.0f} "
-          f"peak_ratio={big['peak_mb'] / runs[small]['peak_mb']:.3f} posts_per_s={large / big['seconds']:.0f} "
-          f"phi_posts_per_s={large / big['phi_seconds']:.0f} "
-          f"kmeans_s_per_m={big['kmeans_seconds'] / large * 1e6:.1f} small_posts={small} "
-          f"small_peak_mb={runs[small]['peak_mb']:.0f}")
+    print(
+        f"BENCH labels_ooc posts={large} seconds={big['seconds']:.1f} peak_mb={big['peak_mb']:.0f} "
+        f"peak_ratio={big['peak_mb'] / runs[small]['peak_mb']:.3f} posts_per_s={large / big['seconds']:.0f} "
+        f"phi_posts_per_s={large / big['phi_seconds']:.0f} "
+        f"kmeans_s_per_m={big['kmeans_seconds'] / large * 1e6:.1f} small_posts={small} "
+        f"small_peak_mb={runs[small]['peak_mb']:.0f}"
+    )
 
 
 if __name__ == "__main__":

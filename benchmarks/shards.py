@@ -15,6 +15,7 @@ the paper" page uses. Ends with exactly one line:
 
     BENCH shards loader_img_s=<float> memory_img_s=<float> ratio=<float> workers=<int> ...
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,10 +29,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone  # noqa: E402
-from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards  # noqa: E402
-from vise_lib.pretrain.config import TrainConfig  # noqa: E402
-from vise_lib.pretrain.streaming import ShardSource  # noqa: E402
+from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
+from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.streaming import ShardSource
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 3, 2
 
@@ -76,21 +77,25 @@ def main() -> None:
         times = {"loader": 0.0, "memory": 0.0}
         feeds = {"loader": lambda r: src.batches(r, 0, STEPS, bs, cfg, "classify"), "memory": lambda r: iter(in_memory)}
         for r in range(ROUNDS):
-            for name in (("loader", "memory") if r % 2 == 0 else ("memory", "loader")):
+            for name in ("loader", "memory") if r % 2 == 0 else ("memory", "loader"):
                 t0 = time.perf_counter()
                 for x, ys in feeds[name](r):
                     step(x, ys)
                 times[name] += time.perf_counter() - t0
     n = ROUNDS * STEPS * bs
     ips = {k: n / v for k, v in times.items()}
-    print(f"shards: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px JPEG q{JPEG_QUALITY}, small_resnet "
-          f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))")
+    print(
+        f"shards: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px JPEG q{JPEG_QUALITY}, small_resnet "
+        f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))"
+    )
     for k, v in ips.items():
         print(f"  {k:>8}: {v:8.1f} img/s")
     print(f"  decode only (main process, one core): {decode_rate:8.1f} img/s")
-    print(f"BENCH shards loader_img_s={ips['loader']:.1f} memory_img_s={ips['memory']:.1f} "
-          f"ratio={ips['loader'] / ips['memory']:.3f} workers={src.effective_workers(1)} "
-          f"decode_img_s_per_core={decode_rate:.1f} px={PX}")
+    print(
+        f"BENCH shards loader_img_s={ips['loader']:.1f} memory_img_s={ips['memory']:.1f} "
+        f"ratio={ips['loader'] / ips['memory']:.3f} workers={src.effective_workers(1)} "
+        f"decode_img_s_per_core={decode_rate:.1f} px={PX}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,17 +21,23 @@ def write_manifest(path: Path, rows: list) -> Path:
 
 
 def make_post(i: int, comments=None, reactions=None, shares=0) -> dict:
-    return {"post_id": f"p{i:05d}", "image_index": i,
-            "comments": ["lol", "so cute"] if comments is None else comments,
-            "reactions": {"like": 3, "haha": 1} if reactions is None else reactions,
-            "shares": shares, "timestamp": 1600000000 + i}
+    return {
+        "post_id": f"p{i:05d}",
+        "image_index": i,
+        "comments": ["lol", "so cute"] if comments is None else comments,
+        "reactions": {"like": 3, "haha": 1} if reactions is None else reactions,
+        "shares": shares,
+        "timestamp": 1600000000 + i,
+    }
 
 
 @pytest.fixture
 def manifest_of(tmp_path):
     """Factory: rows -> (Engagement, ReadReport)."""
+
     def _make(rows, **kw):
         return read_manifest(write_manifest(tmp_path / "manifest.jsonl", rows), **kw)
+
     return _make
 
 
@@ -42,7 +48,7 @@ def _class_image(rng, k: int, n_classes: int, px: int):
     hue = np.array([np.cos(2 * np.pi * k / n_classes), np.sin(2 * np.pi * k / n_classes), (k % 2) - 0.5])
     base = 128 + 30 * hue
     img = base[None, None, :] + rng.normal(0, 70, (px, px, 3))
-    img[:, (k * px) // n_classes:(k * px) // n_classes + 3] = 255
+    img[:, (k * px) // n_classes : (k * px) // n_classes + 3] = 255
     return np.clip(img, 0, 255).astype(np.uint8)
 
 
@@ -81,8 +87,10 @@ def write_real_datasets(root: Path, px: int = 24) -> dict:
     out["sentiment"] = d / "labels.csv"
     emotions = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
     d = root / "emotion6"
-    lines = ["[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. disgust]\t[prob. fear]\t"
-             "[prob. joy]\t[prob. sadness]\t[prob. surprise]\t[prob. neutral]"]
+    lines = [
+        "[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. disgust]\t[prob. fear]\t"
+        "[prob. joy]\t[prob. sadness]\t[prob. surprise]\t[prob. neutral]"
+    ]
     for k, e in enumerate(emotions):
         (d / "images" / e).mkdir(parents=True, exist_ok=True)
         for i in range(8):
@@ -111,7 +119,8 @@ def write_real_datasets(root: Path, px: int = 24) -> dict:
                 ann["category_ids"] = ids
             anns.append(ann)
         (d / "annotations" / f"intentonomy_{s}2020.json").write_text(
-            json.dumps({"categories": cats, "images": images, "annotations": anns}))
+            json.dumps({"categories": cats, "images": images, "annotations": anns})
+        )
     out["intentonomy"] = d
     return out
 

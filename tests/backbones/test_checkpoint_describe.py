@@ -7,7 +7,12 @@ from torch import nn
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import (
-    closest_layout, describe_checkpoint, infer_layout, load_backbone, official_keys, save_backbone,
+    closest_layout,
+    describe_checkpoint,
+    infer_layout,
+    load_backbone,
+    official_keys,
+    save_backbone,
 )
 
 
@@ -41,7 +46,7 @@ def test_saved_resnet18_keys_are_the_official_ones(tmp_path):
 def test_official_trunk_without_metadata_is_recognised_by_its_keys(tmp_path):
     torch.manual_seed(1)
     official = nn.Sequential(*list(torchvision.models.resnet50(weights=None).children())[:-2])
-    sd = {k: v for k, v in official.state_dict().items()}  # plain dict: no _metadata, as a foreign file
+    sd = dict(official.state_dict().items())  # plain dict: no _metadata, as a foreign file
     torch.save(sd, tmp_path / "vise_250m.pth")
     d = describe_checkpoint(tmp_path / "vise_250m.pth")
     assert d == {"arch": "resnet50", "width": 64, "blocks": 3, "source": "official"}

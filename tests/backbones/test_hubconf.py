@@ -3,9 +3,9 @@
 import pytest
 import torch
 import torchvision
+from conftest import REPO
 from torch import nn
 
-from conftest import REPO
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import official_keys, save_backbone
 

@@ -10,6 +10,7 @@ import time
 import numpy as np
 import pytest
 import zstandard
+from conftest import make_post, write_manifest
 from PIL import Image
 
 from vise_lib.engagement.ingest import ingest
@@ -19,8 +20,6 @@ from vise_lib.engagement.table import ManifestError
 from vise_lib.io import atomic_write_text, sweep_stale_temps, write_json
 from vise_lib.labels.encoders.counts import CountEncoder
 from vise_lib.labels.text import post_documents
-
-from conftest import make_post, write_manifest
 
 
 def _images(root, names):
@@ -33,8 +32,15 @@ def _images(root, names):
 
 
 def _post(i, **kw):
-    return {"post_id": f"p{i}", "image": f"p{i}.png", "comments": ["nice"], "reactions": {"like": 1},
-            "shares": 0, "timestamp": 1600000000, **kw}
+    return {
+        "post_id": f"p{i}",
+        "image": f"p{i}.png",
+        "comments": ["nice"],
+        "reactions": {"like": 1},
+        "shares": 0,
+        "timestamp": 1600000000,
+        **kw,
+    }
 
 
 def _temps(folder):
@@ -43,16 +49,20 @@ def _temps(folder):
 
 # -- 1. lone surrogates ------------------------------------------------------------------------
 
+
 def test_item1_lone_surrogates_are_repaired_and_counted_by_ingest(tmp_path):
     root = _images(tmp_path / "img", ["p0.png", "p1.png", "p2.png"])
-    lines = [json.dumps(_post(0)), json.dumps(_post(1, comments=["bad \udc80 byte", "half \ud83d emoji"])),
-             json.dumps(_post(2, comments=["a whole \ud83d\ude00 emoji"]))]
+    lines = [
+        json.dumps(_post(0)),
+        json.dumps(_post(1, comments=["bad \udc80 byte", "half \ud83d emoji"])),
+        json.dumps(_post(2, comments=["a whole \ud83d\ude00 emoji"])),
+    ]
     (tmp_path / "m.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
     res = ingest(tmp_path / "m.jsonl", tmp_path / "out", root, decode=False)
     assert res["written"] == 3 and res["notes"]["lone UTF-16 surrogates replaced by U+FFFD"] == 2
     rows = [json.loads(x) for x in (tmp_path / "out/manifest.jsonl").read_text(encoding="utf-8").splitlines()]
     assert rows[1]["comments"] == ["bad \ufffd byte", "half \ufffd emoji"]
-    assert rows[2]["comments"] == ["a whole \U0001F600 emoji"]  # a proper pair stays one emoji
+    assert rows[2]["comments"] == ["a whole \U0001f600 emoji"]  # a proper pair stays one emoji
     assert _temps(tmp_path / "out") == []
 
 
@@ -60,11 +70,20 @@ def test_item1_lone_surrogates_in_a_pushshift_dump_are_repaired_and_counted(tmp_
     root = _images(tmp_path / "img", ["pics/aa1.jpg"])
     c = zstandard.ZstdCompressor()
     rs = tmp_path / "RS.zst"
-    rs.write_bytes(c.compress(json.dumps({"id": "aa1", "subreddit": "pics", "url": "https://i.redd.it/aa1.jpg",
-                                          "title": "x \udc80", "score": 3}).encode() + b"\n"))
+    rs.write_bytes(
+        c.compress(
+            json.dumps(
+                {"id": "aa1", "subreddit": "pics", "url": "https://i.redd.it/aa1.jpg", "title": "x \udc80", "score": 3}
+            ).encode()
+            + b"\n"
+        )
+    )
     rc = tmp_path / "RC.zst"
-    rc.write_bytes(c.compress(b"".join(json.dumps({"link_id": "t3_aa1", "body": b}).encode() + b"\n"
-                                       for b in ("ok \ud83d", "fine"))))
+    rc.write_bytes(
+        c.compress(
+            b"".join(json.dumps({"link_id": "t3_aa1", "body": b}).encode() + b"\n" for b in ("ok \ud83d", "fine"))
+        )
+    )
     out = tmp_path / "out" / "m.jsonl"
     rep = pushshift_to_manifest(rs, rc, root, out)
     row = json.loads(out.read_text(encoding="utf-8"))
@@ -78,13 +97,19 @@ def test_item1_lone_surrogates_in_a_pushshift_dump_are_repaired_and_counted(tmp_
 OUT_OF_RANGE = ("count out of range", "above the largest accepted")
 
 
-@pytest.mark.parametrize("field,raw,reason", [
-    ({"reactions": {"like": 1e30}}, None, OUT_OF_RANGE), ({"reactions": {"like": 10**30}}, None, OUT_OF_RANGE),
-    ({"shares": 1e20}, None, OUT_OF_RANGE), ({"shares": "1e30"}, None, OUT_OF_RANGE),
-    ({"timestamp": 10**20}, None, OUT_OF_RANGE), ({"n_comments": 10**13}, None, OUT_OF_RANGE),
-    ({"shares": 0}, ('"shares": 0', '"shares": 1e400'), ("NaN or fractional count", "not a whole number")),
-    ({"shares": 0}, ('"shares": 0', '"shares": ' + "9" * 5000), ("invalid JSON", "invalid JSON")),  # > 4300 digits
-])
+@pytest.mark.parametrize(
+    "field,raw,reason",
+    [
+        ({"reactions": {"like": 1e30}}, None, OUT_OF_RANGE),
+        ({"reactions": {"like": 10**30}}, None, OUT_OF_RANGE),
+        ({"shares": 1e20}, None, OUT_OF_RANGE),
+        ({"shares": "1e30"}, None, OUT_OF_RANGE),
+        ({"timestamp": 10**20}, None, OUT_OF_RANGE),
+        ({"n_comments": 10**13}, None, OUT_OF_RANGE),
+        ({"shares": 0}, ('"shares": 0', '"shares": 1e400'), ("NaN or fractional count", "not a whole number")),
+        ({"shares": 0}, ('"shares": 0', '"shares": ' + "9" * 5000), ("invalid JSON", "invalid JSON")),  # > 4300 digits
+    ],
+)
 def test_item2_absurd_counts_are_a_counted_skip_not_an_overflow(tmp_path, field, raw, reason):
     path = tmp_path / "m.jsonl"
     bad = json.dumps({**make_post(1), **field})
@@ -104,8 +129,12 @@ def test_item2_count_at_the_limit_is_kept(manifest_of):
 def test_item2_pushshift_absurd_score_skips_the_submission(tmp_path):
     root = _images(tmp_path / "img", ["pics/aa1.jpg", "pics/aa2.jpg"])
     rs = tmp_path / "RS.ndjson"
-    rs.write_text("".join(json.dumps({"id": i, "subreddit": "pics", "url": f"https://i.redd.it/{i}.jpg",
-                                      "score": s}) + "\n" for i, s in (("aa1", "1e30"), ("aa2", 7))))
+    rs.write_text(
+        "".join(
+            json.dumps({"id": i, "subreddit": "pics", "url": f"https://i.redd.it/{i}.jpg", "score": s}) + "\n"
+            for i, s in (("aa1", "1e30"), ("aa2", 7))
+        )
+    )
     out = tmp_path / "m.jsonl"
     rep = pushshift_to_manifest(rs, [], root, out)
     assert rep.submissions["count out of range"] == 1 and rep.submissions["kept"] == 1
@@ -116,12 +145,17 @@ def test_item2_pushshift_absurd_score_skips_the_submission(tmp_path):
 
 def test_item2_jsonl_numeric_text_and_csv_cells_agree(tmp_path):
     js = tmp_path / "m.jsonl"
-    js.write_text(json.dumps({"post_id": "a", "image": "a.jpg", "reactions": {"like": "12"}, "shares": " 3 ",
-                              "timestamp": "1600000000"}) + "\n")
+    js.write_text(
+        json.dumps(
+            {"post_id": "a", "image": "a.jpg", "reactions": {"like": "12"}, "shares": " 3 ", "timestamp": "1600000000"}
+        )
+        + "\n"
+    )
     cs = tmp_path / "m.csv"
     with open(cs, "w", newline="") as f:
-        csv.writer(f).writerows([["post_id", "image", "reaction_like", "shares", "timestamp"],
-                                 ["a", "a.jpg", "12", " 3 ", "1600000000"]])
+        csv.writer(f).writerows(
+            [["post_id", "image", "reaction_like", "shares", "timestamp"], ["a", "a.jpg", "12", " 3 ", "1600000000"]]
+        )
     a, ra = read_manifest(js)
     b, rb = read_manifest(cs)
     assert not ra.skipped and not rb.skipped
@@ -131,6 +165,7 @@ def test_item2_jsonl_numeric_text_and_csv_cells_agree(tmp_path):
 
 
 # -- 7. byte-order mark ----------------------------------------------------------------------------
+
 
 def test_item7_utf8_bom_csv_and_jsonl_keep_every_row(tmp_path):
     cs = tmp_path / "excel.csv"
@@ -144,6 +179,7 @@ def test_item7_utf8_bom_csv_and_jsonl_keep_every_row(tmp_path):
 
 
 # -- 8. zero-byte .zst, empty manifest, all-zero engagement ----------------------------------------
+
 
 def test_item8_zero_byte_zst_is_an_error_naming_the_file(tmp_path):
     (tmp_path / "RS_empty.zst").write_bytes(b"")
@@ -175,6 +211,7 @@ def test_item8_all_zero_engagement_is_reported(manifest_of):
 
 # -- 9. temp files ------------------------------------------------------------------------------------
 
+
 def test_item9_ingest_error_leaves_no_temp_and_stale_temps_are_swept(tmp_path):
     root = _images(tmp_path / "img", ["p0.png"])
     out = tmp_path / "out"
@@ -203,6 +240,7 @@ def test_item9_sweep_keeps_a_live_writers_temp(tmp_path):
 
 # -- 11. file modes -------------------------------------------------------------------------------------
 
+
 def test_item11_atomic_outputs_get_0666_less_umask(tmp_path):
     old = os.umask(0o022)
     try:
@@ -219,27 +257,35 @@ def test_item11_atomic_outputs_get_0666_less_umask(tmp_path):
 
 # -- 12. [removed] / [deleted] -----------------------------------------------------------------------
 
+
 def test_item12_deleted_and_removed_comments_are_dropped_and_counted(tmp_path, manifest_of):
-    eng, rep = manifest_of([make_post(0, comments=["[deleted]", "nice", " [removed] ", ""]),
-                            make_post(1, comments=["[removed]"])])
+    eng, rep = manifest_of(
+        [make_post(0, comments=["[deleted]", "nice", " [removed] ", ""]), make_post(1, comments=["[removed]"])]
+    )
     assert eng.comments == [["nice"], []]
     assert rep.notes["[deleted]/[removed] comments dropped"] == 3 and rep.notes["empty comments dropped"] == 1
-    table = write_manifest(tmp_path / "c.jsonl", [{"post_id": "p00000", "text": "[deleted]"},
-                                                  {"post_id": "p00000", "text": "ok"}])
+    table = write_manifest(
+        tmp_path / "c.jsonl", [{"post_id": "p00000", "text": "[deleted]"}, {"post_id": "p00000", "text": "ok"}]
+    )
     eng, rep = read_manifest(write_manifest(tmp_path / "m2.jsonl", [make_post(0, comments=[])]), comments=table)
     assert eng.comments == [["ok"]] and rep.notes["[deleted]/[removed] comments dropped"] == 1
 
 
 # -- issue 14: caption and n_comments ---------------------------------------------------------------
 
+
 def test_caption_and_n_comments_count_only_export(tmp_path):
     cs = tmp_path / "counts.csv"
     with open(cs, "w", newline="") as f:
-        csv.writer(f).writerows([["post_id", "image", "caption", "n_comments", "reaction_like", "shares"],
-                                 ["a", "a.jpg", "my cat", "12", "30", "1"],
-                                 ["b", "b.jpg", "", "", "2", "0"],
-                                 ["c", "c.jpg", "sunset", "0", "5", "0"]])
-    eng, rep = read_manifest(cs)
+        csv.writer(f).writerows(
+            [
+                ["post_id", "image", "caption", "n_comments", "reaction_like", "shares"],
+                ["a", "a.jpg", "my cat", "12", "30", "1"],
+                ["b", "b.jpg", "", "", "2", "0"],
+                ["c", "c.jpg", "sunset", "0", "5", "0"],
+            ]
+        )
+    eng, _rep = read_manifest(cs)
     assert eng.captions == ["my cat", "", "sunset"] and eng.n_comments.tolist() == [12, -1, 0]
     assert eng.comment_counts().tolist() == [12, 0, 0]
     assert eng.texts() == [["my cat"], [], ["sunset"]]

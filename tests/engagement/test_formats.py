@@ -9,17 +9,34 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from vise_lib.engagement.reader import ManifestReader, read_manifest
 from vise_lib.engagement.table import ManifestError
-from vise_lib.engagement.reader import read_manifest
-from vise_lib.engagement.reader import ManifestReader
 
 POSTS = [
-    {"post_id": "a", "image": "x/a.jpg", "comments": ["nice", "wow 😂"], "reactions": {"like": 3, "sad": 1},
-     "shares": 2, "timestamp": 100},
-    {"post_id": "b", "image": "x/b.jpg", "comments": [], "reactions": {"like": 0, "sad": 4},
-     "shares": 0, "timestamp": 101},
-    {"post_id": "c", "image": "c.png", "comments": ["ok"], "reactions": {"like": 7, "sad": 0},
-     "shares": 1, "timestamp": 102},
+    {
+        "post_id": "a",
+        "image": "x/a.jpg",
+        "comments": ["nice", "wow 😂"],
+        "reactions": {"like": 3, "sad": 1},
+        "shares": 2,
+        "timestamp": 100,
+    },
+    {
+        "post_id": "b",
+        "image": "x/b.jpg",
+        "comments": [],
+        "reactions": {"like": 0, "sad": 4},
+        "shares": 0,
+        "timestamp": 101,
+    },
+    {
+        "post_id": "c",
+        "image": "c.png",
+        "comments": ["ok"],
+        "reactions": {"like": 7, "sad": 0},
+        "shares": 1,
+        "timestamp": 102,
+    },
 ]
 
 
@@ -29,24 +46,37 @@ def write_jsonl(path, rows):
 
 
 def write_csv(path, rows, inline_comments=True):
-    cols = ["post_id", "image"] + (["comments"] if inline_comments else []) + ["reaction_like", "reaction_sad",
-                                                                             "shares", "timestamp"]
+    cols = (
+        ["post_id", "image"]
+        + (["comments"] if inline_comments else [])
+        + ["reaction_like", "reaction_sad", "shares", "timestamp"]
+    )
     with open(path, "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
         w.writerow(cols)
         for r in rows:
-            cells = [r["post_id"], r["image"]] + ([json.dumps(r["comments"], ensure_ascii=False)]
-                                                 if inline_comments else [])
+            cells = [r["post_id"], r["image"]] + (
+                [json.dumps(r["comments"], ensure_ascii=False)] if inline_comments else []
+            )
             w.writerow(cells + [r["reactions"]["like"], r["reactions"]["sad"], r["shares"], r["timestamp"]])
     return path
 
 
 def write_parquet(path, rows):
-    pq.write_table(pa.table({
-        "post_id": [r["post_id"] for r in rows], "image": [r["image"] for r in rows],
-        "comments": [r["comments"] for r in rows],
-        "reaction_like": [r["reactions"]["like"] for r in rows], "reaction_sad": [r["reactions"]["sad"] for r in rows],
-        "shares": [r["shares"] for r in rows], "timestamp": [r["timestamp"] for r in rows]}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "post_id": [r["post_id"] for r in rows],
+                "image": [r["image"] for r in rows],
+                "comments": [r["comments"] for r in rows],
+                "reaction_like": [r["reactions"]["like"] for r in rows],
+                "reaction_sad": [r["reactions"]["sad"] for r in rows],
+                "shares": [r["shares"] for r in rows],
+                "timestamp": [r["timestamp"] for r in rows],
+            }
+        ),
+        path,
+    )
     return path
 
 
@@ -92,8 +122,15 @@ def test_reaction_columns_by_name(tmp_path):
         read_manifest(path, reaction_columns=["ups"])
 
 
-@pytest.mark.parametrize("cell, reason", [("NaN", "NaN or fractional count"), ("-2", "negative count"),
-                                          ("lots", "non-numeric count"), ("2.5", "NaN or fractional count")])
+@pytest.mark.parametrize(
+    "cell, reason",
+    [
+        ("NaN", "NaN or fractional count"),
+        ("-2", "negative count"),
+        ("lots", "non-numeric count"),
+        ("2.5", "NaN or fractional count"),
+    ],
+)
 def test_bad_csv_counts_are_counted_with_line_numbers(tmp_path, cell, reason):
     path = tmp_path / "m.csv"
     path.write_text(f"post_id,image,reaction_like\np1,a.jpg,1\np2,b.jpg,{cell}\np3,c.jpg,4\n")
@@ -106,8 +143,16 @@ def test_bad_csv_counts_are_counted_with_line_numbers(tmp_path, cell, reason):
 
 def test_parquet_nan_and_null_counts(tmp_path):
     path = tmp_path / "m.parquet"
-    pq.write_table(pa.table({"post_id": ["a", "b", "c"], "image": ["a.jpg", "b.jpg", "c.jpg"],
-                             "reaction_like": pa.array([1.0, float("nan"), None], type=pa.float64())}), path)
+    pq.write_table(
+        pa.table(
+            {
+                "post_id": ["a", "b", "c"],
+                "image": ["a.jpg", "b.jpg", "c.jpg"],
+                "reaction_like": pa.array([1.0, float("nan"), None], type=pa.float64()),
+            }
+        ),
+        path,
+    )
     eng, rep = read_manifest(path)
     assert eng.post_ids == ["a", "c"] and rep.skipped == {"NaN or fractional count": 1}
     assert rep.examples[0][0] == 2 and rep.notes["empty count cells read as 0"] == 1
@@ -135,6 +180,7 @@ def test_unknown_format_and_missing_post_id_column(tmp_path):
 
 def test_zstd_compressed_jsonl(tmp_path):
     import zstandard
+
     raw = "".join(json.dumps(r) + "\n" for r in POSTS).encode()
     (tmp_path / "m.jsonl.zst").write_bytes(zstandard.ZstdCompressor().compress(raw))
     eng, _ = read_manifest(tmp_path / "m.jsonl.zst")
@@ -142,6 +188,7 @@ def test_zstd_compressed_jsonl(tmp_path):
 
 
 # -- data root ------------------------------------------------------------------------------
+
 
 @pytest.fixture
 def root(tmp_path):
@@ -156,15 +203,18 @@ def root(tmp_path):
     return r
 
 
-@pytest.mark.parametrize("image, reason", [
-    ("../outside.jpg", "image path escapes the data root"),
-    ("x/../../outside.jpg", "image path escapes the data root"),
-    ("/etc/passwd", "image path escapes the data root"),
-    ("C:\\Windows\\win.ini", "image path escapes the data root"),
-    ("link.jpg", "image path escapes the data root"),
-    ("linkdir/outside.jpg", "image path escapes the data root"),
-    ("x/nope.jpg", "image file missing"),
-])
+@pytest.mark.parametrize(
+    "image, reason",
+    [
+        ("../outside.jpg", "image path escapes the data root"),
+        ("x/../../outside.jpg", "image path escapes the data root"),
+        ("/etc/passwd", "image path escapes the data root"),
+        ("C:\\Windows\\win.ini", "image path escapes the data root"),
+        ("link.jpg", "image path escapes the data root"),
+        ("linkdir/outside.jpg", "image path escapes the data root"),
+        ("x/nope.jpg", "image file missing"),
+    ],
+)
 def test_image_paths_must_stay_inside_the_data_root(tmp_path, root, image, reason):
     rows = POSTS[:2] + [dict(POSTS[2], image=image)]
     eng, rep = read_manifest(write_jsonl(tmp_path / "m.jsonl", rows), data_root=root)
@@ -181,8 +231,9 @@ def test_symlink_inside_the_root_is_fine_and_paths_are_normalized(tmp_path, root
 
 
 def test_streaming_chunks_match_the_whole_read_and_find_duplicates_across_chunks(tmp_path):
-    rows = [dict(POSTS[0], post_id=f"p{i}", reactions={"like": i, ("sad" if i % 2 else "wow"): 1})
-            for i in range(25)] + [dict(POSTS[0], post_id="p3")]
+    rows = [
+        dict(POSTS[0], post_id=f"p{i}", reactions={"like": i, ("sad" if i % 2 else "wow"): 1}) for i in range(25)
+    ] + [dict(POSTS[0], post_id="p3")]
     path = write_jsonl(tmp_path / "m.jsonl", rows)
     whole, rep_whole = read_manifest(path)
     reader = ManifestReader(path, chunk_rows=4)

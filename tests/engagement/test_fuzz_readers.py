@@ -15,16 +15,32 @@ from hypothesis import strategies as st
 from vise_lib.engagement.reader import ManifestReader
 
 SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-KEYS = ["post_id", "image", "image_index", "comments", "reactions", "shares", "timestamp", "caption",
-        "n_comments", "reaction_like", "extra"]
+KEYS = [
+    "post_id",
+    "image",
+    "image_index",
+    "comments",
+    "reactions",
+    "shares",
+    "timestamp",
+    "caption",
+    "n_comments",
+    "reaction_like",
+    "extra",
+]
 # text with lone surrogates (JSON escapes them; real dumps have them), emoji, control characters
 TEXT = st.text(st.characters(codec=None), max_size=12) | st.sampled_from(
-    ["[deleted]", "[removed]", "", " ", "NaN", "12", "1e30", "-3", "\udc80", "\ud83d", "😂", "../x.jpg"])
-NUMBERS = (st.integers(min_value=-(10**40), max_value=10**40) | st.floats(allow_nan=True, allow_infinity=True)
-           | st.sampled_from([0, 1, 10**12, 10**12 + 1, 1e30, 2**63, True]))
+    ["[deleted]", "[removed]", "", " ", "NaN", "12", "1e30", "-3", "\udc80", "\ud83d", "😂", "../x.jpg"]
+)
+NUMBERS = (
+    st.integers(min_value=-(10**40), max_value=10**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([0, 1, 10**12, 10**12 + 1, 1e30, 2**63, True])
+)
 SCALAR = st.none() | st.booleans() | NUMBERS | TEXT
-VALUE = st.recursive(SCALAR, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8)
+VALUE = st.recursive(
+    SCALAR, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3), max_leaves=8
+)
 COUNT_KEYS = ["image_index", "shares", "timestamp", "n_comments", "reaction_like"]
 # near-valid rows (a valid post with one to three fields replaced) reach the table builder and the writer
 NEAR_VALID = st.builds(
@@ -33,7 +49,8 @@ NEAR_VALID = st.builds(
     st.dictionaries(st.sampled_from(KEYS), VALUE | NUMBERS | st.lists(TEXT, max_size=3), min_size=1, max_size=3)
     | st.dictionaries(st.sampled_from(COUNT_KEYS), NUMBERS | NUMBERS.map(str), min_size=1, max_size=2)
     | st.fixed_dictionaries({"comments": st.lists(TEXT, max_size=4)})
-    | st.fixed_dictionaries({"reactions": st.dictionaries(TEXT, NUMBERS, max_size=3)}))
+    | st.fixed_dictionaries({"reactions": st.dictionaries(TEXT, NUMBERS, max_size=3)}),
+)
 ROW = NEAR_VALID | st.dictionaries(st.sampled_from(KEYS), VALUE, max_size=len(KEYS)) | VALUE
 
 
@@ -62,9 +79,29 @@ def _nonblank_lines(data: bytes) -> int:
 
 
 @SETTINGS
-@given(data=st.binary(max_size=600) | st.lists(st.sampled_from(
-    [b"{", b"}", b'"post_id"', b":", b",", b"\n", b'"a"', b"1", b"\xff", b"\xef\xbb\xbf", b"\r", b"\\ud800", b"\x00"]),
-    max_size=60).map(b"".join))
+@given(
+    data=st.binary(max_size=600)
+    | st.lists(
+        st.sampled_from(
+            [
+                b"{",
+                b"}",
+                b'"post_id"',
+                b":",
+                b",",
+                b"\n",
+                b'"a"',
+                b"1",
+                b"\xff",
+                b"\xef\xbb\xbf",
+                b"\r",
+                b"\\ud800",
+                b"\x00",
+            ]
+        ),
+        max_size=60,
+    ).map(b"".join)
+)
 def test_random_bytes_as_jsonl(data):
     with tempfile.TemporaryDirectory() as d:
         path = Path(d) / "m.jsonl"
@@ -86,8 +123,11 @@ CELL = TEXT | NUMBERS.map(str) | VALUE.map(json.dumps) | st.sampled_from(["", "[
 
 
 @SETTINGS
-@given(header=st.lists(st.sampled_from(KEYS), min_size=1, max_size=6, unique=True),
-       rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=10), bom=st.booleans())
+@given(
+    header=st.lists(st.sampled_from(KEYS), min_size=1, max_size=6, unique=True),
+    rows=st.lists(st.lists(CELL, min_size=0, max_size=7), max_size=10),
+    bom=st.booleans(),
+)
 def test_random_csv_cells(header, rows, bom):
     buf = io.StringIO()
     w = csv.writer(buf)
@@ -102,8 +142,12 @@ def test_random_csv_cells(header, rows, bom):
 
 def test_float_counts_are_never_silently_rounded(tmp_path):
     path = tmp_path / "m.jsonl"
-    path.write_text(json.dumps({"post_id": "a", "image": "a.jpg", "shares": 2.5}) + "\n"
-                    + json.dumps({"post_id": "b", "image": "b.jpg", "shares": 2.0}) + "\n")
+    path.write_text(
+        json.dumps({"post_id": "a", "image": "a.jpg", "shares": 2.5})
+        + "\n"
+        + json.dumps({"post_id": "b", "image": "b.jpg", "shares": 2.0})
+        + "\n"
+    )
     reader = ManifestReader(path)
     eng = next(iter(reader))
     assert eng.post_ids == ["b"] and not math.isnan(eng.shares[0]) and reader.report.skipped

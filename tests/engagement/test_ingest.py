@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vise_lib.engagement.table import ManifestError
-from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.ingest import ingest, main
-from vise_lib.run.cli import main as vise_main
+from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.shards import read_shards
+from vise_lib.engagement.table import ManifestError
+from vise_lib.run.cli import main as vise_main
 
 
 def _jpeg(img):
@@ -71,12 +71,14 @@ def messy(tmp_path):
     outcome["../outside.jpg"] = "image path escapes the data root"
     (tmp_path / "outside.jpg").write_bytes(_png(Image.new("RGB", (4, 4))))
     rows = [post(i, name) for i, name in enumerate(outcome)]
-    rows += [post(0, "good.jpg"),                                     # duplicate post id
-             '{"post_id": "broken", "image": ',                      # broken JSONL line
-             post(90, "good.jpg", reactions={"like": float("nan")}),  # NaN count
-             post(91, "good.jpg", reactions={"like": -4}),            # negative count
-             post(92, "good.jpg", reactions={"like": "many"}),        # non-numeric count
-             post(93, "good.jpg", comments=["", "  "])]              # empty comments: kept, counted
+    rows += [
+        post(0, "good.jpg"),  # duplicate post id
+        '{"post_id": "broken", "image": ',  # broken JSONL line
+        post(90, "good.jpg", reactions={"like": float("nan")}),  # NaN count
+        post(91, "good.jpg", reactions={"like": -4}),  # negative count
+        post(92, "good.jpg", reactions={"like": "many"}),  # non-numeric count
+        post(93, "good.jpg", comments=["", "  "]),
+    ]  # empty comments: kept, counted
     return tmp_path, root, outcome, write_rows(tmp_path / "posts.jsonl", rows)
 
 
@@ -92,20 +94,27 @@ def test_every_bad_input_has_its_stated_outcome(messy):
         if o != "ok":
             key = next(k for k in rep["skipped"] if k.startswith(o))
             expected[key] = expected.get(key, 0) + 1
-    expected.update({"duplicate post_id": 1, "invalid JSON": 1, "NaN or fractional count": 1,
-                     "negative count": 1, "non-numeric count": 1})
+    expected.update(
+        {
+            "duplicate post_id": 1,
+            "invalid JSON": 1,
+            "NaN or fractional count": 1,
+            "negative count": 1,
+            "non-numeric count": 1,
+        }
+    )
     assert rep["skipped"] == expected
     lines = {line for line, _ in rep["examples"]}
     assert {2, 9, 10, 11, 12, 13, 14, 15, 16, 17} <= lines  # truncated, zero-byte, text, missing, escape, rows
     assert any("truncated.jpg" in why for _, why in rep["examples"])
     assert rep["notes"] == {"empty comments dropped": 2}
     assert json.loads((tmp / "out" / "report.json").read_text())["skipped"] == rep["skipped"]
-    eng, again = read_manifest(tmp / "out" / "manifest.jsonl", data_root=root)
+    _eng, again = read_manifest(tmp / "out" / "manifest.jsonl", data_root=root)
     assert again.n_kept == len(ok) and not again.skipped
 
 
 def test_shards_hold_the_decoded_rgb_images(messy):
-    tmp, root, outcome, manifest = messy
+    tmp, root, _outcome, manifest = messy
     ingest(manifest, tmp / "out", root, image_size=16, shards=True, shard_size=3)
     images, eng = read_shards(tmp / "out" / "shards")
     assert images.shape == (len(eng), 16, 16, 3) and images.dtype == np.uint8
@@ -125,12 +134,14 @@ def test_no_decode_checks_existence_only_and_csv_input(tmp_path):
     root = tmp_path / "root"
     outcome = bad_image_root(root)
     csv = tmp_path / "posts.csv"
-    csv.write_text("post_id,image,reaction_like\n" + "".join(f"p{i},{n},1\n" for i, n in enumerate(outcome))
-                   + "px,missing.jpg,1\n")
+    csv.write_text(
+        "post_id,image,reaction_like\n" + "".join(f"p{i},{n},1\n" for i, n in enumerate(outcome)) + "px,missing.jpg,1\n"
+    )
     rep = ingest(csv, tmp_path / "out", root, decode=False)
     assert rep["kept"] == len(outcome) and rep["skipped"] == {"image file missing": 1}
-    assert rep["examples"] == [[len(outcome) + 2, "image file missing: " + str(root / "missing.jpg")
-                                + " does not exist or is not a file"]]
+    assert rep["examples"] == [
+        [len(outcome) + 2, "image file missing: " + str(root / "missing.jpg") + " does not exist or is not a file"]
+    ]
     with pytest.raises(ValueError, match="shards=True needs decode=True"):
         ingest(csv, tmp_path / "out", root, decode=False, shards=True)
 
@@ -140,7 +151,10 @@ def test_command_line(messy, capsys):
     assert main(["--manifest", str(manifest), "--data-root", str(root), "--out", str(tmp / "cli")]) == 0
     out = capsys.readouterr().out
     assert "posts kept" in out and "skipped" in out and "duplicate post_id" in out
-    assert vise_main(["ingest", "--manifest", str(tmp / "nope.csv"), "--data-root", str(root), "--out", str(tmp / "x")]) == 2
+    assert (
+        vise_main(["ingest", "--manifest", str(tmp / "nope.csv"), "--data-root", str(root), "--out", str(tmp / "x")])
+        == 2
+    )
 
 
 @pytest.mark.slow
@@ -159,8 +173,16 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
         if i % 8 != 7:  # every 8th image was not downloaded
             img = Image.fromarray(rng.integers(0, 256, (24 + i % 5, 30, 3), dtype=np.uint8))
             img.save(root / sr / f"{sid}.{('jpg', 'png')[i % 3 == 0]}")
-        subs.append({"id": sid, "subreddit": sr, "url": f"https://i.redd.it/{sid}.jpg", "score": int(i * 3 % 17),
-                     "num_comments": i % 4, "created_utc": 1700000000 + i})
+        subs.append(
+            {
+                "id": sid,
+                "subreddit": sr,
+                "url": f"https://i.redd.it/{sid}.jpg",
+                "score": int(i * 3 % 17),
+                "num_comments": i % 4,
+                "created_utc": 1700000000 + i,
+            }
+        )
         coms += [{"link_id": f"t3_{sid}", "body": f"{words[i % 6]} {words[(i + k) % 6]}"} for k in range(i % 4)]
     cz = zstandard.ZstdCompressor()
     for name, rows in (("RS_x.zst", subs), ("RC_x.zst", coms)):
@@ -171,9 +193,34 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     assert res["kept"] == 42 and not res["skipped"]
     clean = tmp_path / "ingested" / "manifest.jsonl"
     # the commands of the book page: vise labels, vise shards, vise train
-    assert vise_main(["labels", "--manifest", str(clean), "--out", str(tmp_path / "labels"), "--n-clusters", "4",
-                             "--svd-dim", "4", "--fit-posts", "30", "--kmeans-posts", "30", "--chunk-rows", "16"]) == 0
-    assert vise_main(["shards", "--shards", str(tmp_path / "ingested" / "shards"), "--to-npy", str(tmp_path / "posts.npy")]) == 0
+    assert (
+        vise_main(
+            [
+                "labels",
+                "--manifest",
+                str(clean),
+                "--out",
+                str(tmp_path / "labels"),
+                "--n-clusters",
+                "4",
+                "--svd-dim",
+                "4",
+                "--fit-posts",
+                "30",
+                "--kmeans-posts",
+                "30",
+                "--chunk-rows",
+                "16",
+            ]
+        )
+        == 0
+    )
+    assert (
+        vise_main(
+            ["shards", "--shards", str(tmp_path / "ingested" / "shards"), "--to-npy", str(tmp_path / "posts.npy")]
+        )
+        == 0
+    )
     images = np.load(tmp_path / "posts.npy")
     labels = np.load(tmp_path / "labels" / "pseudo.npy")
     assert images.shape == (42, 16, 16, 3) and labels.shape == (42,)
@@ -181,7 +228,31 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     np.testing.assert_array_equal(arr, images)
     with np.load(tmp_path / "labels" / "labels.npz") as z:
         assert z["post_id"].tolist() == eng.post_ids
-    assert vise_main(["train", "--images", str(tmp_path / "posts.npy"), "--labels", str(tmp_path / "labels" / "pseudo.npy"),
-                "--out", str(tmp_path / "pretrain"), "--arch", "small_resnet", "--width", "4", "--epochs", "1",
-                "--batch-size", "8", "--device", "cpu", "--num-threads", "1", "--no-progress"]) == 0
+    assert (
+        vise_main(
+            [
+                "train",
+                "--images",
+                str(tmp_path / "posts.npy"),
+                "--labels",
+                str(tmp_path / "labels" / "pseudo.npy"),
+                "--out",
+                str(tmp_path / "pretrain"),
+                "--arch",
+                "small_resnet",
+                "--width",
+                "4",
+                "--epochs",
+                "1",
+                "--batch-size",
+                "8",
+                "--device",
+                "cpu",
+                "--num-threads",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "pretrain" / "backbone.pt").is_file()

@@ -4,9 +4,9 @@ import json
 
 import numpy as np
 import pytest
+from conftest import make_post, write_manifest
 from PIL import Image
 
-from conftest import make_post, write_manifest
 from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.shards import iter_shards, read_shards, shard_paths, write_shards
 
@@ -24,7 +24,11 @@ def test_round_trip_gives_the_same_samples(tmp_path, posts):
     index = write_shards(eng, images, tmp_path / "s", shard_size=3, image_format="png")
     assert index["n_samples"] == 7 and [s["n"] for s in index["shards"]] == [3, 3, 1]
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
-        "shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "shards.json"]
+        "shard-000000.tar",
+        "shard-000001.tar",
+        "shard-000002.tar",
+        "shards.json",
+    ]
     samples = list(iter_shards(tmp_path / "s"))
     assert [s["record"] for s in samples] == [eng.row(i) for i in range(7)]
     for i, s in enumerate(samples):
@@ -103,14 +107,13 @@ def test_jpeg_by_default_and_temp_files_cleaned_on_error_and_swept(tmp_path, pos
     write_shards(eng, smooth, tmp_path / "j", shard_size=4)
     back = read_shards(tmp_path / "j")[0]
     err = np.abs(back.astype(int) - smooth[:7].astype(int))
-    assert 0 < err.max() and err.mean() < 3  # lossy, but close at quality 90
+    assert err.max() > 0 and err.mean() < 3  # lossy, but close at quality 90
     stale = tmp_path / "s" / ".shard-000001.tar.tmp999999999"  # a writer that is gone
     stale.write_bytes(b"partial")
-    with pytest.raises(RuntimeError, match="boom"):
-        with ShardWriter(tmp_path / "s", 3) as w:
-            assert not stale.exists()  # swept when the writer starts
-            w.add(images[0], {"post_id": "x"})
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError, match="boom"), ShardWriter(tmp_path / "s", 3) as w:
+        assert not stale.exists()  # swept when the writer starts
+        w.add(images[0], {"post_id": "x"})
+        raise RuntimeError("boom")
     assert not [p.name for p in (tmp_path / "s").iterdir() if ".tmp" in p.name]
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / ".images.tmp999999999.npy").write_bytes(b"old")

@@ -3,11 +3,13 @@
 import numpy as np
 import pytest
 
+from vise_lib.engagement.reader import ManifestReader, read_manifest
 from vise_lib.labels.kmeans import assign, fit_kmeans
-from vise_lib.engagement.reader import read_manifest
-from vise_lib.engagement.reader import ManifestReader
 from vise_lib.labels.out_of_core import (
-    Reservoir, pseudo_labels_out_of_core, sample_posts, transform_chunks,
+    Reservoir,
+    pseudo_labels_out_of_core,
+    sample_posts,
+    transform_chunks,
 )
 from vise_lib.labels.signals import SignalEncoder
 from vise_lib.world.generate import WorldConfig, generate_world
@@ -63,9 +65,18 @@ def test_assign_matches_kmeans_labels_in_blocks():
 
 def test_out_of_core_pseudo_labels_equal_the_in_memory_ones_when_the_sample_is_everything(world, tmp_path):
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
+
     ref = build_pseudo_labels(world, signal="both", n_clusters=6, svd_dim=16, seed=0)
-    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=128), tmp_path, "both",
-                                    n_clusters=6, svd_dim=16, seed=0, fit_posts=10_000, kmeans_posts=10_000)
+    out = pseudo_labels_out_of_core(
+        lambda: ManifestReader(world, chunk_rows=128),
+        tmp_path,
+        "both",
+        n_clusters=6,
+        svd_dim=16,
+        seed=0,
+        fit_posts=10_000,
+        kmeans_posts=10_000,
+    )
     assert out["n_posts"] == 600 and out["phi_chunks"] == 5
     with np.load(tmp_path / "labels.npz") as z:
         labels, post_ids = z["label"], z["post_id"]
@@ -81,9 +92,17 @@ def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backe
     if backend == "faiss":
         pytest.importorskip("faiss")
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
+
     ref = build_pseudo_labels(world, signal="reactions", n_clusters=8, svd_dim=16, seed=2, backend=backend)
-    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=100), tmp_path, "reactions",
-                                    n_clusters=8, svd_dim=16, seed=2, backend=backend)
+    out = pseudo_labels_out_of_core(
+        lambda: ManifestReader(world, chunk_rows=100),
+        tmp_path,
+        "reactions",
+        n_clusters=8,
+        svd_dim=16,
+        seed=2,
+        backend=backend,
+    )
     with np.load(tmp_path / "labels.npz") as z:
         np.testing.assert_array_equal(z["label"], ref.labels)
         assert z["post_id"].tolist() == ref.engagement.post_ids and z["image_index"].dtype == np.int64
@@ -91,7 +110,14 @@ def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backe
 
 
 def test_out_of_core_with_small_samples_still_labels_every_post(world, tmp_path):
-    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=64), tmp_path, "reactions",
-                                    n_clusters=4, fit_posts=150, kmeans_posts=100, seed=1)
+    out = pseudo_labels_out_of_core(
+        lambda: ManifestReader(world, chunk_rows=64),
+        tmp_path,
+        "reactions",
+        n_clusters=4,
+        fit_posts=150,
+        kmeans_posts=100,
+        seed=1,
+    )
     assert out["fit_posts"] == 150 and out["kmeans_posts"] == 100
     assert sum(out["cluster_sizes"]) == 600 and min(out["cluster_sizes"]) > 0

@@ -10,7 +10,7 @@ import torch
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 
-TINY = dict(arch="small_resnet", width=4, epochs=2, batch_size=8, lr=0.05, warmup_epochs=0.5, seed=3)
+TINY = {"arch": "small_resnet", "width": 4, "epochs": 2, "batch_size": 8, "lr": 0.05, "warmup_epochs": 0.5, "seed": 3}
 
 
 def _data(n=32, size=16, seed=0):

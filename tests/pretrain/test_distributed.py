@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 import torch
 
-from vise_lib.pretrain.distributed import all_gather_objects, epoch_indices, rank_world, state_digest
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
+from vise_lib.pretrain.distributed import all_gather_objects, epoch_indices, rank_world, state_digest
 
 TORCHRUN = Path(sys.executable).with_name("torchrun")
 
@@ -44,10 +44,33 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", rng.integers(0, 256, (48, 16, 16, 3), dtype=np.uint8))
     np.save(tmp_path / "y.npy", rng.integers(0, 3, 48))
-    cmd = [str(TORCHRUN), "--nproc_per_node=2", f"--master_port={_free_port()}", "--master_addr=127.0.0.1",
-           "-m", "vise_lib.pretrain", "--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"),
-           "--out", str(tmp_path / "run"), "--width", "4", "--epochs", "2", "--batch-size", "8",
-           "--num-threads", "1", "--device", "cpu", "--no-progress", "--ckpt-every", "5"]
+    cmd = [
+        str(TORCHRUN),
+        "--nproc_per_node=2",
+        f"--master_port={_free_port()}",
+        "--master_addr=127.0.0.1",
+        "-m",
+        "vise_lib.pretrain",
+        "--images",
+        str(tmp_path / "x.npy"),
+        "--labels",
+        str(tmp_path / "y.npy"),
+        "--out",
+        str(tmp_path / "run"),
+        "--width",
+        "4",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "8",
+        "--num-threads",
+        "1",
+        "--device",
+        "cpu",
+        "--no-progress",
+        "--ckpt-every",
+        "5",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 0, proc.stderr[-3000:]

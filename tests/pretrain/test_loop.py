@@ -1,3 +1,4 @@
+import itertools
 import json
 
 import numpy as np
@@ -6,12 +7,12 @@ import torch
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
+from vise_lib.pretrain.cli import main
 from vise_lib.pretrain.config import TrainConfig, lr_at
 from vise_lib.pretrain.loop import pretrain
-from vise_lib.pretrain.cli import main
 from vise_lib.run.cli import main as vise_main
 
-TINY = dict(arch="small_resnet", width=4, epochs=2, batch_size=8, lr=0.05, warmup_epochs=0.5, seed=3)
+TINY = {"arch": "small_resnet", "width": 4, "epochs": 2, "batch_size": 8, "lr": 0.05, "warmup_epochs": 0.5, "seed": 3}
 
 
 def _data(n=32, size=16, classes=(4,), seed=0):
@@ -70,8 +71,7 @@ def test_resume_is_bit_identical(tmp_path, stop):
     part = pretrain(images, labels, cfg, tmp_path / "split", progress=False, stop_after_steps=stop)
     assert not part["completed"] and part["steps"] == stop and part["backbone"] is None
     assert not (tmp_path / "split" / "backbone.pt").exists()
-    done = pretrain(images, labels, cfg, tmp_path / "split",
-                    resume=True, progress=False)
+    done = pretrain(images, labels, cfg, tmp_path / "split", resume=True, progress=False)
     assert done["completed"] and done["steps"] == full["steps"]
     _assert_identical(full["backbone"], done["backbone"])
     assert _strip_timing(done["history"]) == _strip_timing(full["history"])
@@ -102,9 +102,20 @@ def test_config_validation():
     assert TrainConfig.from_params({"epochs": 3, "lr": 1}).lr == 1.0
     with pytest.raises(ValueError, match="bogus"):
         TrainConfig.from_params({"epochs": 3, "bogus": 1})
-    bad = [{"arch": "vgg"}, {"epochs": 0}, {"batch_size": 1}, {"lr": 0}, {"lr": float("nan")},
-           {"momentum": 1.0}, {"weight_decay": -1}, {"width": 2.5}, {"epochs": True}, {"augment": "yes"},
-           {"device": "tpu"}, {"ckpt_every": -1}]
+    bad = [
+        {"arch": "vgg"},
+        {"epochs": 0},
+        {"batch_size": 1},
+        {"lr": 0},
+        {"lr": float("nan")},
+        {"momentum": 1.0},
+        {"weight_decay": -1},
+        {"width": 2.5},
+        {"epochs": True},
+        {"augment": "yes"},
+        {"device": "tpu"},
+        {"ckpt_every": -1},
+    ]
     for params in bad:
         with pytest.raises(ValueError, match=next(iter(params))):
             TrainConfig.from_params(params)
@@ -126,16 +137,32 @@ def test_bad_inputs(tmp_path):
 def test_lr_schedule():
     lrs = [lr_at(s, 10, 2, 1.0) for s in range(10)]
     assert lrs[:2] == [0.5, 1.0] and lrs[2] == 1.0
-    assert all(a >= b for a, b in zip(lrs[2:], lrs[3:])) and lrs[-1] < 0.05
+    assert all(a >= b for a, b in itertools.pairwise(lrs[2:])) and lrs[-1] < 0.05
 
 
 def test_command_line(tmp_path, capsys):
     images, labels = _data()
     np.save(tmp_path / "x.npy", images)
     np.save(tmp_path / "y.npy", labels[0])
-    args = ["--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--out",
-            str(tmp_path / "run"), "--width", "4", "--epochs", "1", "--batch-size", "8", "--no-progress",
-            "--augment", "false", "--ckpt-every", "2"]
+    args = [
+        "--images",
+        str(tmp_path / "x.npy"),
+        "--labels",
+        str(tmp_path / "y.npy"),
+        "--out",
+        str(tmp_path / "run"),
+        "--width",
+        "4",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--no-progress",
+        "--augment",
+        "false",
+        "--ckpt-every",
+        "2",
+    ]
     main(args)
     summary = json.loads(capsys.readouterr().out)
     assert summary["completed"] and (tmp_path / "run" / "backbone.pt").is_file()
@@ -145,8 +172,15 @@ def test_command_line(tmp_path, capsys):
 def _cli_args(tmp_path, images, labels, out, **extra):
     np.save(tmp_path / "x.npy", images)
     np.save(tmp_path / "y.npy", labels[0])
-    args = ["--images", str(tmp_path / "x.npy"), "--labels", str(tmp_path / "y.npy"), "--out", str(out),
-            "--no-progress"]
+    args = [
+        "--images",
+        str(tmp_path / "x.npy"),
+        "--labels",
+        str(tmp_path / "y.npy"),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
     for k, v in extra.items():
         args += ["--" + k.replace("_", "-"), str(v)]
     return args
@@ -166,8 +200,9 @@ def test_killed_run_resumes_bit_identically(tmp_path):
     cli = {k: v for k, v in params.items() if k not in ("arch",)}
     args = _cli_args(tmp_path, images, labels, tmp_path / "killed", ckpt_every=3, **cli)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    proc = subprocess.Popen([sys.executable, "-m", "vise_lib.pretrain", *args], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vise_lib.pretrain", *args], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     ckpt = tmp_path / "killed" / "checkpoint.pt"
     try:
         deadline = time.monotonic() + 120
@@ -235,8 +270,9 @@ def test_simclr_objective_trains_and_resumes(tmp_path):
     done = pretrain(images, None, cfg, tmp_path / "split", resume=True, progress=False, objective="simclr")
     _assert_identical(full["backbone"], done["backbone"])
     # a classify run does not continue a simclr checkpoint: it starts fresh and keeps the old one aside
-    other = pretrain(images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False,
-                     stop_after_steps=3)
+    other = pretrain(
+        images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False, stop_after_steps=3
+    )
     assert other["resume"]["step"] == 0 and "data changed" in other["resume"]["messages"][0]
     assert len(list((tmp_path / "split").glob("checkpoint.stale-*.pt"))) >= 1
 

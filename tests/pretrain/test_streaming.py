@@ -1,6 +1,8 @@
 """Pretraining straight from shards: disjoint ranks, epochs by sample count, exact resume, DDP."""
 
+import functools
 import json
+import operator
 import os
 import socket
 import subprocess
@@ -43,11 +45,11 @@ def _seen(src, epoch=0, start=0, rank=0, world=1, steps=4, batch=8):
 @pytest.mark.parametrize("workers", [0, 2])
 def test_epoch_covers_each_post_once_and_ranks_are_disjoint(shards, workers):
     src = ShardSource(shards, [np.arange(N)], _ids(), workers=workers, shuffle_buffer=16)
-    one = sum(_seen(src, steps=8), [])
+    one = functools.reduce(operator.iadd, _seen(src, steps=8), [])
     assert sorted(one) == list(range(N))  # 8 even shards, 8 batches of 8: every post exactly once
-    ranks = [sum(_seen(src, rank=r, world=2), []) for r in (0, 1)]
+    ranks = [functools.reduce(operator.iadd, _seen(src, rank=r, world=2), []) for r in (0, 1)]
     assert not set(ranks[0]) & set(ranks[1]) and sorted(ranks[0] + ranks[1]) == list(range(N))
-    assert sum(_seen(src, epoch=1, steps=8), []) != one  # a new order every epoch
+    assert functools.reduce(operator.iadd, _seen(src, epoch=1, steps=8), []) != one  # a new order every epoch
     assert _seen(src, steps=8) == _seen(src, steps=8)  # and the same order again for the same epoch
 
 
@@ -63,7 +65,7 @@ def test_labels_joined_by_post_id_and_unlabelled_posts_left_out(shards, tmp_path
     np.savez(tmp_path / "labels.npz", post_id=_ids()[keep], label=keep * 10, image_index=keep)
     src = ShardSource.from_labels_npz(shards, tmp_path / "labels.npz", workers=0)
     assert len(src) == N // 2 and src.shape == (N // 2, 16, 16, 3)
-    got = sum(_seen(src, steps=4), [])
+    got = functools.reduce(operator.iadd, _seen(src, steps=4), [])
     assert sorted(got) == sorted((keep * 10).tolist())
     with pytest.raises(ValueError, match="label set.*missing"):
         ShardSource.from_labels_npz(shards, tmp_path / "labels.npz", keys=("label_comments",))
@@ -104,11 +106,36 @@ def test_torchrun_two_ranks_from_shards_resume_matches_uninterrupted(shards, tmp
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
 
     def run(out, *extra):
-        cmd = [str(TORCHRUN), "--nproc_per_node=2", f"--master_port={_free_port()}", "--master_addr=127.0.0.1",
-               "-m", "vise_lib.pretrain", "--shards", str(shards), "--labels-npz", str(tmp_path / "labels.npz"),
-               "--workers", "2", "--shuffle-buffer", "16", "--out", str(tmp_path / out), "--width", "4",
-               "--epochs", "2", "--batch-size", "16", "--num-threads", "1", "--device", "cpu", "--no-progress",
-               *extra]
+        cmd = [
+            str(TORCHRUN),
+            "--nproc_per_node=2",
+            f"--master_port={_free_port()}",
+            "--master_addr=127.0.0.1",
+            "-m",
+            "vise_lib.pretrain",
+            "--shards",
+            str(shards),
+            "--labels-npz",
+            str(tmp_path / "labels.npz"),
+            "--workers",
+            "2",
+            "--shuffle-buffer",
+            "16",
+            "--out",
+            str(tmp_path / out),
+            "--width",
+            "4",
+            "--epochs",
+            "2",
+            "--batch-size",
+            "16",
+            "--num-threads",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+            *extra,
+        ]
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)
         assert proc.returncode == 0, proc.stderr[-3000:]
         return json.loads([line for line in proc.stdout.splitlines() if line.startswith("{")][-1])
@@ -132,8 +159,13 @@ def test_training_set_streams_a_runs_ingested_shards(tmp_path):
             w.add(rng.integers(0, 256, (16, 16, 3), dtype=np.uint8), {"post_id": f"p{i:03d}"})
         w.close()
     (run / "labels").mkdir()
-    np.savez(run / "labels" / "labels.npz", post_id=_ids()[:40], label=np.arange(40) % 5,
-             label_comments=np.arange(40) % 3, image_index=np.arange(40))
+    np.savez(
+        run / "labels" / "labels.npz",
+        post_id=_ids()[:40],
+        label=np.arange(40) % 5,
+        label_comments=np.arange(40) % 3,
+        image_index=np.arange(40),
+    )
     assert shard_folder(run / "world") == run / "ingest" / "shards" and shard_folder(tmp_path / "w") is None
     vise = training_set("vise", run / "world", run / "labels")
     assert isinstance(vise.images, ShardSource) and len(vise.images) == 40 and vise.num_classes == [5]

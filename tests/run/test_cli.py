@@ -25,7 +25,11 @@ def test_bad_tool_input_is_one_line_and_status_2(tmp_path, capsys):
 def test_python_m_pretrain_is_vise_train(tmp_path):
     import subprocess
     import sys
-    proc = subprocess.run([sys.executable, "-m", "vise_lib.pretrain", "--images", str(tmp_path / "no.npy"),
-                           "--out", str(tmp_path / "o")], capture_output=True, text=True)
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "vise_lib.pretrain", "--images", str(tmp_path / "no.npy"), "--out", str(tmp_path / "o")],
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 2
     assert proc.stderr.strip() == f"vise train: error: images file not found: {tmp_path / 'no.npy'}"

@@ -1,10 +1,9 @@
 """environment.yml (conda users) and pyproject.toml describe the same environment."""
 
 import re
+
 import tomllib
-
 import yaml
-
 from conftest import REPO
 
 
@@ -32,6 +31,7 @@ def test_pins_that_matter():
 
 def test_notebook_sources_are_clean_and_parameterized():
     import json
+
     for p in sorted((REPO / "notebooks").glob("*.ipynb")):
         nb = json.loads(p.read_text())
         code = [c for c in nb["cells"] if c["cell_type"] == "code"]

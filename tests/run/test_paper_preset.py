@@ -7,11 +7,11 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
-from vise_lib.run.presets import load_preset
 from vise_lib.run.pipeline import run
+from vise_lib.run.presets import load_preset
 from vise_lib.world.generate import AFFECTS, WorldConfig, generate_world, load_downstream
 
 pytestmark = pytest.mark.slow
@@ -25,25 +25,32 @@ def real_layout(tmp_path_factory):
     rows = [json.loads(line) for line in open(world / "posts" / "manifest.jsonl", encoding="utf-8")]
     data_root = root / "posts"
     (data_root / "pics").mkdir(parents=True)
-    lines = ["post_id,image,comments,reaction_like,reaction_love,reaction_haha,reaction_wow,reaction_sad,reaction_angry,shares"]
+    lines = [
+        "post_id,image,comments,reaction_like,reaction_love,reaction_haha,reaction_wow,reaction_sad,reaction_angry,shares"
+    ]
     for r in rows:
         ext = "jpg" if r["image_index"] % 2 else "png"
         Image.fromarray(images[r["image_index"]]).save(data_root / "pics" / f"{r['post_id']}.{ext}")
         counts = ",".join(str(r["reactions"][k]) for k in ("like", "love", "haha", "wow", "sad", "angry"))
         comments = json.dumps(r["comments"], ensure_ascii=False).replace('"', '""')
         lines.append(f'{r["post_id"]},pics/{r["post_id"]}.{ext},"{comments}",{counts},{r["shares"]}')
-    lines.append('evil,../outside.jpg,"[]",1,0,0,0,0,0,0')          # escapes the data root: rejected
+    lines.append('evil,../outside.jpg,"[]",1,0,0,0,0,0,0')  # escapes the data root: rejected
     (data_root / "manifest.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
     emotion = root / "emotion"
     for split in ("train", "val", "test"):
         d = load_downstream(world, split)
-        for i, (img, y) in enumerate(zip(d["images"], d["emotion"])):
+        for i, (img, y) in enumerate(zip(d["images"], d["emotion"], strict=False)):
             folder = emotion / split / AFFECTS[y]
             folder.mkdir(parents=True, exist_ok=True)
             Image.fromarray(img).save(folder / f"{i}.png")
     preset = yaml.safe_load((REPO / "configs" / "paper.yml").read_text())
-    preset["ingest"].update(manifest=str(data_root / "manifest.csv"), data_root=str(data_root), image_size=32,
-                            shard_size=100, chunk_rows=100)
+    preset["ingest"].update(
+        manifest=str(data_root / "manifest.csv"),
+        data_root=str(data_root),
+        image_size=32,
+        shard_size=100,
+        chunk_rows=100,
+    )
     preset["labels"].update(n_clusters=8, svd_dim=16)
     preset["pretrain"].update(arch="small_resnet", width=8, epochs=1, batch_size=64)
     preset["downstream"].update(dataset=str(emotion), dataset_format="imagefolder", image_size=32, seeds=[0])

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vise_lib.engagement.images import ImageError
 from vise_lib.transfer.datasets import guess_format, load_dataset
 from vise_lib.transfer.datasets.base import read_text_bounded
 from vise_lib.transfer.decode import MAX_IMAGE_BYTES, decode_dataset, read_bounded
-from vise_lib.engagement.images import ImageError
 
 
 def _img(path, seed=0, fmt="PNG"):
@@ -47,15 +47,18 @@ def test_politics_and_intentonomy_are_contained(tmp_path, outside):
     d = tmp_path / "pol"
     for i in range(4):
         _img(d / f"{i}.png", seed=i)
-    (d / "list.txt").write_text("\n".join([f"{i}.png {'left' if i % 2 else 'right'}" for i in range(4)]
-                                          + ["../outside/secret.png left"]))
+    (d / "list.txt").write_text(
+        "\n".join([f"{i}.png {'left' if i % 2 else 'right'}" for i in range(4)] + ["../outside/secret.png left"])
+    )
     ds = load_dataset(d, "politics")
     assert len(ds) == 4 and ds.skipped[0][1].startswith("image path escapes")
     it = tmp_path / "int"
     _img(it / "images" / "a.png")
-    ann = {"categories": [{"id": 0, "name": "x"}, {"id": 1, "name": "y"}],
-           "images": [{"id": 1, "filename": "a.png"}, {"id": 2, "filename": "../../outside/secret.png"}],
-           "annotations": [{"id": 1, "image_id": 1, "category_ids": [0]}, {"id": 2, "image_id": 2, "category_ids": [1]}]}
+    ann = {
+        "categories": [{"id": 0, "name": "x"}, {"id": 1, "name": "y"}],
+        "images": [{"id": 1, "filename": "a.png"}, {"id": 2, "filename": "../../outside/secret.png"}],
+        "annotations": [{"id": 1, "image_id": 1, "category_ids": [0]}, {"id": 2, "image_id": 2, "category_ids": [1]}],
+    }
     (it / "intentonomy_val2020.json").write_text(json.dumps(ann))
     ds = load_dataset(it, "intentonomy")
     assert ds.paths == ["a.png"] and ds.skipped[0][1].startswith("image path escapes")

@@ -53,15 +53,17 @@ def test_imagefolder_with_split_folders(tmp_path):
     assert sorted(set(ds.split)) == ["test", "train", "val"]
     assert set(ds.labels[ds.split == "val"]) == {0, 1}
     assert set(ds.labels[ds.split == "test"]) == {0, 1, 2}
-    assert all(p.startswith(s + "/") for p, s in zip(ds.paths, ds.split))
+    assert all(p.startswith(s + "/") for p, s in zip(ds.paths, ds.split, strict=False))
 
 
 def test_emotion6_folders_and_ground_truth(tmp_path):
     for k, e in enumerate(EMOTION6):
         for i in range(1, 4):
             _img(tmp_path / "images" / e / f"{i}.jpg", seed=k * 10 + i, fmt="JPEG")
-    lines = ["[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. disgust]\t[prob. fear]\t"
-             "[prob. joy]\t[prob. sadness]\t[prob. surprise]\t[prob. neutral]"]
+    lines = [
+        "[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. disgust]\t[prob. fear]\t"
+        "[prob. joy]\t[prob. sadness]\t[prob. surprise]\t[prob. neutral]"
+    ]
     for e in EMOTION6:
         for i in range(1, 4):
             if (e, i) == ("fear", 3):
@@ -124,7 +126,8 @@ def test_intentonomy_multilabel_json(tmp_path):
         anns.append({"id": 99, "image_id": "ghost", "category_ids": [1]})
         anns.append({"id": 98, "image_id": images[0]["id"], "category_ids": [7]})
         (tmp_path / "annotations" / f"intentonomy_{s}2020.json").write_text(
-            json.dumps({"info": {}, "categories": cats, "images": images, "annotations": anns}))
+            json.dumps({"info": {}, "categories": cats, "images": images, "annotations": anns})
+        )
     ds = load_dataset(tmp_path, "intentonomy")
     assert ds.multilabel and ds.labels.shape == (12, 4) and ds.classes[3] == "intent3"
     assert ds.labels[0].tolist() == [1, 0, 0, 0] and ds.labels[1].tolist() == [0, 1, 0, 1]

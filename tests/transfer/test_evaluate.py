@@ -4,8 +4,8 @@ per-class metrics, multi-label mAP / F1, Emotion6 extras, the headline table."""
 import numpy as np
 import pandas as pd
 import pytest
-
 from conftest import write_fake_trunks, write_real_datasets
+
 from vise_lib.study.results import CLAIM_FIELDS, SCORE_COLUMNS, read_claims, read_correct, read_scores
 from vise_lib.transfer import report
 from vise_lib.transfer.config import TransferConfig
@@ -18,11 +18,21 @@ def study(tmp_path_factory, monkeypatch_module):
     data = write_real_datasets(root / "data")
     trunks = write_fake_trunks(root / "trunks", official=False)
     monkeypatch_module.setenv("TORCH_HOME", str(trunks["torch_home"]))
-    cfg = TransferConfig.from_params({
-        "backbones": {"rand": "random:small_resnet/4", "imagenet": "torchvision:resnet18/IMAGENET1K_V1"},
-        "datasets": {"objects": str(data["objects"]), "sent": {"path": str(data["sentiment"]), "group": "subjective"},
-                     "e6": f"{data['emotion6']}:emotion6", "intent": str(data["intentonomy"])},
-        "image_size": 16, "seeds": [0, 1], "n_boot": 200, "max_iter": 200})
+    cfg = TransferConfig.from_params(
+        {
+            "backbones": {"rand": "random:small_resnet/4", "imagenet": "torchvision:resnet18/IMAGENET1K_V1"},
+            "datasets": {
+                "objects": str(data["objects"]),
+                "sent": {"path": str(data["sentiment"]), "group": "subjective"},
+                "e6": f"{data['emotion6']}:emotion6",
+                "intent": str(data["intentonomy"]),
+            },
+            "image_size": 16,
+            "seeds": [0, 1],
+            "n_boot": 200,
+            "max_iter": 200,
+        }
+    )
     results = evaluate(cfg, root / "run", echo=lambda *_: None)
     return root / "run", cfg, results
 
@@ -35,7 +45,7 @@ def monkeypatch_module():
 
 
 def test_scores_file_has_backbones_and_baselines(study):
-    run, cfg, results = study
+    run, _cfg, results = study
     df = read_scores(run / "downstream" / "scores.csv")
     assert tuple(df.columns) == SCORE_COLUMNS
     assert set(df.task) == {"objects", "sent", "e6", "intent"}
@@ -53,11 +63,12 @@ def test_scores_file_has_backbones_and_baselines(study):
     correct = read_correct(run / "downstream" / "correct.npz")
     assert correct[("majority", "sent", 0, 0)].mean() * 100 == pytest.approx(maj, abs=1e-3)
     assert correct[("rand", "objects", 0, 1)].mean() * 100 == pytest.approx(
-        df[(df.task == "objects") & (df.backbone == "rand") & (df.probe_seed == 1)].top1.item(), abs=1e-3)
+        df[(df.task == "objects") & (df.backbone == "rand") & (df.probe_seed == 1)].top1.item(), abs=1e-3
+    )
 
 
 def test_claims_against_the_imagenet_reference(study):
-    run, cfg, results = study
+    run, _cfg, results = study
     assert results["reference"] == "imagenet"
     claims = read_claims(run / "summary" / "claims.json")
     assert len(claims) == 4 and all(set(CLAIM_FIELDS) <= set(c) for c in claims)
@@ -72,7 +83,7 @@ def test_claims_against_the_imagenet_reference(study):
 
 
 def test_metrics_per_class_multilabel_and_emotion6(study):
-    run, cfg, results = study
+    _run, _cfg, results = study
     for r in results["runs"]:
         if r["task"] == "intent":
             assert 0 <= r["mAP"] <= 100 and 0 <= r["micro_f1"] <= 100 and "per_class" not in r
@@ -90,11 +101,12 @@ def test_metrics_per_class_multilabel_and_emotion6(study):
     assert head.loc["chance", "e6"] == f"{100 / 6:.1f}"
     pcs = report.per_class_table(results, "imagenet", "objects")
     assert list(pcs.index) == ["circle", "square", "star"] and pcs.support.sum() == len(
-        [1 for _ in range(results["datasets"]["objects"]["n_images"]["test"])])
+        [1 for _ in range(results["datasets"]["objects"]["n_images"]["test"])]
+    )
 
 
 def test_rerun_reuses_the_feature_cache_and_is_deterministic(study):
-    run, cfg, results = study
+    run, cfg, _results = study
     before = (run / "downstream" / "scores.csv").read_text()
     again = evaluate(cfg, run, echo=lambda *_: None)
     assert again["cache"]["misses"] == 0 and again["cache"]["hits"] == 24

@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from vise_lib.transfer.finetune import finetune
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.transfer.finetune import finetune
 from vise_lib.transfer.runner import Task, resolve_backbones, run_transfer
 
 
@@ -32,8 +32,18 @@ def _data(n, px=12, seed=0, multilabel=False):
 def test_finetune_learns_and_is_deterministic():
     def go():
         torch.manual_seed(123)  # the backbone's init; finetune seeds the rest
-        return finetune(build_backbone("small_resnet", width=4), _data(60), _data(24, seed=1),
-                        _data(30, seed=2), n_classes=3, epochs=4, lr=0.05, batch_size=16, seed=0)
+        return finetune(
+            build_backbone("small_resnet", width=4),
+            _data(60),
+            _data(24, seed=1),
+            _data(30, seed=2),
+            n_classes=3,
+            epochs=4,
+            lr=0.05,
+            batch_size=16,
+            seed=0,
+        )
+
     a, b = go(), go()
     assert a["test"] == b["test"] and a["history"] == b["history"]
     assert a["best_C"] is None and len(a["history"]) == 4
@@ -43,8 +53,16 @@ def test_finetune_learns_and_is_deterministic():
 
 def test_finetune_multilabel_and_bad_input():
     torch.manual_seed(0)
-    res = finetune(build_backbone("small_resnet", width=4), _data(45, multilabel=True), _data(18, seed=1, multilabel=True),
-                   _data(18, seed=2, multilabel=True), n_classes=3, multilabel=True, epochs=2, batch_size=16)
+    res = finetune(
+        build_backbone("small_resnet", width=4),
+        _data(45, multilabel=True),
+        _data(18, seed=1, multilabel=True),
+        _data(18, seed=2, multilabel=True),
+        n_classes=3,
+        multilabel=True,
+        epochs=2,
+        batch_size=16,
+    )
     assert {"mAP", "macro_f1", "micro_f1"} <= set(res["test"]) and len(res["thresholds"]) == 3
     with pytest.raises(ValueError, match="epochs"):
         finetune(build_backbone("small_resnet", width=4), _data(9), _data(9), _data(9), 3, epochs=0)

@@ -5,10 +5,10 @@ import pytest
 import torch
 from sklearn.metrics import accuracy_score, balanced_accuracy_score, confusion_matrix, f1_score
 
-from vise_lib.transfer.probes import classification_metrics, linear_probe
-from vise_lib.transfer.features import extract_features
 from vise_lib.backbones.archs import build_backbone, pooled_features
 from vise_lib.backbones.tensors import to_tensor
+from vise_lib.transfer.features import extract_features
+from vise_lib.transfer.probes import classification_metrics, linear_probe
 
 
 def _task(n, n_classes=3, dim=16, signal=1.5, seed=0):
@@ -111,6 +111,7 @@ def test_metrics_bad_arguments():
 
 # --- warm-started sweep, multi-label probe, mAP ------------------------------------------
 
+
 def test_warm_started_sweep_matches_cold_fits():
     from sklearn.linear_model import LogisticRegression
     from sklearn.preprocessing import StandardScaler
@@ -171,7 +172,7 @@ def test_average_precision_and_multilabel_metrics_match_sklearn(seed):
     assert np.isnan(average_precision(Y[:, 4], S[:, 4]))
     th = np.full(5, 0.8)
     m = multilabel_metrics(Y, S, th)
-    P = (S >= th).astype(int)
+    P = (th <= S).astype(int)
     assert m["mAP"] == pytest.approx(np.mean([average_precision_score(Y[:, k], S[:, k]) for k in range(4)]))
     used = (P + Y).sum(0) > 0  # macro over classes with positives or predictions, as sklearn
     assert m["macro_f1"] == pytest.approx(f1_score(Y[:, used], P[:, used], average="macro"))
@@ -181,9 +182,10 @@ def test_average_precision_and_multilabel_metrics_match_sklearn(seed):
 
 # --- feature cache --------------------------------------------------------------------------
 
+
 def test_feature_cache_reused_and_invalidated(tmp_path):
-    from vise_lib.transfer.features import FeatureCache, cached_features
     from vise_lib.backbones.checkpoint import save_backbone
+    from vise_lib.transfer.features import FeatureCache, cached_features
 
     torch.manual_seed(0)
     ckpt = save_backbone(build_backbone("small_resnet", width=4), tmp_path / "a.pt")
@@ -193,6 +195,7 @@ def test_feature_cache_reused_and_invalidated(tmp_path):
     def load():
         calls.append(1)
         from vise_lib.backbones.checkpoint import load_backbone
+
         return load_backbone(ckpt, "small_resnet", width=4)
 
     model = {"arch": "small_resnet", "width": 4, "blocks": 1}

@@ -3,8 +3,8 @@ hub cache only, random:<arch>."""
 
 import pytest
 import torch
-
 from conftest import write_fake_trunks
+
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
 from vise_lib.transfer.specs import parse_assignments, resolve_spec

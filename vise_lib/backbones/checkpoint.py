@@ -65,8 +65,7 @@ def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
     if not isinstance(backbone, nn.Module):
         raise ValueError(f"expected an nn.Module backbone, got {type(backbone).__name__}")
     source = backbone.state_dict()
-    state = OrderedDict((k, v.detach().cpu().clone(memory_format=torch.contiguous_format))
-                        for k, v in source.items())
+    state = OrderedDict((k, v.detach().cpu().clone(memory_format=torch.contiguous_format)) for k, v in source.items())
     bad = [k for k in state if not k.split(".", 1)[0].isdigit()]
     if bad:
         raise ValueError(f"backbone is not in the official layout (keys like {bad[:3]}); use build_backbone")
@@ -85,9 +84,9 @@ def _to_official(state: Mapping, path: Path) -> tuple[dict[str, torch.Tensor], s
         raise ValueError(f"{path}: no state dict found (expected a dict of str -> tensor)")
     keys = list(state)
     if all(isinstance(k, str) and k.startswith("module.") for k in keys):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     if any(k.startswith("backbone.") for k in state):  # a MultiHeadClassifier / SimCLRModel state dict
-        state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
+        state = {k[len("backbone.") :]: v for k, v in state.items() if k.startswith("backbone.")}
     source = "torchvision" if "conv1.weight" in state else "official"
     if source == "torchvision":  # torchvision ResNet layout
         out = {}
@@ -135,8 +134,10 @@ def infer_layout(state: Mapping, where: str = "checkpoint") -> dict:
     ``ValueError`` naming the closest known layout.
     """
     stem = state.get("0.weight")
-    blocks = [len({k.split(".")[1] for k in state if k.startswith(f"{i}.") and k.endswith(".conv1.weight")})
-              for i in range(4, 8)]
+    blocks = [
+        len({k.split(".")[1] for k in state if k.startswith(f"{i}.") and k.endswith(".conv1.weight")})
+        for i in range(4, 8)
+    ]
     bottleneck = any(k.startswith("4.") and k.endswith(".conv3.weight") for k in state)
     if isinstance(stem, torch.Tensor) and stem.dim() == 4 and min(blocks) > 0:
         side = int(stem.shape[-1])
@@ -148,9 +149,12 @@ def infer_layout(state: Mapping, where: str = "checkpoint") -> dict:
         raise ValueError(
             f"{where}: a ResNet trunk with a {side}x{side} stem and {'Bottleneck' if bottleneck else 'Basic'} "
             f"blocks {blocks} per stage is not one of ours (resnet50 [3, 4, 6, 3], resnet18 [2, 2, 2, 2], "
-            f"small_resnet with a 3x3 stem); closest known layout: {closest_layout(state)}")
-    raise ValueError(f"{where}: not a ResNet trunk in the official layout (no stem 0.weight / layer blocks); "
-                     f"closest known layout: {closest_layout(state)}")
+            f"small_resnet with a 3x3 stem); closest known layout: {closest_layout(state)}"
+        )
+    raise ValueError(
+        f"{where}: not a ResNet trunk in the official layout (no stem 0.weight / layer blocks); "
+        f"closest known layout: {closest_layout(state)}"
+    )
 
 
 def _load_raw(path) -> Mapping:
@@ -197,8 +201,9 @@ def describe_checkpoint(path: str | os.PathLike) -> dict:
     return read_checkpoint(path)[1]
 
 
-def load_backbone(path: str | os.PathLike, arch: str | None = None, width: int | None = None,
-                  blocks: int | None = None) -> nn.Sequential:
+def load_backbone(
+    path: str | os.PathLike, arch: str | None = None, width: int | None = None, blocks: int | None = None
+) -> nn.Sequential:
     """Load a backbone checkpoint; with only a path, as the architecture the file describes.
 
     Loads with ``torch.load(path, map_location="cpu", weights_only=True)`` only, so a pickle
@@ -234,10 +239,13 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None, width: int |
     model = build_backbone(arch, width, blocks)
     expected = model.state_dict()
     what = f"a {arch!r} backbone" + (f" (width={width}, blocks={blocks})" if arch == "small_resnet" else "")
-    actual = ("" if desc is None else
-              f" (the file holds a {desc['arch']!r} trunk" + (f", width={desc['width']}, blocks={desc['blocks']}"
-                                                               if desc["arch"] == "small_resnet" else "")
-              + f", {desc['source']}; load it with only the path)")
+    actual = (
+        ""
+        if desc is None
+        else f" (the file holds a {desc['arch']!r} trunk"
+        + (f", width={desc['width']}, blocks={desc['blocks']}" if desc["arch"] == "small_resnet" else "")
+        + f", {desc['source']}; load it with only the path)"
+    )
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
@@ -245,8 +253,11 @@ def load_backbone(path: str | os.PathLike, arch: str | None = None, width: int |
             f"{path}: keys do not match {what}{actual}: "
             f"{len(missing)} missing {missing[:8]}, {len(unexpected)} unexpected {unexpected[:8]}"
         )
-    wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
-             if k in state and state[k].shape != v.shape]
+    wrong = [
+        f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}"
+        for k, v in expected.items()
+        if k in state and state[k].shape != v.shape
+    ]
     if wrong:
         raise ValueError(f"{path}: tensor shapes do not match {what}{actual}: {wrong[:5]}")
     for k, v in expected.items():

@@ -155,7 +155,7 @@ def _csv_rows(path, notes, reaction_columns):
         if len(cells) != len(header):
             yield line, RowError("wrong number of cells", f"{len(cells)} cells, header has {len(header)}")
             continue
-        yield line, _from_table(dict(zip(header, cells)), notes, reaction_columns)
+        yield line, _from_table(dict(zip(header, cells, strict=False)), notes, reaction_columns)
 
 
 def _parquet_rows(path, notes, reaction_columns, batch_rows=8192):
@@ -244,7 +244,7 @@ def gather_reactions(rec: dict, reaction_columns=()) -> dict:
     reactions = dict(reactions)
     for key, value in rec.items():
         if key.startswith(PREFIX) and value is not None:
-            reactions[key[len(PREFIX):]] = value
+            reactions[key[len(PREFIX) :]] = value
     for key in reaction_columns:
         value = rec.get(key)
         if value is not None:

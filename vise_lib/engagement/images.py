@@ -26,6 +26,7 @@ skip.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -91,7 +92,7 @@ def _resize_crop(img: Image.Image, size: int) -> Image.Image:
             nw, nh = max(size, int(w * size / h)), size
         img = img.resize((nw, nh), Image.BILINEAR)
         w, h = nw, nh
-    left, top = int(round((w - size) / 2.0)), int(round((h - size) / 2.0))
+    left, top = round((w - size) / 2.0), round((h - size) / 2.0)
     if (w, h) != (size, size):
         img = img.crop((left, top, left + size, top + size))
     return img
@@ -137,10 +138,8 @@ def decode_image(source, size: int | None = None) -> np.ndarray:
                 if size is not None and img.format == "JPEG":
                     img.draft("RGB", (size, size))  # DCT-domain downscale, keeps shorter side >= size
                 img.load()
-                try:
+                with contextlib.suppress(Exception):  # a broken EXIF block: keep the pixels as stored
                     img = ImageOps.exif_transpose(img)
-                except Exception:  # a broken EXIF block: keep the pixels as stored
-                    pass
                 rgb = _to_rgb(img)
                 if size is not None:
                     rgb = _resize_crop(rgb, int(size))
@@ -157,8 +156,9 @@ def decode_image(source, size: int | None = None) -> np.ndarray:
     return np.ascontiguousarray(arr)
 
 
-def load_images(paths: Sequence, size: int, root=None, progress: bool = False
-                ) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
+def load_images(
+    paths: Sequence, size: int, root=None, progress: bool = False
+) -> tuple[np.ndarray, np.ndarray, list[tuple[str, str]]]:
     """Decode many images at ``size × size``, skipping (and listing) those that fail.
 
     Args:
@@ -189,5 +189,5 @@ def load_images(paths: Sequence, size: int, root=None, progress: bool = False
             skipped.append((str(p), e.reason))
         if progress and ((i + 1) % step == 0 or i + 1 == len(paths)):
             print(f"decoded {i + 1}/{len(paths)} images ({len(skipped)} skipped)", file=sys.stderr, flush=True)
-    images = out[:len(kept)].copy() if len(kept) < len(paths) else out
+    images = out[: len(kept)].copy() if len(kept) < len(paths) else out
     return images, np.asarray(kept, dtype=np.int64), skipped

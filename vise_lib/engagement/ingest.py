@@ -23,11 +23,11 @@ import json
 import sys
 from pathlib import Path
 
-from vise_lib.engagement.table import ManifestError
 from vise_lib.engagement.images import ImageError, decode_image
-from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.reader import ManifestReader
 from vise_lib.engagement.shards import FORMATS, ShardWriter
+from vise_lib.engagement.table import ManifestError
+from vise_lib.io import atomic_write, write_json
 
 NO_PATH = "image_index without an image path (ingest needs image files)"
 
@@ -37,9 +37,21 @@ def image_reason(err: ImageError) -> str:
     return "image: " + err.reason.split(" (")[0]
 
 
-def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), reaction_names=None,
-           image_size: int | None = None, decode: bool = True, shards: bool = False, shard_size: int = 1000,
-           image_format: str = "jpg", chunk_rows: int = 10_000, strict: bool = False) -> dict:
+def ingest(
+    manifest,
+    out_dir,
+    data_root,
+    comments=None,
+    reaction_columns=(),
+    reaction_names=None,
+    image_size: int | None = None,
+    decode: bool = True,
+    shards: bool = False,
+    shard_size: int = 1000,
+    image_format: str = "jpg",
+    chunk_rows: int = 10_000,
+    strict: bool = False,
+) -> dict:
     """Validate ``manifest`` against ``data_root`` and write the clean outputs; returns the report dict.
 
     Skips (counted by reason, listed with row numbers in ``report.json``): every invalid row
@@ -51,8 +63,15 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
     """
     if shards and not decode:
         raise ValueError("shards=True needs decode=True (shards store decoded images)")
-    reader = ManifestReader(manifest, strict, reaction_names, comments=comments, data_root=data_root,
-                            reaction_columns=reaction_columns, chunk_rows=1 if strict else chunk_rows)
+    reader = ManifestReader(
+        manifest,
+        strict,
+        reaction_names,
+        comments=comments,
+        data_root=data_root,
+        reaction_columns=reaction_columns,
+        chunk_rows=1 if strict else chunk_rows,
+    )
     rep, root = reader.report, reader.root
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -93,8 +112,12 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
     n_images_failed, n_out = counts["failed"], counts["written"]
     rep.n_kept -= n_images_failed
     result = rep.to_dict()
-    result.update(manifest=str(out / "manifest.jsonl"), data_root=str(root.root) if root else None,
-                  reaction_names=list(names), written=n_out)
+    result.update(
+        manifest=str(out / "manifest.jsonl"),
+        data_root=str(root.root) if root else None,
+        reaction_names=list(names),
+        written=n_out,
+    )
     if writer is not None:
         writer.close(reaction_names=list(names), skipped=[])
         result["shards"] = str(out / "shards")
@@ -109,17 +132,38 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--data-root", required=True, help="folder the manifest's image paths are relative to")
     p.add_argument("--out", required=True, help="output folder (manifest.jsonl, report.json, shards/)")
     p.add_argument("--comments", default=None, help="separate comments table (post_id, text)")
-    p.add_argument("--reaction-column", action="append", default=[],
-                   help="a column to read as a reaction count (repeatable); reaction_<name> columns are always read")
+    p.add_argument(
+        "--reaction-column",
+        action="append",
+        default=[],
+        help="a column to read as a reaction count (repeatable); reaction_<name> columns are always read",
+    )
     p.add_argument("--image-size", type=int, default=None, help="resize + centre-crop images in shards to this side")
     p.add_argument("--no-decode", action="store_true", help="only check that image files exist (faster)")
     p.add_argument("--shards", action="store_true", help="also write WebDataset shards")
     p.add_argument("--shard-size", type=int, default=1000, help="samples per shard")
-    p.add_argument("--image-format", choices=FORMATS, default="jpg", help="image encoding in shards (JPEG at shards.JPEG_QUALITY for photos; png is lossless)")
+    p.add_argument(
+        "--image-format",
+        choices=FORMATS,
+        default="jpg",
+        help="image encoding in shards (JPEG at shards.JPEG_QUALITY for photos; png is lossless)",
+    )
     p.add_argument("--strict", action="store_true", help="stop at the first bad row or image")
     a = p.parse_args(argv)
-    res = ingest(a.manifest, a.out, a.data_root, a.comments, a.reaction_column, None, a.image_size,
-                 not a.no_decode, a.shards, a.shard_size, a.image_format, strict=a.strict)
+    res = ingest(
+        a.manifest,
+        a.out,
+        a.data_root,
+        a.comments,
+        a.reaction_column,
+        None,
+        a.image_size,
+        not a.no_decode,
+        a.shards,
+        a.shard_size,
+        a.image_format,
+        strict=a.strict,
+    )
     print(f"{res['path']}: {res['kept']} of {res['rows']} posts kept -> {res['manifest']}")
     for reason, n in sorted(res["skipped"].items(), key=lambda t: -t[1]):
         print(f"  skipped {n:>8}  {reason}")

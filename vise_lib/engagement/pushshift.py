@@ -46,8 +46,8 @@ from urllib.parse import urlsplit
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
 from vise_lib.engagement.formats import DROPPED_COMMENTS, loads_json
 from vise_lib.engagement.reader import MAX_COUNT, MAX_TIMESTAMP
-from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.zst import LineStream
+from vise_lib.io import atomic_write, write_json
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "gif", "webp")
 IMAGE_HOSTS = ("i.redd.it", "i.imgur.com")
@@ -74,16 +74,23 @@ class PushshiftReport:
 
     def to_dict(self) -> dict:
         """JSON-ready form (written beside the manifest as ``<name>.report.json``)."""
-        return {"submissions": dict(self.submissions), "comments": dict(self.comments),
-                "examples": self.examples, "truncated": self.truncated}
+        return {
+            "submissions": dict(self.submissions),
+            "comments": dict(self.comments),
+            "examples": self.examples,
+            "truncated": self.truncated,
+        }
 
     def summary(self) -> str:
         """A few readable lines, one per pass."""
         s, c = self.submissions, self.comments
-        return "\n".join([
-            "submissions: " + ", ".join(f"{k} {v}" for k, v in s.items()),
-            "comments:    " + ", ".join(f"{k} {v}" for k, v in c.items()),
-        ] + [f"truncated:   {t}" for t in self.truncated])
+        return "\n".join(
+            [
+                "submissions: " + ", ".join(f"{k} {v}" for k, v in s.items()),
+                "comments:    " + ", ".join(f"{k} {v}" for k, v in c.items()),
+            ]
+            + [f"truncated:   {t}" for t in self.truncated]
+        )
 
 
 def is_image_post(sub: dict) -> bool:
@@ -160,8 +167,12 @@ class _OutOfRange(ValueError):
 
 
 def _post_row(sub: dict, rel: str, reactions, counts: Counter) -> dict:
-    for key, top in (("score", MAX_COUNT), ("num_comments", MAX_COUNT), ("num_crossposts", MAX_COUNT),
-                     ("created_utc", MAX_TIMESTAMP)):
+    for key, top in (
+        ("score", MAX_COUNT),
+        ("num_comments", MAX_COUNT),
+        ("num_crossposts", MAX_COUNT),
+        ("created_utc", MAX_TIMESTAMP),
+    ):
         try:
             value = float(sub.get(key) or 0)
         except (TypeError, ValueError, OverflowError):
@@ -174,15 +185,27 @@ def _post_row(sub: dict, rel: str, reactions, counts: Counter) -> dict:
     values = {"score": max(score, 0), "num_comments": max(_int(sub.get("num_comments")), 0)}
     ratio = sub.get("upvote_ratio")
     if isinstance(ratio, (int, float)) and 0 <= ratio <= 1:
-        values["upvote_pct"] = int(round(100 * ratio))
-    return {"post_id": sub["id"], "image": rel, "comments": [],
-            "reactions": {k: v for k, v in values.items() if k in reactions},
-            "shares": max(_int(sub.get("num_crossposts")), 0),
-            "timestamp": max(_int(sub.get("created_utc")), 0), "subreddit": sub["subreddit"]}
+        values["upvote_pct"] = round(100 * ratio)
+    return {
+        "post_id": sub["id"],
+        "image": rel,
+        "comments": [],
+        "reactions": {k: v for k, v in values.items() if k in reactions},
+        "shares": max(_int(sub.get("num_crossposts")), 0),
+        "timestamp": max(_int(sub.get("created_utc")), 0),
+        "subreddit": sub["subreddit"],
+    }
 
 
-def read_submissions(paths, data_root, layout="subreddit", reactions=REACTIONS, subreddits=None,
-                     allow_truncated=False, report: PushshiftReport | None = None) -> tuple[dict, PushshiftReport]:
+def read_submissions(
+    paths,
+    data_root,
+    layout="subreddit",
+    reactions=REACTIONS,
+    subreddits=None,
+    allow_truncated=False,
+    report: PushshiftReport | None = None,
+) -> tuple[dict, PushshiftReport]:
     """Pass 1: the kept image posts as ``{id: manifest row}`` (dump order) and the report."""
     report = report or PushshiftReport()
     c, local = report.submissions, _LocalImages(DataRoot(data_root), layout)
@@ -228,8 +251,7 @@ def read_submissions(paths, data_root, layout="subreddit", reactions=REACTIONS, 
     return kept, report
 
 
-def join_comments(paths, kept: dict, allow_truncated=False, report: PushshiftReport | None = None
-                  ) -> PushshiftReport:
+def join_comments(paths, kept: dict, allow_truncated=False, report: PushshiftReport | None = None) -> PushshiftReport:
     """Pass 2: append comment bodies to the kept posts (by ``link_id``), in dump order."""
     report = report or PushshiftReport()
     c = report.comments
@@ -260,8 +282,16 @@ def join_comments(paths, kept: dict, allow_truncated=False, report: PushshiftRep
     return report
 
 
-def pushshift_to_manifest(submissions, comments, data_root, out, layout="subreddit", reactions=REACTIONS,
-                          subreddits=None, allow_truncated=False) -> PushshiftReport:
+def pushshift_to_manifest(
+    submissions,
+    comments,
+    data_root,
+    out,
+    layout="subreddit",
+    reactions=REACTIONS,
+    subreddits=None,
+    allow_truncated=False,
+) -> PushshiftReport:
     """Both passes, then write the JSONL manifest ``out`` (atomically) and its report (:func:`report_path`).
 
     ``submissions``/``comments``: a path or a list of paths (``.zst`` or plain NDJSON).
@@ -275,8 +305,9 @@ def pushshift_to_manifest(submissions, comments, data_root, out, layout="subredd
         raise ValueError(f"unknown Pushshift reaction(s) {unknown}; choose from {REACTIONS}")
     kept, report = read_submissions(subs, data_root, layout, reactions, subreddits, allow_truncated)
     join_comments(coms, kept, allow_truncated, report)
-    atomic_write(out, lambda f: f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in kept.values()),
-                 mode="w")
+    atomic_write(
+        out, lambda f: f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in kept.values()), mode="w"
+    )
     write_json(report_path(out), report.to_dict())
     return report
 
@@ -288,21 +319,33 @@ def report_path(out) -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m vise_lib.engagement.pushshift --submissions RS.zst --comments RC.zst --data-root DIR --out m.jsonl``."""
-    p = argparse.ArgumentParser(prog="vise pushshift",
-                                description="Reddit Pushshift dumps + downloaded images -> engagement manifest")
+    p = argparse.ArgumentParser(
+        prog="vise pushshift", description="Reddit Pushshift dumps + downloaded images -> engagement manifest"
+    )
     p.add_argument("--submissions", action="append", required=True, help="RS_*.zst (repeatable)")
     p.add_argument("--comments", action="append", default=[], help="RC_*.zst (repeatable)")
     p.add_argument("--data-root", required=True, help="folder with the downloaded images")
     p.add_argument("--out", required=True, help="manifest to write (.jsonl)")
-    p.add_argument("--layout", choices=LAYOUTS, default="subreddit",
-                   help="image naming: <root>/<subreddit>/<id>.<ext> (subreddit) or <root>/<id>.<ext> (flat)")
+    p.add_argument(
+        "--layout",
+        choices=LAYOUTS,
+        default="subreddit",
+        help="image naming: <root>/<subreddit>/<id>.<ext> (subreddit) or <root>/<id>.<ext> (flat)",
+    )
     p.add_argument("--reactions", default=",".join(REACTIONS), help=f"comma list from {','.join(REACTIONS)}")
     p.add_argument("--subreddit", action="append", default=None, help="keep only this subreddit (repeatable)")
     p.add_argument("--allow-truncated", action="store_true", help="use the complete lines of a truncated dump")
     a = p.parse_args(argv)
-    report = pushshift_to_manifest(a.submissions, a.comments, a.data_root, a.out, a.layout,
-                                   tuple(x for x in a.reactions.split(",") if x), a.subreddit,
-                                   a.allow_truncated)
+    report = pushshift_to_manifest(
+        a.submissions,
+        a.comments,
+        a.data_root,
+        a.out,
+        a.layout,
+        tuple(x for x in a.reactions.split(",") if x),
+        a.subreddit,
+        a.allow_truncated,
+    )
     print(report.summary())
     print(f"wrote {a.out} ({report.submissions['kept']} posts)")
     return 0

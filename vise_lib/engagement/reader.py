@@ -20,6 +20,7 @@ and a warning, since φ(e) then cannot tell posts apart.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import warnings
 from collections import Counter
@@ -28,9 +29,17 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
+from vise_lib.engagement.formats import (
+    DROPPED_COMMENTS,
+    NOTE_DROPPED,
+    NOTE_EMPTY_COMMENT,
+    RowError,
+    gather_reactions,
+    iter_records,
+    number,
+    read_comments_table,
+)
 from vise_lib.engagement.table import Engagement, ManifestError, ReadReport
-from vise_lib.engagement.formats import (DROPPED_COMMENTS, NOTE_DROPPED, NOTE_EMPTY_COMMENT, RowError,
-                                         gather_reactions, iter_records, number, read_comments_table)
 
 MAX_COUNT = 10**12
 MAX_TIMESTAMP = 10**13
@@ -79,12 +88,14 @@ def parse_row(row, notes: Counter, reaction_columns=()) -> dict:
     caption = row.get("caption")
     if caption is not None and not isinstance(caption, str):
         raise RowError("bad caption", f"caption is not a string: {caption!r}")
-    reactions = {str(k): _count(v, f"reaction {k!r}")
-                 for k, v in gather_reactions(row, reaction_columns).items()}
+    reactions = {str(k): _count(v, f"reaction {k!r}") for k, v in gather_reactions(row, reaction_columns).items()}
     n_comments = row.get("n_comments")
     out = {
-        "post_id": str(pid), "image_index": index, "image": row["image"] if has_path else None,
-        "comments": kept, "reactions": reactions,
+        "post_id": str(pid),
+        "image_index": index,
+        "image": row["image"] if has_path else None,
+        "comments": kept,
+        "reactions": reactions,
         "shares": _count(row.get("shares", 0) or 0, "shares"),
         "timestamp": _count(row.get("timestamp", 0) or 0, "timestamp", MAX_TIMESTAMP),
     }
@@ -125,8 +136,17 @@ class ManifestReader:
     The comments table, if given, is held in memory (one list per post).
     """
 
-    def __init__(self, path, strict: bool = False, reaction_names=None, *, comments=None, data_root=None,
-                 reaction_columns=(), chunk_rows: int = 50_000):
+    def __init__(
+        self,
+        path,
+        strict: bool = False,
+        reaction_names=None,
+        *,
+        comments=None,
+        data_root=None,
+        reaction_columns=(),
+        chunk_rows: int = 50_000,
+    ):
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"engagement manifest not found: {self.path}")
@@ -183,11 +203,14 @@ class ManifestReader:
                 done = True
             dup = seen.contains(np.array(hashes, dtype=np.int64))
             seen.add(np.array(hashes, dtype=np.int64))
-            errors += [(line, RowError("duplicate post_id", f"duplicate post_id {r['post_id']!r} (seen earlier)"))
-                       for (line, r), d in zip(rows, dup) if d]
+            errors += [
+                (line, RowError("duplicate post_id", f"duplicate post_id {r['post_id']!r} (seen earlier)"))
+                for (line, r), d in zip(rows, dup, strict=False)
+                if d
+            ]
             for line, e in sorted(errors, key=lambda t: t[0]):
                 self._fail(line, e)
-            kept = [dict(r, line=line) for (line, r), d in zip(rows, dup) if not d]
+            kept = [dict(r, line=line) for (line, r), d in zip(rows, dup, strict=False) if not d]
             if table is not None:
                 for r in kept:
                     r["comments"] = r["comments"] + table.pop(r["post_id"], [])
@@ -197,17 +220,16 @@ class ManifestReader:
         if table:
             rep.notes["comments for posts not in the manifest (ignored)"] += sum(map(len, table.values()))
         if rep.n_kept == 0:
-            raise ManifestError(f"{self.path}: no posts to read: "
-                                + ("the file has no rows" if rep.n_rows == 0 else rep.summary()))
+            raise ManifestError(
+                f"{self.path}: no posts to read: " + ("the file has no rows" if rep.n_rows == 0 else rep.summary())
+            )
 
     def _scan_names(self) -> tuple[str, ...]:
         names: dict[str, None] = {}
         for rec in iter_records(self.path, Counter(), self.reaction_columns):
             if isinstance(rec[1], dict):
-                try:
+                with contextlib.suppress(RowError):
                     names.update(dict.fromkeys(gather_reactions(rec[1], self.reaction_columns)))
-                except RowError:
-                    pass
         return tuple(names)
 
     def __iter__(self):
@@ -221,9 +243,16 @@ class ManifestReader:
             yield Engagement.from_rows(rows, names)
 
 
-def read_manifest(path, strict: bool = False, reaction_names: tuple[str, ...] | None = None, *,
-                  comments=None, data_root=None, reaction_columns=(), chunk_rows: int = 50_000
-                  ) -> tuple[Engagement, ReadReport]:
+def read_manifest(
+    path,
+    strict: bool = False,
+    reaction_names: tuple[str, ...] | None = None,
+    *,
+    comments=None,
+    data_root=None,
+    reaction_columns=(),
+    chunk_rows: int = 50_000,
+) -> tuple[Engagement, ReadReport]:
     """Read an engagement manifest (JSONL, JSONL.zst, CSV/TSV or Parquet) into memory.
 
     Invalid rows (broken JSON, missing id or image, negative / NaN / non-numeric counts,
@@ -235,8 +264,15 @@ def read_manifest(path, strict: bool = False, reaction_names: tuple[str, ...] | 
     ``reaction_columns`` names extra columns to read as reactions. For manifests larger than
     memory iterate a :class:`ManifestReader` instead.
     """
-    reader = ManifestReader(path, strict, reaction_names, comments=comments, data_root=data_root,
-                            reaction_columns=reaction_columns, chunk_rows=chunk_rows)
+    reader = ManifestReader(
+        path,
+        strict,
+        reaction_names,
+        comments=comments,
+        data_root=data_root,
+        reaction_columns=reaction_columns,
+        chunk_rows=chunk_rows,
+    )
     rows = [r for chunk in reader.row_chunks() for r in chunk]
     names = list(reaction_names or [])
     if reaction_names is None:
@@ -256,7 +292,9 @@ def check_engagement(eng: Engagement, report: ReadReport) -> None:
     """Note (in ``report.notes``) and warn when every post's engagement is empty: no comment,
     caption or comment count, and all reactions and shares zero."""
     if len(eng) and len(eng.zero_blocks()) == 3:
-        msg = ("every post has zero engagement (no comments, all reactions and shares 0): every post gets "
-               "the same φ(e), so the pseudo labels cannot separate them")
+        msg = (
+            "every post has zero engagement (no comments, all reactions and shares 0): every post gets "
+            "the same φ(e), so the pseudo labels cannot separate them"
+        )
         report.notes[msg] += len(eng)
         warnings.warn(f"{report.path}: {len(eng)} posts: {msg}", stacklevel=3)

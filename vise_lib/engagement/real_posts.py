@@ -13,19 +13,30 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.ingest import ingest
-from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.pushshift import pushshift_to_manifest
+from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.shards import shards_to_npy
+from vise_lib.io import atomic_write, write_json
 
 SOURCES = ("manifest", "pushshift")
 
 
-def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=None, comments=None,
-                  reaction_columns=(), pushshift_submissions=(), pushshift_comments=(),
-                  pushshift_layout: str = "subreddit", allow_truncated: bool = False,
-                  image_size: int = 224, shard_size: int = 1000, chunk_rows: int = 10_000) -> dict:
+def prepare_posts(
+    run_dir,
+    source: str = "manifest",
+    data_root=None,
+    manifest=None,
+    comments=None,
+    reaction_columns=(),
+    pushshift_submissions=(),
+    pushshift_comments=(),
+    pushshift_layout: str = "subreddit",
+    allow_truncated: bool = False,
+    image_size: int = 224,
+    shard_size: int = 1000,
+    chunk_rows: int = 10_000,
+) -> dict:
     """Turn real posts into ``run_dir/world/posts``; returns the reports of each step."""
     if source not in SOURCES:
         raise ValueError(f"unknown source {source!r}; choose from {SOURCES}")
@@ -38,13 +49,27 @@ def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=No
         if not pushshift_submissions:
             raise ValueError("source 'pushshift' needs pushshift_submissions (RS_*.zst files)")
         manifest = work / "pushshift_manifest.jsonl"
-        out["pushshift"] = pushshift_to_manifest(pushshift_submissions, list(pushshift_comments), data_root,
-                                                 manifest, layout=pushshift_layout,
-                                                 allow_truncated=allow_truncated).to_dict()
+        out["pushshift"] = pushshift_to_manifest(
+            pushshift_submissions,
+            list(pushshift_comments),
+            data_root,
+            manifest,
+            layout=pushshift_layout,
+            allow_truncated=allow_truncated,
+        ).to_dict()
     elif not manifest:
         raise ValueError("source 'manifest' needs a manifest path (JSONL, CSV or Parquet)")
-    out["ingest"] = ingest(manifest, work, data_root, comments=comments, reaction_columns=tuple(reaction_columns),
-                           image_size=image_size, shards=True, shard_size=shard_size, chunk_rows=chunk_rows)
+    out["ingest"] = ingest(
+        manifest,
+        work,
+        data_root,
+        comments=comments,
+        reaction_columns=tuple(reaction_columns),
+        image_size=image_size,
+        shards=True,
+        shard_size=shard_size,
+        chunk_rows=chunk_rows,
+    )
     if out["ingest"]["written"] == 0:
         raise ValueError(f"{manifest}: no post survived ingestion; see {work / 'report.json'}")
     posts = run / "world" / "posts"
@@ -67,5 +92,7 @@ def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=No
 
 def write_results(run_dir, out: dict) -> Path:
     """The ingest stage's ``results.json`` (the reports :func:`prepare_posts` returned)."""
-    return write_json(Path(run_dir) / "ingest" / "results.json",
-                      {"n_posts": out["n_posts"], "ingest": out["ingest"], "pushshift": out["pushshift"]})
+    return write_json(
+        Path(run_dir) / "ingest" / "results.json",
+        {"n_posts": out["n_posts"], "ingest": out["ingest"], "pushshift": out["pushshift"]},
+    )

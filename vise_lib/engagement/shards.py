@@ -36,8 +36,8 @@ import numpy as np
 from PIL import Image
 
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
-from vise_lib.engagement.table import Engagement
 from vise_lib.engagement.images import ImageError, decode_image
+from vise_lib.engagement.table import Engagement
 from vise_lib.io import write_json
 
 FORMATS = ("jpg", "png")
@@ -107,10 +107,19 @@ class ShardWriter:
         self.shard_size, self.image_format, self.quality = shard_size, image_format, quality
         self.shards: list[dict] = []
         self.n = 0
-        self._w = webdataset.ShardWriter(str(self.out / f".shard-%06d.tar.tmp{os.getpid()}"), maxcount=shard_size,
-                                         maxsize=float("inf"), post=self._finished, verbose=0, mtime=0.0,
-                                         mode=0o644, user="", group="", encoder=False,
-                                         format=tarfile.USTAR_FORMAT)
+        self._w = webdataset.ShardWriter(
+            str(self.out / f".shard-%06d.tar.tmp{os.getpid()}"),
+            maxcount=shard_size,
+            maxsize=float("inf"),
+            post=self._finished,
+            verbose=0,
+            mtime=0.0,
+            mode=0o644,
+            user="",
+            group="",
+            encoder=False,
+            format=tarfile.USTAR_FORMAT,
+        )
 
     def _finished(self, tmp_name: str) -> None:  # webdataset calls this when it closes a shard
         tmp = Path(tmp_name)
@@ -121,8 +130,13 @@ class ShardWriter:
         if self.n % self.shard_size == 0:
             self.shards.append({"name": f"shard-{len(self.shards):06d}.tar", "n": 0})
         key = f"{self.n:09d}"
-        self._w.write({"__key__": key, self.image_format: encode_image(image, self.image_format, self.quality),
-                       "json": json.dumps(record, ensure_ascii=False).encode("utf-8")})
+        self._w.write(
+            {
+                "__key__": key,
+                self.image_format: encode_image(image, self.image_format, self.quality),
+                "json": json.dumps(record, ensure_ascii=False).encode("utf-8"),
+            }
+        )
         self.n += 1
         self.shards[-1]["n"] += 1
         return key
@@ -130,8 +144,10 @@ class ShardWriter:
     def close(self, **index) -> Path:
         """Finish the last shard and write ``shards.json`` (``index`` adds fields to it)."""
         self._w.close()
-        return write_json(self.out / "shards.json", {"n_samples": self.n, "shards": self.shards,
-                                                     "image_format": self.image_format, **index})
+        return write_json(
+            self.out / "shards.json",
+            {"n_samples": self.n, "shards": self.shards, "image_format": self.image_format, **index},
+        )
 
     def __enter__(self):
         return self
@@ -143,8 +159,16 @@ class ShardWriter:
             self._w.tarstream = None
 
 
-def write_shards(engagement: Engagement, images_or_paths=None, out_dir=".", shard_size: int = 1000,
-                 image_format: str = "jpg", size: int | None = None, data_root=None, quality: int = JPEG_QUALITY) -> dict:
+def write_shards(
+    engagement: Engagement,
+    images_or_paths=None,
+    out_dir=".",
+    shard_size: int = 1000,
+    image_format: str = "jpg",
+    size: int | None = None,
+    data_root=None,
+    quality: int = JPEG_QUALITY,
+) -> dict:
     """Write posts and their images as shards; returns the index (also saved as ``shards.json``).
 
     ``images_or_paths``: a uint8 ``(M, H, W, 3)`` array indexed by ``engagement.image_index``;
@@ -161,8 +185,11 @@ def write_shards(engagement: Engagement, images_or_paths=None, out_dir=".", shar
     is_array = isinstance(images_or_paths, np.ndarray)
     if is_array and (images_or_paths.ndim != 4 or images_or_paths.dtype != np.uint8):
         raise ValueError(f"images must be uint8 (M, H, W, 3), got {images_or_paths.dtype} {images_or_paths.shape}")
-    if is_array and len(engagement) and (engagement.image_index.min() < 0
-                                         or engagement.image_index.max() >= len(images_or_paths)):
+    if (
+        is_array
+        and len(engagement)
+        and (engagement.image_index.min() < 0 or engagement.image_index.max() >= len(images_or_paths))
+    ):
         raise ValueError(f"image_index out of range for an image array of {len(images_or_paths)} rows")
     if not is_array and len(images_or_paths) != len(engagement):
         raise ValueError(f"{len(images_or_paths)} image paths for {len(engagement)} posts")
@@ -191,8 +218,11 @@ def shard_paths(source) -> list[Path]:
         paths = [Path(p) for p in source]
     elif Path(source).is_dir():
         idx = Path(source) / "shards.json"
-        paths = ([Path(source) / s["name"] for s in _index(idx)["shards"]] if idx.is_file()
-                 else sorted(Path(source).glob("*.tar")))
+        paths = (
+            [Path(source) / s["name"] for s in _index(idx)["shards"]]
+            if idx.is_file()
+            else sorted(Path(source).glob("*.tar"))
+        )
     else:
         paths = [Path(p) for p in sorted(glob.glob(str(source)))]
     if not paths:
@@ -215,7 +245,7 @@ def iter_shards(source, decode: bool = True, rank: int = 0, world_size: int = 1)
         raise ValueError(f"rank must be in [0, world_size), got rank={rank} world_size={world_size}")
     paths = shard_paths(source)
     idx = Path(source) / "shards.json" if not isinstance(source, (list, tuple)) else None
-    expected = ({s["name"]: s["n"] for s in _index(idx)["shards"]} if idx is not None and idx.is_file() else {})
+    expected = {s["name"]: s["n"] for s in _index(idx)["shards"]} if idx is not None and idx.is_file() else {}
     for shard in paths[rank::world_size]:
         n = 0
         for sample in _read_shard(shard, decode):
@@ -265,9 +295,17 @@ def read_shards(source, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray,
     for s in iter_shards(source, True, rank, world_size):
         r = s["record"]
         names.update(dict.fromkeys(r.get("reactions", {})))
-        rows.append({"post_id": r["post_id"], "image_index": len(images), "image": r.get("image"),
-                     "comments": r.get("comments", []), "reactions": r.get("reactions", {}),
-                     "shares": r.get("shares", 0), "timestamp": r.get("timestamp", 0)})
+        rows.append(
+            {
+                "post_id": r["post_id"],
+                "image_index": len(images),
+                "image": r.get("image"),
+                "comments": r.get("comments", []),
+                "reactions": r.get("reactions", {}),
+                "shares": r.get("shares", 0),
+                "timestamp": r.get("timestamp", 0),
+            }
+        )
         images.append(s["image"])
     shapes = {im.shape for im in images}
     if len(shapes) > 1:
@@ -297,15 +335,17 @@ def shards_to_npy(source, out_path) -> Path:
             if arr is None:
                 arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n,) + s["image"].shape)
             if s["image"].shape != arr.shape[1:]:
-                raise ValueError(f"{s['shard']}: sample {s['key']} is {s['image'].shape}, not {arr.shape[1:]}: "
-                                 f"write the shards with one image size")
+                raise ValueError(
+                    f"{s['shard']}: sample {s['key']} is {s['image'].shape}, not {arr.shape[1:]}: "
+                    f"write the shards with one image size"
+                )
             arr[i] = s["image"]
         if arr is None:
             raise ValueError(f"{source}: no samples")
         arr.flush()
         del arr
     except BaseException:
-        arr = None
+        arr = None  # noqa: F841  (closes the memory map before its file is removed)
         tmp.unlink(missing_ok=True)
         raise
     os.replace(tmp, out)

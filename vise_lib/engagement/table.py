@@ -26,12 +26,12 @@ Large manifests stream: :class:`vise_lib.engagement.reader.ManifestReader` yield
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections import Counter
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
-
 
 
 @dataclass
@@ -43,7 +43,7 @@ class ReadReport:
     n_kept: int = 0
     skipped: Counter = field(default_factory=Counter)
     examples: list[tuple[int, str]] = field(default_factory=list)  # (line, reason), first 20
-    notes: Counter = field(default_factory=Counter)   # repairs that kept the row, counted
+    notes: Counter = field(default_factory=Counter)  # repairs that kept the row, counted
 
     def skip(self, line: int, reason: str, message: str | None = None) -> None:
         """Count one skipped row under ``reason``; list it (first 20) with ``message``."""
@@ -62,9 +62,14 @@ class ReadReport:
 
     def to_dict(self) -> dict:
         """A JSON-ready form (what ``read_report.json`` files hold)."""
-        return {"path": self.path, "rows": self.n_rows, "kept": self.n_kept,
-                "skipped": dict(self.skipped), "notes": dict(self.notes),
-                "examples": [list(e) for e in self.examples]}
+        return {
+            "path": self.path,
+            "rows": self.n_rows,
+            "kept": self.n_kept,
+            "skipped": dict(self.skipped),
+            "notes": dict(self.notes),
+            "examples": [list(e) for e in self.examples],
+        }
 
 
 @dataclass
@@ -72,15 +77,15 @@ class Engagement:
     """Columnar engagement of N posts."""
 
     post_ids: list[str]
-    image_index: np.ndarray          # (N,) int64 row in the image array, -1 when ``images`` is used
-    images: list[str | None]         # relative image paths (real data) or None
+    image_index: np.ndarray  # (N,) int64 row in the image array, -1 when ``images`` is used
+    images: list[str | None]  # relative image paths (real data) or None
     comments: list[list[str]]
-    reactions: np.ndarray            # (N, R) int64 counts
+    reactions: np.ndarray  # (N, R) int64 counts
     reaction_names: tuple[str, ...]
-    shares: np.ndarray               # (N,) int64
-    timestamp: np.ndarray            # (N,) int64 (0 when absent)
-    captions: list[str] | None = None      # the post's own text ('' when absent)
-    n_comments: np.ndarray | None = None   # (N,) int64 given comment count, -1 when absent
+    shares: np.ndarray  # (N,) int64
+    timestamp: np.ndarray  # (N,) int64 (0 when absent)
+    captions: list[str] | None = None  # the post's own text ('' when absent)
+    n_comments: np.ndarray | None = None  # (N,) int64 given comment count, -1 when absent
 
     def __post_init__(self) -> None:
         if self.captions is None:
@@ -92,46 +97,63 @@ class Engagement:
         return len(self.post_ids)
 
     @classmethod
-    def from_rows(cls, rows: list[dict], reaction_names) -> "Engagement":
+    def from_rows(cls, rows: list[dict], reaction_names) -> Engagement:
         """Build from validated row dicts (reactions outside ``reaction_names`` are left out)."""
         names = tuple(reaction_names)
         counts = np.array([[r["reactions"].get(k, 0) for k in names] for r in rows], dtype=np.int64)
         return cls(
             post_ids=[r["post_id"] for r in rows],
             image_index=np.array([r["image_index"] for r in rows], dtype=np.int64),
-            images=[r["image"] for r in rows], comments=[r["comments"] for r in rows],
-            reactions=counts.reshape(len(rows), len(names)), reaction_names=names,
+            images=[r["image"] for r in rows],
+            comments=[r["comments"] for r in rows],
+            reactions=counts.reshape(len(rows), len(names)),
+            reaction_names=names,
             shares=np.array([r["shares"] for r in rows], dtype=np.int64),
             timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64),
             captions=[r.get("caption", "") or "" for r in rows],
-            n_comments=np.array([r.get("n_comments", -1) for r in rows], dtype=np.int64))
+            n_comments=np.array([r.get("n_comments", -1) for r in rows], dtype=np.int64),
+        )
 
     @classmethod
-    def concat(cls, parts: list["Engagement"], reaction_names=None) -> "Engagement":
+    def concat(cls, parts: list[Engagement], reaction_names=None) -> Engagement:
         """Join chunks that share ``reaction_names`` into one table."""
-        names = tuple(reaction_names if reaction_names is not None else
-                      (parts[0].reaction_names if parts else ()))
+        names = tuple(reaction_names if reaction_names is not None else (parts[0].reaction_names if parts else ()))
         if any(p.reaction_names != names for p in parts):
             raise ValueError("cannot concatenate engagement chunks with different reaction columns")
         if not parts:
             return cls.from_rows([], names)
-        return cls(sum((p.post_ids for p in parts), []), np.concatenate([p.image_index for p in parts]),
-                   sum((p.images for p in parts), []), sum((p.comments for p in parts), []),
-                   np.concatenate([p.reactions for p in parts]), names,
-                   np.concatenate([p.shares for p in parts]), np.concatenate([p.timestamp for p in parts]),
-                   sum((p.captions for p in parts), []), np.concatenate([p.n_comments for p in parts]))
+        return cls(
+            functools.reduce(operator.iadd, (p.post_ids for p in parts), []),
+            np.concatenate([p.image_index for p in parts]),
+            functools.reduce(operator.iadd, (p.images for p in parts), []),
+            functools.reduce(operator.iadd, (p.comments for p in parts), []),
+            np.concatenate([p.reactions for p in parts]),
+            names,
+            np.concatenate([p.shares for p in parts]),
+            np.concatenate([p.timestamp for p in parts]),
+            functools.reduce(operator.iadd, (p.captions for p in parts), []),
+            np.concatenate([p.n_comments for p in parts]),
+        )
 
-    def take(self, idx) -> "Engagement":
+    def take(self, idx) -> Engagement:
         """The posts at positions ``idx`` (in that order)."""
         idx = np.asarray(idx, dtype=np.int64)
-        return Engagement([self.post_ids[i] for i in idx], self.image_index[idx], [self.images[i] for i in idx],
-                          [self.comments[i] for i in idx], self.reactions[idx], self.reaction_names,
-                          self.shares[idx], self.timestamp[idx], [self.captions[i] for i in idx],
-                          self.n_comments[idx])
+        return Engagement(
+            [self.post_ids[i] for i in idx],
+            self.image_index[idx],
+            [self.images[i] for i in idx],
+            [self.comments[i] for i in idx],
+            self.reactions[idx],
+            self.reaction_names,
+            self.shares[idx],
+            self.timestamp[idx],
+            [self.captions[i] for i in idx],
+            self.n_comments[idx],
+        )
 
     def texts(self) -> list[list[str]]:
         """Per post, the texts the comment encoders read: the caption (when present), then the comments."""
-        return [[cap, *cs] if cap else cs for cap, cs in zip(self.captions, self.comments)]
+        return [[cap, *cs] if cap else cs for cap, cs in zip(self.captions, self.comments, strict=False)]
 
     def comment_counts(self) -> np.ndarray:
         """Comments per post: the number of comment texts, or the manifest's ``n_comments`` for a
@@ -154,11 +176,15 @@ class Engagement:
     def row(self, i: int) -> dict:
         """Post ``i`` as a manifest record (JSON-ready; ``image`` or ``image_index``)."""
         rec = {"post_id": self.post_ids[i]}
-        rec.update({"image": self.images[i]} if self.images[i] is not None
-                   else {"image_index": int(self.image_index[i])})
-        rec.update(comments=list(self.comments[i]),
-                   reactions={k: int(v) for k, v in zip(self.reaction_names, self.reactions[i])},
-                   shares=int(self.shares[i]), timestamp=int(self.timestamp[i]))
+        rec.update(
+            {"image": self.images[i]} if self.images[i] is not None else {"image_index": int(self.image_index[i])}
+        )
+        rec.update(
+            comments=list(self.comments[i]),
+            reactions={k: int(v) for k, v in zip(self.reaction_names, self.reactions[i], strict=False)},
+            shares=int(self.shares[i]),
+            timestamp=int(self.timestamp[i]),
+        )
         if self.captions[i]:
             rec["caption"] = self.captions[i]
         if self.n_comments[i] >= 0:

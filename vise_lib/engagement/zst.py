@@ -58,8 +58,10 @@ class LineStream:
             import zstandard
 
             if self.path.stat().st_size == 0:
-                raise ValueError(f"{self.path}: empty file (0 bytes), not a zstandard stream; "
-                                 f"the download probably failed: re-download it")
+                raise ValueError(
+                    f"{self.path}: empty file (0 bytes), not a zstandard stream; "
+                    f"the download probably failed: re-download it"
+                )
             dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
             obj, started = dctx.decompressobj(), False
             while block := f.read(ZBLOCK):
@@ -68,8 +70,10 @@ class LineStream:
                     try:
                         out = obj.decompress(block)
                     except zstandard.ZstdError as e:
-                        raise ValueError(f"{self.path}: not a valid zstandard stream after "
-                                         f"{self.lines} lines ({self.bytes_read} bytes read): {e}") from None
+                        raise ValueError(
+                            f"{self.path}: not a valid zstandard stream after "
+                            f"{self.lines} lines ({self.bytes_read} bytes read): {e}"
+                        ) from None
                     started = True
                     if out:
                         yield out
@@ -81,9 +85,11 @@ class LineStream:
                 self._truncated()
 
     def _truncated(self):
-        msg = (f"{self.path}: compressed stream ends early (the file is truncated) after "
-               f"{self.lines} complete lines, {self.bytes_read} bytes read; re-download it, or "
-               f"accept the complete lines with allow_truncated / --allow-truncated")
+        msg = (
+            f"{self.path}: compressed stream ends early (the file is truncated) after "
+            f"{self.lines} complete lines, {self.bytes_read} bytes read; re-download it, or "
+            f"accept the complete lines with allow_truncated / --allow-truncated"
+        )
         if not self.allow_truncated:
             raise TruncatedStreamError(msg)
         self.truncated = True
@@ -91,7 +97,7 @@ class LineStream:
     def _first(self, line: bytes) -> bytes:
         if line.startswith(BOM):
             self.bom = True
-            return line[len(BOM):]
+            return line[len(BOM) :]
         return line
 
     def __iter__(self):

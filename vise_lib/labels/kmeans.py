@@ -69,8 +69,9 @@ def pca_whiten(x: np.ndarray, dim: int, seed: int = 0) -> np.ndarray:
     return np.divide(z, norms, out=np.zeros_like(z), where=norms > 0)
 
 
-def kmeans_plusplus(x: np.ndarray, k: int, seed: int = 0, n_trials: int | None = None,
-                    proj_dim: int | None = None) -> np.ndarray:
+def kmeans_plusplus(
+    x: np.ndarray, k: int, seed: int = 0, n_trials: int | None = None, proj_dim: int | None = None
+) -> np.ndarray:
     """Greedy k-means++ seeding (scikit-learn's algorithm): (k, d) float32 centres from ``x``.
 
     ``proj_dim``: choose the seeds by distances in the top ``proj_dim`` principal components of
@@ -79,7 +80,7 @@ def kmeans_plusplus(x: np.ndarray, k: int, seed: int = 0, n_trials: int | None =
     from threadpoolctl import threadpool_limits
 
     x = np.ascontiguousarray(x, dtype=np.float32)
-    with threadpool_limits(1):   # many small BLAS calls: threads only add overhead
+    with threadpool_limits(1):  # many small BLAS calls: threads only add overhead
         z = x
         if proj_dim and proj_dim < x.shape[1]:
             xc = x - x.mean(0)
@@ -99,7 +100,7 @@ def _kpp_indices(x, k, rng, n_trials):
         cum = np.cumsum(d2, dtype=np.float64)
         if cum[-1] <= 0:  # fewer distinct points than k: take unused points in order
             rest = np.setdiff1d(np.arange(n), chosen[:j])[: k - j]
-            chosen[j:j + len(rest)] = rest
+            chosen[j : j + len(rest)] = rest
             break
         cand = np.minimum(np.searchsorted(cum, rng.random(trials) * cum[-1]), n - 1)
         dc = np.maximum(sq[:, None] - 2 * (x @ x[cand].T) + sq[cand][None, :], 0)
@@ -112,11 +113,15 @@ def _kpp_indices(x, k, rng, n_trials):
 def _sklearn(x, k, seed, n_init, max_iter):
     from sklearn.cluster import KMeans
 
-    km = KMeans(n_clusters=k, n_init=n_init, max_iter=max_iter, init="k-means++",
-                algorithm="lloyd", random_state=seed).fit(x)
-    return {"labels": km.labels_.astype(np.int64), "centroids": km.cluster_centers_.astype(np.float32),
-            "inertia": float(km.inertia_), "schedule": {"n_init": n_init, "max_iter": max_iter,
-                                                        "n_iter": int(km.n_iter_)}}
+    km = KMeans(
+        n_clusters=k, n_init=n_init, max_iter=max_iter, init="k-means++", algorithm="lloyd", random_state=seed
+    ).fit(x)
+    return {
+        "labels": km.labels_.astype(np.int64),
+        "centroids": km.cluster_centers_.astype(np.float32),
+        "inertia": float(km.inertia_),
+        "schedule": {"n_init": n_init, "max_iter": max_iter, "n_iter": int(km.n_iter_)},
+    }
 
 
 #: k-means++ seeds are chosen in this many principal components (see the module docstring).
@@ -145,8 +150,16 @@ def _faiss_lloyd(x, init, niter, seed):
     import faiss
 
     k, d = init.shape
-    km = faiss.Kmeans(d, k, niter=niter, seed=seed, verbose=False, spherical=False,
-                      max_points_per_centroid=len(x) // k + 2, min_points_per_centroid=1)
+    km = faiss.Kmeans(
+        d,
+        k,
+        niter=niter,
+        seed=seed,
+        verbose=False,
+        spherical=False,
+        max_points_per_centroid=len(x) // k + 2,
+        min_points_per_centroid=1,
+    )
     km.train(x, init_centroids=init)
     return np.ascontiguousarray(km.centroids, dtype=np.float32)
 
@@ -167,9 +180,9 @@ def assign(x: np.ndarray, centroids: np.ndarray) -> tuple[np.ndarray, float]:
     labels, total = np.empty(len(x), np.int64), 0.0
     csq = (c * c).sum(1)
     for s in range(0, len(x), 65536):
-        xb = x[s:s + 65536]
+        xb = x[s : s + 65536]
         d = (xb * xb).sum(1)[:, None] - 2 * xb @ c.T + csq[None, :]
-        labels[s:s + 65536] = d.argmin(1)
+        labels[s : s + 65536] = d.argmin(1)
         total += float(np.maximum(d.min(1), 0).sum(dtype=np.float64))
     return labels, total
 
@@ -190,8 +203,7 @@ def _faiss_schedule(x, k, seed, max_iter, init_sample, sample, sample_iter, full
         schedule = {"init_sample": init_sample, "sample": n, "sample_iter": 0, "full_iter": max_iter}
         centroids = _faiss_lloyd(x, centroids, max_iter, seed)
     else:
-        schedule = {"init_sample": init_sample, "sample": sample, "sample_iter": sample_iter,
-                    "full_iter": full_iter}
+        schedule = {"init_sample": init_sample, "sample": sample, "sample_iter": sample_iter, "full_iter": full_iter}
         centroids = _faiss_lloyd(np.ascontiguousarray(x[np.sort(perm[:sample])]), centroids, sample_iter, seed)
         if full_iter:
             centroids = _faiss_lloyd(x, centroids, full_iter, seed)
@@ -199,10 +211,20 @@ def _faiss_schedule(x, k, seed, max_iter, init_sample, sample, sample_iter, full
     return {"labels": labels, "centroids": centroids, "inertia": inertia, "schedule": schedule}
 
 
-def fit_kmeans(x: np.ndarray, k: int, seed: int = 0, backend: str = "auto", n_init: int = 1,
-               max_iter: int = 100, pca_dim: int | None = None, init_sample: int | None = None,
-               sample: int | None = None, sample_iter: int = 10, full_iter: int = 1,
-               threads: int | None = None) -> dict:
+def fit_kmeans(
+    x: np.ndarray,
+    k: int,
+    seed: int = 0,
+    backend: str = "auto",
+    n_init: int = 1,
+    max_iter: int = 100,
+    pca_dim: int | None = None,
+    init_sample: int | None = None,
+    sample: int | None = None,
+    sample_iter: int = 10,
+    full_iter: int = 1,
+    threads: int | None = None,
+) -> dict:
     """Cluster the rows of ``x`` into ``k`` groups (see the module docstring for backends).
 
     Returns ``labels`` (N,) int64, ``centroids`` (k, d) float32, ``inertia`` (sum of squared
@@ -217,8 +239,9 @@ def fit_kmeans(x: np.ndarray, k: int, seed: int = 0, backend: str = "auto", n_in
         raise ValueError(f"k={k} must be between 2 and the number of points ({len(x)})")
     bad = ~np.isfinite(x).all(axis=1)
     if bad.any():
-        raise ValueError(f"k-means input has {int(bad.sum())} rows with NaN/inf values "
-                         f"(first at row {int(np.flatnonzero(bad)[0])})")
+        raise ValueError(
+            f"k-means input has {int(bad.sum())} rows with NaN/inf values (first at row {int(np.flatnonzero(bad)[0])})"
+        )
     name = resolve_backend(backend)
     x = np.ascontiguousarray(x, dtype=np.float32)
     if pca_dim:

@@ -30,10 +30,10 @@ from pathlib import Path
 
 import numpy as np
 
-from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.engagement.table import Engagement
 from vise_lib.io import atomic_write, save_npy, write_json
 from vise_lib.labels.encoders import ENCODERS
+from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
 
 
@@ -53,7 +53,7 @@ class Reservoir:
         if m > fill:
             j = self.seen + np.arange(fill, m)
             r = (self.rng.random(m - fill) * (j + 1)).astype(np.int64)
-            out += [(fill + int(i), int(s)) for i, s in zip(np.flatnonzero(r < self.n), r[r < self.n])]
+            out += [(fill + int(i), int(s)) for i, s in zip(np.flatnonzero(r < self.n), r[r < self.n], strict=False)]
         self.seen += m
         return out
 
@@ -76,8 +76,18 @@ def sample_posts(chunks: Iterable[Engagement], n: int, seed: int = 0) -> Engagem
         res.add(_LazyRows(eng))
     if names is None:
         raise ValueError("no posts to sample from")
-    rows = [{"post_id": p, "image_index": ii, "image": im, "comments": c, "shares": s, "timestamp": t,
-             "reactions": dict(zip(names, r.tolist()))} for p, ii, im, c, r, s, t in res.items]
+    rows = [
+        {
+            "post_id": p,
+            "image_index": ii,
+            "image": im,
+            "comments": c,
+            "shares": s,
+            "timestamp": t,
+            "reactions": dict(zip(names, r.tolist(), strict=False)),
+        }
+        for p, ii, im, c, r, s, t in res.items
+    ]
     return Engagement.from_rows(rows, names)
 
 
@@ -92,8 +102,15 @@ class _LazyRows:
 
     def __getitem__(self, i):
         e = self.eng
-        return (e.post_ids[i], int(e.image_index[i]), e.images[i], e.comments[i], e.reactions[i].copy(),
-                int(e.shares[i]), int(e.timestamp[i]))
+        return (
+            e.post_ids[i],
+            int(e.image_index[i]),
+            e.images[i],
+            e.comments[i],
+            e.reactions[i].copy(),
+            int(e.shares[i]),
+            int(e.timestamp[i]),
+        )
 
 
 def transform_chunks(encoder: SignalEncoder, chunks: Iterable[Engagement]) -> Iterator[tuple[Engagement, np.ndarray]]:
@@ -109,10 +126,19 @@ def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterat
         yield assign(x, centroids)
 
 
-def pseudo_labels_out_of_core(make_chunks: Callable[[], Iterable[Engagement]], out_dir, signal: str = "both",
-                              n_clusters: int = 16, svd_dim: int = 64, seed: int = 0, fit_posts: int = 200_000,
-                              kmeans_posts: int = 200_000, backend: str = "auto",
-                              encoder: str = "tfidf", encoder_model: str | None = None) -> dict:
+def pseudo_labels_out_of_core(
+    make_chunks: Callable[[], Iterable[Engagement]],
+    out_dir,
+    signal: str = "both",
+    n_clusters: int = 16,
+    svd_dim: int = 64,
+    seed: int = 0,
+    fit_posts: int = 200_000,
+    kmeans_posts: int = 200_000,
+    backend: str = "auto",
+    encoder: str = "tfidf",
+    encoder_model: str | None = None,
+) -> dict:
     """φ(e) -> k-means -> pseudo labels for a stream too large for memory (see the module docstring).
 
     ``make_chunks()`` must return a fresh iterable of :class:`Engagement` chunks with the same
@@ -158,21 +184,32 @@ def pseudo_labels_out_of_core(make_chunks: Callable[[], Iterable[Engagement]], o
                 with np.load(f.with_suffix(".posts.npz")) as z:
                     yield z[key]
 
-    arrays = {"label": (np.dtype(np.int64), parts("label")), "image_index": (np.dtype(np.int64), parts("image_index")),
-              "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
-              "image": (np.dtype(f"<U{widths[1]}"), parts("image"))}
+    arrays = {
+        "label": (np.dtype(np.int64), parts("label")),
+        "image_index": (np.dtype(np.int64), parts("image_index")),
+        "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
+        "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
+    }
     write_npz_streaming(out / "labels.npz", n, arrays, centroids=km["centroids"])
     atomic_write(out / "pseudo.npy", lambda fh: _write_npy_parts(fh, np.dtype(np.int64), n, parts("label")))
-    summary = {"n_posts": n, "n_clusters": n_clusters, "fit_posts": min(fit_posts, n), "backend": km["backend"],
-               "kmeans_posts": min(kmeans_posts, n), "phi_chunks": len(files), "inertia": float(inertia),
-               "cluster_sizes": sizes.tolist()}
+    summary = {
+        "n_posts": n,
+        "n_clusters": n_clusters,
+        "fit_posts": min(fit_posts, n),
+        "backend": km["backend"],
+        "kmeans_posts": min(kmeans_posts, n),
+        "phi_chunks": len(files),
+        "inertia": float(inertia),
+        "cluster_sizes": sizes.tolist(),
+    }
     write_json(out / "out_of_core.json", summary)
     return summary
 
 
 def _write_npy_parts(fh, dtype: np.dtype, n: int, parts: Iterable[np.ndarray]) -> None:
-    np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
-                                              "shape": (n,)})
+    np.lib.format.write_array_header_2_0(
+        fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)}
+    )
     written = 0
     for a in parts:
         fh.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
@@ -205,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m vise_lib.labels.out_of_core --manifest clean.jsonl --out DIR --n-clusters K``."""
     from vise_lib.engagement.reader import ManifestReader
 
-    p = argparse.ArgumentParser(prog="vise labels",
-                                description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks")
+    p = argparse.ArgumentParser(
+        prog="vise labels", description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks"
+    )
     p.add_argument("--manifest", required=True, help="manifest (e.g. the ingested manifest.jsonl)")
     p.add_argument("--out", required=True, help="output folder (labels.npz, pseudo.npy, phi/)")
     p.add_argument("--data-root", default=None, help="check image paths against this folder")
@@ -225,12 +263,22 @@ def main(argv: list[str] | None = None) -> int:
 
     def chunks():
         names = readers[0].reaction_names if readers else None  # the first pass found them
-        readers.append(ManifestReader(a.manifest, reaction_names=names, data_root=a.data_root,
-                                      chunk_rows=a.chunk_rows))
+        readers.append(ManifestReader(a.manifest, reaction_names=names, data_root=a.data_root, chunk_rows=a.chunk_rows))
         return readers[-1]
-    s = pseudo_labels_out_of_core(chunks, a.out, a.signal, a.n_clusters, a.svd_dim, a.seed, a.fit_posts,
-                                  a.kmeans_posts, backend=a.backend,
-                                  encoder=a.encoder, encoder_model=a.encoder_model)
+
+    s = pseudo_labels_out_of_core(
+        chunks,
+        a.out,
+        a.signal,
+        a.n_clusters,
+        a.svd_dim,
+        a.seed,
+        a.fit_posts,
+        a.kmeans_posts,
+        backend=a.backend,
+        encoder=a.encoder,
+        encoder_model=a.encoder_model,
+    )
     print(readers[-1].report.summary())
     print(f"{s['n_posts']} posts -> {s['n_clusters']} clusters; wrote {a.out}/pseudo.npy and labels.npz")
     return 0

@@ -44,22 +44,41 @@ def _boolean(text: str) -> bool:
 
 def parser() -> argparse.ArgumentParser:
     """The argument parser: data and run options plus one ``--flag`` per :class:`TrainConfig` field."""
-    p = argparse.ArgumentParser(prog="vise train", description=__doc__.splitlines()[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter,
-                                epilog=__doc__.split("Examples::", 1)[1])
+    p = argparse.ArgumentParser(
+        prog="vise train",
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("Examples::", 1)[1],
+    )
     data = p.add_mutually_exclusive_group(required=True)
     data.add_argument("--images", help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
     data.add_argument("--shards", help="WebDataset shard folder (with shards.json) to stream from")
-    p.add_argument("--labels", action="append", default=None,
-                   help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline")
+    p.add_argument(
+        "--labels",
+        action="append",
+        default=None,
+        help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline",
+    )
     p.add_argument("--labels-npz", default=None, help="with --shards: labels.npz with post_id (joined by post id)")
-    p.add_argument("--label-key", action="append", default=None,
-                   help="with --labels-npz: label set key, one per head; repeatable (default: label)")
-    p.add_argument("--workers", type=int, default=None,
-                   help="with --shards: loader workers per process (default: the cores but one, shared by the ranks)")
+    p.add_argument(
+        "--label-key",
+        action="append",
+        default=None,
+        help="with --labels-npz: label set key, one per head; repeatable (default: label)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="with --shards: loader workers per process (default: the cores but one, shared by the ranks)",
+    )
     p.add_argument("--shuffle-buffer", type=int, default=DEFAULT_BUFFER, help="with --shards: samples per worker")
-    p.add_argument("--objective", default="auto", choices=CHOICES,
-                   help="auto: classify with --labels, none (untrained 'random') without")
+    p.add_argument(
+        "--objective",
+        default="auto",
+        choices=CHOICES,
+        help="auto: classify with --labels, none (untrained 'random') without",
+    )
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
@@ -104,8 +123,11 @@ def main(argv: list[str] | None = None) -> dict:
             if a.labels is not None:
                 raise ValueError("--shards takes its labels from --labels-npz (joined by post id), not --labels")
             kw = {"workers": a.workers, "shuffle_buffer": a.shuffle_buffer}
-            images = (ShardSource(a.shards, **kw) if a.labels_npz is None else
-                      ShardSource.from_labels_npz(a.shards, a.labels_npz, tuple(a.label_key or ("label",)), **kw))
+            images = (
+                ShardSource(a.shards, **kw)
+                if a.labels_npz is None
+                else ShardSource.from_labels_npz(a.shards, a.labels_npz, tuple(a.label_key or ("label",)), **kw)
+            )
             labels = images.label_sets
         else:
             if a.labels_npz is not None:

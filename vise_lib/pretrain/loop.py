@@ -25,16 +25,16 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from vise_lib.pretrain import distributed as D
-from vise_lib.backbones.tensors import check_images, check_labels, prefetch
-from vise_lib.io import atomic_write, sweep_stale_temps
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
-from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
+from vise_lib.backbones.tensors import check_images, check_labels, prefetch
+from vise_lib.io import atomic_write, sweep_stale_temps
+from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
+from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
 from vise_lib.pretrain.streaming import ShardSource
 
-__all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream"]
+__all__ = ["TrainConfig", "batch_stream", "lr_at", "pretrain"]
 
 CKPT_FORMAT = 2
 PREV_NAME = "checkpoint.prev.pt"  # the checkpoint before the last one: the fallback when checkpoint.pt is damaged
@@ -47,14 +47,30 @@ def _write_log(path: Path, history: list[dict]) -> None:
 
 
 def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests, resume=None) -> dict:
-    return {"resume": resume, "history": history, "seconds": time.perf_counter() - t0, "steps": steps, "objective": objective,
-            "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
-            "backbone": None if backbone is None else str(backbone), "completed": backbone is not None,
-            "train_accuracy": history[-1]["accuracy"] if history else [], "rank_digests": digests}
+    return {
+        "resume": resume,
+        "history": history,
+        "seconds": time.perf_counter() - t0,
+        "steps": steps,
+        "objective": objective,
+        "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
+        "backbone": None if backbone is None else str(backbone),
+        "completed": backbone is not None,
+        "train_accuracy": history[-1]["accuracy"] if history else [],
+        "rank_digests": digests,
+    }
 
 
-def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False, progress: bool = True,
-             stop_after_steps: int | None = None, objective: str = "auto") -> dict:
+def pretrain(
+    images,
+    label_sets,
+    cfg: TrainConfig,
+    out_dir,
+    resume: bool = False,
+    progress: bool = True,
+    stop_after_steps: int | None = None,
+    objective: str = "auto",
+) -> dict:
     """Pretrain a backbone on ``images``: classification heads, SimCLR, or nothing ("random").
 
     Args:
@@ -187,8 +203,10 @@ def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
         why = err or _mismatch(ck, cfg, data_id)
         if why is None:
             if path.name == PREV_NAME:
-                msgs.append(f"resuming from the previous good checkpoint {path.name}: "
-                            f"{'checkpoint.pt is damaged' if aside else 'checkpoint.pt is missing'}")
+                msgs.append(
+                    f"resuming from the previous good checkpoint {path.name}: "
+                    f"{'checkpoint.pt is damaged' if aside else 'checkpoint.pt is missing'}"
+                )
             return ck, path, msgs, aside
         aside.append((path, "corrupt" if err else "stale"))
         msgs.append(f"{path}: {why}")
@@ -211,10 +229,12 @@ def _resume_state(out: Path, cfg: TrainConfig, data_id: dict, model, opt, total:
         model.load_state_dict(ck["model"])
         opt.load_state_dict(ck["optimizer"])
         torch.set_rng_state(ck["rng"]["torch"])
-        msgs.append(f"resuming from {path} at step {ck['step']} of {total}: the stage's inputs and "
-                    f"parameters are unchanged" + ("; " + "; ".join(moved) if moved else ""))
+        msgs.append(
+            f"resuming from {path} at step {ck['step']} of {total}: the stage's inputs and "
+            f"parameters are unchanged" + ("; " + "; ".join(moved) if moved else "")
+        )
     elif aside:
-        msgs.append(f"starting fresh from step 0 (the checkpoint is not usable for this run); " + "; ".join(moved))
+        msgs.append("starting fresh from step 0 (the checkpoint is not usable for this run); " + "; ".join(moved))
     else:
         msgs.append(f"no checkpoint in {out}: starting from step 0")
     if main:
@@ -249,8 +269,11 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     device = _device(cfg, world)
     fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format  # faster on CPU too
     model.to(device, memory_format=fmt)
-    net = model if world == 1 else DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda"
-                                                           else None)
+    net = (
+        model
+        if world == 1
+        else DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    )
     if (n := len(images)) < 2:
         raise ValueError(f"need at least 2 images to train, got {n}")
     if (bs := min(cfg.batch_size, n)) % world or bs // world < 2:
@@ -260,8 +283,14 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     total, warmup = spe * epochs, round(cfg.warmup_epochs * spe)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
     heads = obj.heads(model, cfg)
-    data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
-               "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
+    data_id = {
+        "n_images": n,
+        "image_shape": list(images.shape[1:]),
+        "objective": objective,
+        "world_size": world,
+        "num_classes": heads,
+        "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest(),
+    }
     if isinstance(images, ShardSource):
         data_id["stream"] = images.identity(world)
     st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
@@ -285,11 +314,18 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     def save_ckpt():
         g_loss, g_correct, g_seen = global_sums()  # collective: every rank calls save_ckpt
         if main:
-            ck = {"format": CKPT_FORMAT, "cfg": dataclasses.asdict(cfg), "data": data_id, "step": step,
-                  "history": history, "model": model.state_dict(), "optimizer": opt.state_dict(),
-                  "data_position": {"epoch": step // spe, "batch": step % spe, "batches_per_epoch": spe},
-                  "rng": {"torch": torch.get_rng_state()},
-                  "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen))}
+            ck = {
+                "format": CKPT_FORMAT,
+                "cfg": dataclasses.asdict(cfg),
+                "data": data_id,
+                "step": step,
+                "history": history,
+                "model": model.state_dict(),
+                "optimizer": opt.state_dict(),
+                "data_position": {"epoch": step // spe, "batch": step % spe, "batches_per_epoch": spe},
+                "rng": {"torch": torch.get_rng_state()},
+                "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen)),
+            }
             _rotate(ckpt_path)
             atomic_write(ckpt_path, lambda f: torch.save(ck, f))
 
@@ -304,7 +340,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
             batches = images.batches(epoch, step - epoch * spe, spe, bs_rank, cfg, objective, rank, world)
         else:
             order = D.epoch_indices(n, epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
-            todo = [(epoch * spe + i, order[i * bs_rank:(i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
+            todo = [(epoch * spe + i, order[i * bs_rank : (i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
             batches = batch_stream(images, label_t, todo, cfg, objective, rank)
         for x, ys in batches:
             x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y.to(device) for y in ys]
@@ -333,10 +369,17 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
             seconds += time.perf_counter() - mark
             g_loss, g_correct, g_seen = global_sums()
             anchors = float(g_seen) * obj.views
-            history.append({"epoch": epoch + 1, "step": step, "loss": float(g_loss) / float(g_seen),
-                            "accuracy": [float(c) / anchors for c in g_correct],
-                            "images_per_s": float(g_seen) / seconds if seconds > 0 else 0.0, "lr": lr,
-                            "seconds": seconds})
+            history.append(
+                {
+                    "epoch": epoch + 1,
+                    "step": step,
+                    "loss": float(g_loss) / float(g_seen),
+                    "accuracy": [float(c) / anchors for c in g_correct],
+                    "images_per_s": float(g_seen) / seconds if seconds > 0 else 0.0,
+                    "lr": lr,
+                    "seconds": seconds,
+                }
+            )
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", refresh=False)
             seconds, mark = 0.0, time.perf_counter()
             loss_sum.zero_(), correct.zero_(), seen.zero_()
@@ -352,5 +395,4 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         backbone = save_backbone(model.backbone, bb_path) if main else bb_path
     digests = D.all_gather_objects(D.state_digest(model))
     D.barrier()
-    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests,
-                   info)
+    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests, info)

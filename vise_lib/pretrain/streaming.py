@@ -45,11 +45,13 @@ from vise_lib.engagement.shards import shard_paths
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
 
+
 def default_workers() -> int:
     """Loader workers per process: the cores but one (left to the training step), shared by the
     ``LOCAL_WORLD_SIZE`` processes ``torchrun`` starts on this machine; 1 to 8."""
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
     return max(1, min(8, ((os.cpu_count() or 2) - 1) // max(local, 1)))
+
 
 DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes: ~10 KB each at 224 px JPEG)
 IMAGE_KEYS = ("jpg", "jpeg", "png")
@@ -78,8 +80,9 @@ class ShardSource:
         shuffle_buffer: samples in each worker's shuffle buffer.
     """
 
-    def __init__(self, shards, label_sets=None, post_ids=None, workers: int | None = None,
-                 shuffle_buffer: int = DEFAULT_BUFFER):
+    def __init__(
+        self, shards, label_sets=None, post_ids=None, workers: int | None = None, shuffle_buffer: int = DEFAULT_BUFFER
+    ):
         folder = Path(shards)
         idx_path = folder / "shards.json"
         if not idx_path.is_file():
@@ -97,8 +100,10 @@ class ShardSource:
         if label_sets is not None:
             ids = np.asarray(post_ids if post_ids is not None else [], dtype=str)
             if len(ids) == 0 or any(len(y) != len(ids) for y in label_sets):
-                raise ValueError(f"label_sets need post_ids of the same length ({len(ids)} ids, "
-                                 f"{[len(y) for y in label_sets]} labels)")
+                raise ValueError(
+                    f"label_sets need post_ids of the same length ({len(ids)} ids, "
+                    f"{[len(y) for y in label_sets]} labels)"
+                )
             order = np.argsort(ids, kind="stable")
             self._ids = ids[order]
             if len(self._ids) > 1 and (dup := np.flatnonzero(self._ids[1:] == self._ids[:-1])).size:
@@ -111,7 +116,7 @@ class ShardSource:
         self.shape = (n,) + first.shape
 
     @classmethod
-    def from_labels_npz(cls, shards, labels_npz, keys=("label",), **kw) -> "ShardSource":
+    def from_labels_npz(cls, shards, labels_npz, keys=("label",), **kw) -> ShardSource:
         """Shards joined with the label sets ``keys`` of a ``labels.npz`` holding ``post_id``."""
         with np.load(labels_npz, allow_pickle=False) as z:
             if "post_id" not in z.files:
@@ -133,23 +138,40 @@ class ShardSource:
 
     def identity(self, world: int) -> dict:
         """What a checkpoint must match to resume on this stream (shards, labels, settings)."""
-        h = hashlib.sha1("\n".join(f"{Path(p).name}:{c}" for p, c in zip(self.paths, self.counts)).encode())
+        h = hashlib.sha1(
+            "\n".join(f"{Path(p).name}:{c}" for p, c in zip(self.paths, self.counts, strict=False)).encode()
+        )
         if self.label_sets is not None:
             h.update(self._ids.tobytes())
             h.update(self._labels.tobytes())
-        return {"source": "shards", "shards_sha1": h.hexdigest(), "workers": self.effective_workers(world),
-                "shuffle_buffer": self.shuffle_buffer}
+        return {
+            "source": "shards",
+            "shards_sha1": h.hexdigest(),
+            "workers": self.effective_workers(world),
+            "shuffle_buffer": self.shuffle_buffer,
+        }
 
     def effective_workers(self, world: int) -> int:
         """Workers per rank: ``workers``, fewer when there are not enough shards for every
         (rank, worker) to read its own (``ValueError`` with fewer shards than ranks)."""
         if len(self.paths) < world:
-            raise ValueError(f"{self.folder}: {len(self.paths)} shard(s) for {world} ranks: write at least one "
-                             f"shard per rank (smaller shard_size)")
+            raise ValueError(
+                f"{self.folder}: {len(self.paths)} shard(s) for {world} ranks: write at least one "
+                f"shard per rank (smaller shard_size)"
+            )
         return min(max(self.workers, 1), len(self.paths) // world) if self.workers else 0
 
-    def batches(self, epoch: int, start: int, steps: int, batch: int, cfg: TrainConfig, objective: str,
-                rank: int = 0, world: int = 1):
+    def batches(
+        self,
+        epoch: int,
+        start: int,
+        steps: int,
+        batch: int,
+        cfg: TrainConfig,
+        objective: str,
+        rank: int = 0,
+        world: int = 1,
+    ):
         """Yield ``(x, [labels])`` for batches ``start .. steps-1`` of ``epoch`` on ``rank``.
 
         ``x`` is prepared by the objective with the generator of step ``epoch * steps + b``
@@ -160,8 +182,14 @@ class ShardSource:
         obj = OBJECTIVES[objective]
         spec = _EpochStream(self, epoch, start, steps, batch, cfg.seed, rank, world)
         n_workers = self.effective_workers(world)
-        loader = wds.WebLoader(spec, batch_size=None, num_workers=n_workers, worker_init_fn=_one_thread,
-                               persistent_workers=False, prefetch_factor=4 if n_workers else None)
+        loader = wds.WebLoader(
+            spec,
+            batch_size=None,
+            num_workers=n_workers,
+            worker_init_fn=_one_thread,
+            persistent_workers=False,
+            prefetch_factor=4 if n_workers else None,
+        )
         pending, b = {}, start
         for k, images_u8, ys in loader:  # the loader hands numpy arrays over as tensors
             pending[int(k)] = images_u8, ys
@@ -171,7 +199,9 @@ class ShardSource:
                 yield obj.prepare(np.asarray(images_u8), g, cfg), [torch.as_tensor(y) for y in ys]
                 b += 1
         if b != steps:
-            raise RuntimeError(f"{self.folder}: the loader stopped at batch {b} of {steps} (epoch {epoch}, rank {rank})")
+            raise RuntimeError(
+                f"{self.folder}: the loader stopped at batch {b} of {steps} (epoch {epoch}, rank {rank})"
+            )
 
 
 def _one_thread(_worker_id: int) -> None:
@@ -211,16 +241,22 @@ class _EpochStream(torch.utils.data.IterableDataset):
 
         def passes():  # own shards, read again in a new order if the worker needs more samples
             for cycle in range(1 << 62):
-                rows = own if cycle == 0 else random.Random(derived_seed(self.seed, 4, self.epoch, slot, cycle)
-                                                           ).sample(own, len(own))
+                rows = (
+                    own
+                    if cycle == 0
+                    else random.Random(derived_seed(self.seed, 4, self.epoch, slot, cycle)).sample(own, len(own))
+                )
                 samples = labelled(wds.tarfile_to_samples()(iter({"url": u} for u in rows)))
                 n = 0  # the shuffle buffer is flushed at the end of each pass: no sample twice in one pass
-                for n, item in enumerate(wds.shuffle(src.shuffle_buffer, min(src.shuffle_buffer, 100), rng=rng)(
-                        samples), 1):
+                for n, item in enumerate(  # noqa: B007  (n is read after the loop)
+                    wds.shuffle(src.shuffle_buffer, min(src.shuffle_buffer, 100), rng=rng)(samples), 1
+                ):
                     yield item
                 if n == 0:
-                    raise ValueError(f"{src.folder}: the shards of worker {w} on rank {self.rank} ({own[:3]}...) "
-                                     f"hold no post with a pseudo label")
+                    raise ValueError(
+                        f"{src.folder}: the shards of worker {w} on rank {self.rank} ({own[:3]}...) "
+                        f"hold no post with a pseudo label"
+                    )
 
         def labelled(samples):
             for s in samples:
@@ -240,8 +276,10 @@ class _EpochStream(torch.utils.data.IterableDataset):
             where = f"{s.get('__url__')}: sample {s['__key__']}"
             images.append(decode(_image_bytes(s), where))
             if images[-1].shape != src.shape[1:]:
-                raise ValueError(f"{where} is {images[-1].shape}, not {src.shape[1:]}: write the shards with one "
-                                 f"image size (vise ingest --image-size)")
+                raise ValueError(
+                    f"{where} is {images[-1].shape}, not {src.shape[1:]}: write the shards with one "
+                    f"image size (vise ingest --image-size)"
+                )
             labels.append(y)
             if len(images) == self.batch:
                 ys = [] if labels[0] is None else list(np.stack(labels, axis=1))

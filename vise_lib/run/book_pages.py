@@ -217,76 +217,166 @@ def scaling_page(benchmarks: list[dict]) -> str:
     """
     b = {r["name"]: r.get("values", {}) for r in benchmarks}
     gpu = b.get("gpu", {})
-    gpu_rate, gpu_mark = ((gpu["model_img_s"], f"measured ({gpu.get('device', 'GPU')})") if "model_img_s" in gpu
-                          else (GPU_ANCHORS["h200_goal_img_s"], "stated (goal on one H200; not yet measured)"))
+    gpu_rate, gpu_mark = (
+        (gpu["model_img_s"], f"measured ({gpu.get('device', 'GPU')})")
+        if "model_img_s" in gpu
+        else (GPU_ANCHORS["h200_goal_img_s"], "stated (goal on one H200; not yet measured)")
+    )
     rates = []  # (what, value, unit, mark)
     if "posts_per_s" in b.get("ingest", {}):
-        rates.append(("ingest: manifest rows validated (one process)", b["ingest"]["posts_per_s"], "posts/s", "measured"))
+        rates.append(
+            ("ingest: manifest rows validated (one process)", b["ingest"]["posts_per_s"], "posts/s", "measured")
+        )
     ooc = b.get("labels_ooc", {})
     if "phi_posts_per_s" in ooc:
         rates.append(("φ(e) encoding pass, out of core", ooc["phi_posts_per_s"], "posts/s", "measured"))
-        rates.append((f"`vise labels` end to end ({ooc.get('posts', '?'):,} posts)", ooc["posts_per_s"], "posts/s",
-                      "measured"))
+        rates.append(
+            (f"`vise labels` end to end ({ooc.get('posts', '?'):,} posts)", ooc["posts_per_s"], "posts/s", "measured")
+        )
     if "seconds" in b.get("clustering", {}):
-        rates.append(("k-means, 1M posts × 256 dims, K = 1000 (faiss schedule)", b["clustering"]["seconds"],
-                      "s per 1M posts", "measured"))
+        rates.append(
+            (
+                "k-means, 1M posts × 256 dims, K = 1000 (faiss schedule)",
+                b["clustering"]["seconds"],
+                "s per 1M posts",
+                "measured",
+            )
+        )
     sh = b.get("shards", {})
     if "decode_img_s_per_core" in sh:
-        rates.append((f"shard read + JPEG decode at {BENCH_PX} px, one core", sh["decode_img_s_per_core"],
-                      "img/s per core", "measured"))
-        rates.append((f"the same at {PAPER_PX} px (× ({BENCH_PX}/{PAPER_PX})², decode cost ∝ pixels)",
-                      sh["decode_img_s_per_core"] * (BENCH_PX / PAPER_PX) ** 2, "img/s per core", "projected"))
-        rates.append((f"CPU training fed by the shard loader (small_resnet, {BENCH_PX} px; ratio to in-memory "
-                      f"{sh.get('ratio', float('nan')):.2f})", sh["loader_img_s"], "img/s", "measured"))
-    rates.append(("ResNet-50 AMP training, one A100 (NVIDIA's reference)", GPU_ANCHORS["a100_reference_img_s"],
-                  "img/s", "stated"))
+        rates.append(
+            (
+                f"shard read + JPEG decode at {BENCH_PX} px, one core",
+                sh["decode_img_s_per_core"],
+                "img/s per core",
+                "measured",
+            )
+        )
+        rates.append(
+            (
+                f"the same at {PAPER_PX} px (× ({BENCH_PX}/{PAPER_PX})², decode cost ∝ pixels)",
+                sh["decode_img_s_per_core"] * (BENCH_PX / PAPER_PX) ** 2,
+                "img/s per core",
+                "projected",
+            )
+        )
+        rates.append(
+            (
+                f"CPU training fed by the shard loader (small_resnet, {BENCH_PX} px; ratio to in-memory "
+                f"{sh.get('ratio', float('nan')):.2f})",
+                sh["loader_img_s"],
+                "img/s",
+                "measured",
+            )
+        )
+    rates.append(
+        (
+            "ResNet-50 AMP training, one A100 (NVIDIA's reference)",
+            GPU_ANCHORS["a100_reference_img_s"],
+            "img/s",
+            "stated",
+        )
+    )
     rates.append(("ResNet-50 bf16 + channels_last training, one GPU (used below)", gpu_rate, "img/s", gpu_mark))
     lines = [
-        "# Scaling to the paper", "",
+        "# Scaling to the paper",
+        "",
         "VisE-250M was pretrained on 250 million posts. This page turns the rates measured on this "
         "machine by `make bench` (`benchmarks/results/`) and stated GPU anchors into the wall time and "
         "machine count the paper's scale would take. Every figure says whether it was **measured**, is "
         "**stated** (an outside reference or our goal) or is **projected** (arithmetic on the others). "
-        "Measurements on a shared 2-core machine are noisy and pessimistic.", "",
-        "## Rates", "",
-        _table(["what", "rate", "unit", "kind"], [[w, f"{v:,.1f}", u, m] for w, v, u, m in rates]), "",
+        "Measurements on a shared 2-core machine are noisy and pessimistic.",
+        "",
+        "## Rates",
+        "",
+        _table(["what", "rate", "unit", "kind"], [[w, f"{v:,.1f}", u, m] for w, v, u, m in rates]),
+        "",
     ]
     missing = [n for n in ("ingest", "labels_ooc", "clustering", "shards") if n not in b]
     if missing:
-        lines += [f"Not measured yet: {', '.join(f'`benchmarks/{n}.py`' for n in missing)} (run `make bench`); "
-                  "the rows that need them are left out below.", ""]
+        lines += [
+            f"Not measured yet: {', '.join(f'`benchmarks/{n}.py`' for n in missing)} (run `make bench`); "
+            "the rows that need them are left out below.",
+            "",
+        ]
     rows = []
     per_core = sh.get("decode_img_s_per_core", 0) * (BENCH_PX / PAPER_PX) ** 2
     for label, n in SCALES:
         if "posts_per_s" in b.get("ingest", {}):
-            rows.append([label, "ingest (manifest validation, one process)", _duration(n / b["ingest"]["posts_per_s"]),
-                         "projected"])
+            rows.append(
+                [
+                    label,
+                    "ingest (manifest validation, one process)",
+                    _duration(n / b["ingest"]["posts_per_s"]),
+                    "projected",
+                ]
+            )
         if "phi_posts_per_s" in ooc:
             rows.append([label, "φ(e) encoding (one process)", _duration(n / ooc["phi_posts_per_s"]), "projected"])
         if "seconds" in b.get("clustering", {}):
-            rows.append([label, "k-means K = 1000 (linear in posts; a sample + assignment at 250M)",
-                         _duration(b["clustering"]["seconds"] * n / 1e6), "projected"])
+            rows.append(
+                [
+                    label,
+                    "k-means K = 1000 (linear in posts; a sample + assignment at 250M)",
+                    _duration(b["clustering"]["seconds"] * n / 1e6),
+                    "projected",
+                ]
+            )
         img = n * EPOCHS
-        rows.append([label, f"pretraining, {EPOCHS} epochs, one GPU at {gpu_rate:,.0f} img/s", _duration(img / gpu_rate),
-                     "projected"])
+        rows.append(
+            [
+                label,
+                f"pretraining, {EPOCHS} epochs, one GPU at {gpu_rate:,.0f} img/s",
+                _duration(img / gpu_rate),
+                "projected",
+            ]
+        )
         nodes = max(1, -(-img // (gpu_rate * GPUS_PER_NODE * TARGET_DAYS * 86400)))
-        rows.append([label, f"{GPUS_PER_NODE}-GPU nodes to pretrain within {TARGET_DAYS} days (linear DDP scaling)",
-                     f"{int(nodes):,} node(s): {_duration(img / (gpu_rate * GPUS_PER_NODE * nodes))}", "projected"])
+        rows.append(
+            [
+                label,
+                f"{GPUS_PER_NODE}-GPU nodes to pretrain within {TARGET_DAYS} days (linear DDP scaling)",
+                f"{int(nodes):,} node(s): {_duration(img / (gpu_rate * GPUS_PER_NODE * nodes))}",
+                "projected",
+            ]
+        )
         if per_core:
-            rows.append([label, f"decoding cores per GPU to feed {gpu_rate:,.0f} img/s at {PAPER_PX} px",
-                         f"{gpu_rate / per_core:,.0f} cores", "projected"])
-        rows.append([label, f"JPEG shards on disk at {PAPER_PX} px (~20 KB a post, assumed)", f"{n * 20e3 / 1e12:,.2f} TB",
-                     "projected"])
-    lines += ["## Projected cost", "",
-              f"Pretraining counts {EPOCHS} epochs (the paper preset's schedule) of every post at {PAPER_PX} px; "
-              "the GPU rate is the measured one when `benchmarks/gpu.py` has run on a GPU, else the stated goal. "
-              "Decoding cores assume the loader's measured per-core rate scales with pixel count.", "",
-              _table(["scale", "step", "wall time / count", "kind"], rows), "",
-              "## What has and has not run", "",
-              "- Streaming pretraining from shards (rank and worker shard split, shuffle buffer, exact resume) "
-              "runs in the test suite on CPU, including 2 torchrun processes (gloo).",
-              "- The GPU benchmark (`benchmarks/gpu.py`) and the torchrun GPU smoke "
-              "(`benchmarks/gpu_torchrun.sh`, 1 and N GPUs, NCCL) are ready; "
-              + ("their results are in the table above." if "model_img_s" in gpu else
-                 "**they have not run on a GPU yet**, so every GPU figure above is stated or projected."), ""]
+            rows.append(
+                [
+                    label,
+                    f"decoding cores per GPU to feed {gpu_rate:,.0f} img/s at {PAPER_PX} px",
+                    f"{gpu_rate / per_core:,.0f} cores",
+                    "projected",
+                ]
+            )
+        rows.append(
+            [
+                label,
+                f"JPEG shards on disk at {PAPER_PX} px (~20 KB a post, assumed)",
+                f"{n * 20e3 / 1e12:,.2f} TB",
+                "projected",
+            ]
+        )
+    lines += [
+        "## Projected cost",
+        "",
+        f"Pretraining counts {EPOCHS} epochs (the paper preset's schedule) of every post at {PAPER_PX} px; "
+        "the GPU rate is the measured one when `benchmarks/gpu.py` has run on a GPU, else the stated goal. "
+        "Decoding cores assume the loader's measured per-core rate scales with pixel count.",
+        "",
+        _table(["scale", "step", "wall time / count", "kind"], rows),
+        "",
+        "## What has and has not run",
+        "",
+        "- Streaming pretraining from shards (rank and worker shard split, shuffle buffer, exact resume) "
+        "runs in the test suite on CPU, including 2 torchrun processes (gloo).",
+        "- The GPU benchmark (`benchmarks/gpu.py`) and the torchrun GPU smoke "
+        "(`benchmarks/gpu_torchrun.sh`, 1 and N GPUs, NCCL) are ready; "
+        + (
+            "their results are in the table above."
+            if "model_img_s" in gpu
+            else "**they have not run on a GPU yet**, so every GPU figure above is stated or projected."
+        ),
+        "",
+    ]
     return "\n".join(lines)

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import yaml
 
-from vise_lib.run import book_pages
 from vise_lib.io import atomic_write_text
+from vise_lib.run import book_pages
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
@@ -77,7 +77,7 @@ def input_paths(params, run_dir: Path, cwd: Path, root: Path = REPO_ROOT) -> lis
                 visit(x)
         elif isinstance(v, str) and v.strip() and v.strip() != "." and "\n" not in v and len(v) < 4096:
             p = Path(v).expanduser()
-            for cand in ([p] if p.is_absolute() else [cwd / p, root / p]):
+            for cand in [p] if p.is_absolute() else [cwd / p, root / p]:
                 try:
                     if not cand.exists():
                         continue
@@ -115,12 +115,18 @@ def fingerprint(path: Path) -> str:
     return h.hexdigest()
 
 
-def stage_parts(stage: Stage, params: dict, upstream_key: str, lib_hash: str, inputs: dict[str, str],
-                root: Path = REPO_ROOT) -> dict:
+def stage_parts(
+    stage: Stage, params: dict, upstream_key: str, lib_hash: str, inputs: dict[str, str], root: Path = REPO_ROOT
+) -> dict:
     """What a stage's cache key is made of: notebook, parameters, input fingerprints, library, upstream."""
     nb = (root / stage.notebook).read_bytes()
-    return {"nb": _sha(nb), "params": _sha(json.dumps(params, sort_keys=True).encode()), "inputs": inputs,
-            "lib": lib_hash, "up": upstream_key}
+    return {
+        "nb": _sha(nb),
+        "params": _sha(json.dumps(params, sort_keys=True).encode()),
+        "inputs": inputs,
+        "lib": lib_hash,
+        "up": upstream_key,
+    }
 
 
 def _changed_params(old: dict, new: dict) -> list[str]:
@@ -139,8 +145,7 @@ def why_run(prev: dict | None, parts: dict, params: dict, force: bool, unfinishe
     if force:
         return "--force"
     if prev is None:
-        return ("the last run did not finish (checkpointing stages resume)" if unfinished
-                else "no cached result")
+        return "the last run did not finish (checkpointing stages resume)" if unfinished else "no cached result"
     old = prev.get("parts")
     if not old:
         return "cache from an older version of the pipeline"
@@ -171,8 +176,9 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
-def execute_stage(stage: Stage, params: dict, out_nb: Path, root: Path = REPO_ROOT,
-                  expected_seconds: float | None = None) -> None:
+def execute_stage(
+    stage: Stage, params: dict, out_nb: Path, root: Path = REPO_ROOT, expected_seconds: float | None = None
+) -> None:
     """Execute one notebook with papermill (explicit kernel and working directory).
 
     On a terminal a progress bar counts the executed cells (with the last run's duration as
@@ -277,9 +283,16 @@ def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT, out_ro
     return index
 
 
-def run(preset: str = "default", stages: list[str] | None = None, force: bool = False,
-        book: bool = True, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None,
-        echo=print) -> list[StageResult]:
+def run(
+    preset: str = "default",
+    stages: list[str] | None = None,
+    force: bool = False,
+    book: bool = True,
+    strict: bool = False,
+    root: Path = REPO_ROOT,
+    out_root: Path | None = None,
+    echo=print,
+) -> list[StageResult]:
     """Execute the preset's stages in order (skipping cached ones) and build the book.
 
     ``root`` holds the notebooks, presets and book pages; ``out_root`` (default: ``root``)
@@ -330,16 +343,22 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
             echo(timing_table(results))
             raise
         dt = time.perf_counter() - t0
-        atomic_write_text(state, json.dumps({"key": key, "seconds": dt, "params": params, "parts": parts,
-                                             "reason": reason}, indent=1))
+        atomic_write_text(
+            state, json.dumps({"key": key, "seconds": dt, "params": params, "parts": parts, "reason": reason}, indent=1)
+        )
         running.unlink(missing_ok=True)
         results.append(StageResult(stage.name, "ran", dt, reason))
 
-    states = {s.name: json.loads((state_dir / f"{s.name}.json").read_text())
-              for s in plan if (state_dir / f"{s.name}.json").exists()}
+    states = {
+        s.name: json.loads((state_dir / f"{s.name}.json").read_text())
+        for s in plan
+        if (state_dir / f"{s.name}.json").exists()
+    }
     atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
-    atomic_write_text(gen_dir / "performance.md", book_pages.performance_page(
-        name, plan, states, results, book_pages.load_benchmarks(root)))
+    atomic_write_text(
+        gen_dir / "performance.md",
+        book_pages.performance_page(name, plan, states, results, book_pages.load_benchmarks(root)),
+    )
     atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(book_pages.load_benchmarks(root)))
     if book:
         t0 = time.perf_counter()
@@ -349,8 +368,7 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
         echo(f"[vise] book: {index}")
     else:
         echo(timing_table(results))
-    atomic_write_text(run_dir / "pipeline.json", json.dumps(
-        [r.__dict__ for r in results], indent=1))
+    atomic_write_text(run_dir / "pipeline.json", json.dumps([r.__dict__ for r in results], indent=1))
     return results
 
 

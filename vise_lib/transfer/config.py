@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from vise_lib.config import StageConfig
 from vise_lib.study.statistics import EPSILON, MIN_EFFECT
-from vise_lib.transfer.datasets import FORMATS, GROUP_NAMES, GROUPS
+from vise_lib.transfer.datasets import FORMATS, GROUP_NAMES
 from vise_lib.transfer.probes import DEFAULT_CS
 
 
@@ -60,8 +60,10 @@ class TransferConfig(StageConfig):
                     path, fmt = head, tail
                 d = {"path": path, "format": fmt}
             if not isinstance(d, dict) or "path" not in d or set(d) - {"path", "format", "group"}:
-                raise ValueError(f"transfer.datasets.{name}: expected 'PATH[:FORMAT]' or a mapping with "
-                                 f"path[, format, group], got {d!r}")
+                raise ValueError(
+                    f"transfer.datasets.{name}: expected 'PATH[:FORMAT]' or a mapping with "
+                    f"path[, format, group], got {d!r}"
+                )
             fmt = d.get("format")
             if fmt is not None and fmt not in FORMATS:
                 raise ValueError(f"transfer.datasets.{name}: unknown format {fmt!r}; expected one of {FORMATS}")

@@ -69,7 +69,7 @@ class Decoded:
     @property
     def decode_skipped(self) -> list:
         """The skips of decoding and class drops (``skipped`` less the reader's)."""
-        return self.skipped[len(self.dataset.skipped):]
+        return self.skipped[len(self.dataset.skipped) :]
 
     def index(self, split: str) -> np.ndarray:
         return np.flatnonzero(self.dataset.split == split)
@@ -83,8 +83,10 @@ class Decoded:
         ds = self.dataset
         sp = ", ".join(f"{s} {len(self.index(s))}" for s in SPLITS)
         drop = f"; dropped classes {[c for c, _ in self.dropped_classes]}" if self.dropped_classes else ""
-        return (f"{ds.name}: {len(ds)} images used ({sp}), {len(ds.classes)} "
-                f"{'multi-label ' * ds.multilabel}classes{drop}; {count_skipped(self.skipped)}")
+        return (
+            f"{ds.name}: {len(ds)} images used ({sp}), {len(ds.classes)} "
+            f"{'multi-label ' * ds.multilabel}classes{drop}; {count_skipped(self.skipped)}"
+        )
 
 
 def _decode_all(ds: ImageDataset, size: int, progress: bool):
@@ -97,15 +99,18 @@ def _decode_all(ds: ImageDataset, size: int, progress: bool):
             out[len(kept)] = decode_image(read_bounded(full), size)
             kept.append(i)
         except ImageError as e:
-            reason = e.reason if e.reason.startswith((MISSING, TOO_LARGE, UNDECODABLE)) else f"{UNDECODABLE}: {e.reason}"
+            reason = (
+                e.reason if e.reason.startswith((MISSING, TOO_LARGE, UNDECODABLE)) else f"{UNDECODABLE}: {e.reason}"
+            )
             skipped.append((rel, reason))
         if progress and ((i + 1) % step == 0 or i + 1 == len(ds)):
             print(f"decoded {i + 1}/{len(ds)} images ({len(skipped)} skipped)", file=sys.stderr, flush=True)
-    return out[:len(kept)], np.asarray(kept, dtype=np.int64), skipped
+    return out[: len(kept)], np.asarray(kept, dtype=np.int64), skipped
 
 
-def decode_dataset(ds: ImageDataset, size: int, seed: int = 0, min_per_class: int = MIN_PER_CLASS,
-                   progress: bool = False) -> Decoded:
+def decode_dataset(
+    ds: ImageDataset, size: int, seed: int = 0, min_per_class: int = MIN_PER_CLASS, progress: bool = False
+) -> Decoded:
     """Decode ``ds`` at ``size`` px, drop too-small classes, assign splits (see the module docstring).
 
     Raises ``ValueError`` naming the dataset when fewer than 2 classes remain or a split ends up
@@ -119,19 +124,26 @@ def decode_dataset(ds: ImageDataset, size: int, seed: int = 0, min_per_class: in
     dropped = []
     if not sub.multilabel:
         counts = np.bincount(sub.labels, minlength=len(sub.classes))
-        in_train = (np.bincount(sub.labels[sub.split == "train"], minlength=len(sub.classes))
-                    if sub.split is not None else counts)
+        in_train = (
+            np.bincount(sub.labels[sub.split == "train"], minlength=len(sub.classes))
+            if sub.split is not None
+            else counts
+        )
         small = [k for k in range(len(sub.classes)) if counts[k] < min_per_class or in_train[k] == 0]
         for k in small:
             dropped.append((sub.classes[k], int(counts[k])))
-            why = (f"{SMALL_CLASS}: {sub.classes[k]!r} has {counts[k]} decoded images"
-                   + (f", none in train" if in_train[k] == 0 and counts[k] >= min_per_class else "")
-                   + f" (needs {min_per_class}); dropped with its images")
-            skipped += [(p, why) for p, y in zip(sub.paths, sub.labels) if y == k]
+            why = (
+                f"{SMALL_CLASS}: {sub.classes[k]!r} has {counts[k]} decoded images"
+                + (", none in train" if in_train[k] == 0 and counts[k] >= min_per_class else "")
+                + f" (needs {min_per_class}); dropped with its images"
+            )
+            skipped += [(p, why) for p, y in zip(sub.paths, sub.labels, strict=False) if y == k]
         keep_cls = [k for k in range(len(sub.classes)) if k not in small]
         if len(keep_cls) < 2:
-            raise ValueError(f"{ds.name} ({ds.root}): fewer than 2 classes have {min_per_class} decodable images "
-                             f"(per class: {dict(zip(sub.classes, counts.tolist()))}); {count_skipped(skipped)}")
+            raise ValueError(
+                f"{ds.name} ({ds.root}): fewer than 2 classes have {min_per_class} decodable images "
+                f"(per class: {dict(zip(sub.classes, counts.tolist(), strict=False))}); {count_skipped(skipped)}"
+            )
         remap = np.full(len(sub.classes), -1)
         remap[keep_cls] = np.arange(len(keep_cls))
         rows = np.flatnonzero(np.isin(sub.labels, keep_cls))

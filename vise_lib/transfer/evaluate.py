@@ -68,9 +68,8 @@ def stratified_subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndar
     multi-label targets get a plain seeded subsample."""
     rng = np.random.default_rng(seed)
     if np.ndim(y) == 2:
-        return np.sort(rng.permutation(len(y))[:max(2, int(round(frac * len(y))))])
-    keep = [rng.permutation(np.flatnonzero(y == c))[:max(1, int(round(frac * (y == c).sum())))]
-            for c in np.unique(y)]
+        return np.sort(rng.permutation(len(y))[: max(2, round(frac * len(y)))])
+    keep = [rng.permutation(np.flatnonzero(y == c))[: max(1, round(frac * (y == c).sum()))] for c in np.unique(y)]
     return np.sort(np.concatenate(keep))
 
 
@@ -99,8 +98,10 @@ def _ridge_r2(feats: dict, target: dict, alphas=(0.1, 1.0, 10.0, 100.0, 1000.0))
     x = {s: feats[s][ok[s]] for s in SPLITS}
     y = {s: target[s][ok[s]] for s in SPLITS}
     sc = StandardScaler().fit(x["train"])
-    score = {a: r2_score(y["val"], Ridge(alpha=a).fit(sc.transform(x["train"]), y["train"]).predict(sc.transform(x["val"])))
-             for a in alphas}
+    score = {
+        a: r2_score(y["val"], Ridge(alpha=a).fit(sc.transform(x["train"]), y["train"]).predict(sc.transform(x["val"])))
+        for a in alphas
+    }
     best = max(alphas, key=lambda a: (score[a], a))
     xa, ya = np.concatenate([x["train"], x["val"]]), np.concatenate([y["train"], y["val"]])
     sc = StandardScaler().fit(xa)
@@ -139,8 +140,10 @@ def _baselines(task: str, y_train, y_test, multilabel: bool):
         correct = y_test == top
         chance = 1.0 / (int(max(y_train.max(), y_test.max())) + 1)
         info = {"majority_class": top}
-    rows = [{"backbone": "majority", "task": task, "pretrain_seed": 0, "probe_seed": 0, "top1": 100 * correct.mean()},
-            {"backbone": "chance", "task": task, "pretrain_seed": 0, "probe_seed": 0, "top1": 100 * chance}]
+    rows = [
+        {"backbone": "majority", "task": task, "pretrain_seed": 0, "probe_seed": 0, "top1": 100 * correct.mean()},
+        {"backbone": "chance", "task": task, "pretrain_seed": 0, "probe_seed": 0, "top1": 100 * chance},
+    ]
     return rows, correct, info | {"majority": 100 * float(correct.mean()), "chance": 100 * chance}
 
 
@@ -148,8 +151,10 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
     """Run the study of ``cfg`` and write its files (see the module docstring); returns results.json's dict."""
     out = results_dir(cfg, run_dir)
     if not cfg.backbones or not cfg.datasets:
-        raise ValueError("transfer: name at least one backbone and one dataset "
-                         "(vise evaluate --backbone NAME=SPEC --dataset NAME=PATH[:FORMAT])")
+        raise ValueError(
+            "transfer: name at least one backbone and one dataset "
+            "(vise evaluate --backbone NAME=SPEC --dataset NAME=PATH[:FORMAT])"
+        )
     backbones = {n: resolve_spec(n, s, out, cfg.allow_download) for n, s in cfg.backbones.items()}
     clash = sorted(set(backbones) & set(PSEUDO))
     if clash:
@@ -158,9 +163,11 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
     if reference not in backbones:
         raise ValueError(f"reference {reference!r} is not one of the backbones {list(backbones)}")
     for b in backbones.values():
-        echo(f"backbone {b['name']}: {b['spec']} -> {b['arch']}"
-             + (f" (width {b['width']}, blocks {b['blocks']})" if b["arch"] == "small_resnet" else "")
-             + f", {b['source']}")
+        echo(
+            f"backbone {b['name']}: {b['spec']} -> {b['arch']}"
+            + (f" (width {b['width']}, blocks {b['blocks']})" if b["arch"] == "small_resnet" else "")
+            + f", {b['source']}"
+        )
     data, decoded = {}, {}
     for name, d in cfg.dataset_specs().items():
         ds = load_dataset(d["path"], d["format"])
@@ -168,10 +175,17 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         dec = decode_dataset(ds, cfg.image_size, seed=cfg.split_seed, min_per_class=cfg.min_per_class)
         decoded[name] = dec
         echo(dec.summary())
-        data[name] = {"path": d["path"], "format": ds.format, "group": d["group"] or GROUPS[ds.format],
-                      "classes": dec.dataset.classes, "multilabel": dec.dataset.multilabel,
-                      "n_images": {s: len(dec.index(s)) for s in SPLITS}, "summary": dec.summary(),
-                      "dropped_classes": [list(c) for c in dec.dropped_classes], "skipped": [list(s) for s in dec.skipped]}
+        data[name] = {
+            "path": d["path"],
+            "format": ds.format,
+            "group": d["group"] or GROUPS[ds.format],
+            "classes": dec.dataset.classes,
+            "multilabel": dec.dataset.multilabel,
+            "n_images": {s: len(dec.index(s)) for s in SPLITS},
+            "summary": dec.summary(),
+            "dropped_classes": [list(c) for c in dec.dropped_classes],
+            "skipped": [list(s) for s in dec.skipped],
+        }
     cache, threads = FeatureCache(out / "features"), torch.get_num_threads()
     scores, correct, runs, baselines = [], {}, [], {}
     for task, dec in decoded.items():
@@ -194,8 +208,9 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
             for task, dec in decoded.items():
                 model = {k: b[k] for k in ("arch", "width", "blocks")}
                 split_images = dec.splits()
-                feats = {s: cached_features(cache, net, b["path"], split_images[s][0], model, cfg.batch_size)
-                         for s in SPLITS}
+                feats = {
+                    s: cached_features(cache, net, b["path"], split_images[s][0], model, cfg.batch_size) for s in SPLITS
+                }
                 runs += _probe_runs(name, task, dec, feats, cfg, scores, correct)
     finally:
         torch.set_num_threads(threads)
@@ -205,13 +220,37 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         for name in backbones:
             if name == reference:
                 continue
-            text = (f"{name} beats {reference} on {task}" if group == "subjective"
-                    else f"{name} is competitive with {reference} on {task}")
-            claims.append(compare(correct, name, reference, task, text, cfg.min_effect, cfg.epsilon,
-                                  n_boot=cfg.n_boot, group=group, kind="transfer", text=text))
-    results = {"config": cfg.to_params(), "backbones": backbones, "reference": reference, "datasets": data,
-               "tasks": list(decoded), "seeds": list(cfg.seeds), "runs": runs, "baselines": baselines,
-               "cache": dict(cache.stats)}
+            text = (
+                f"{name} beats {reference} on {task}"
+                if group == "subjective"
+                else f"{name} is competitive with {reference} on {task}"
+            )
+            claims.append(
+                compare(
+                    correct,
+                    name,
+                    reference,
+                    task,
+                    text,
+                    cfg.min_effect,
+                    cfg.epsilon,
+                    n_boot=cfg.n_boot,
+                    group=group,
+                    kind="transfer",
+                    text=text,
+                )
+            )
+    results = {
+        "config": cfg.to_params(),
+        "backbones": backbones,
+        "reference": reference,
+        "datasets": data,
+        "tasks": list(decoded),
+        "seeds": list(cfg.seeds),
+        "runs": runs,
+        "baselines": baselines,
+        "cache": dict(cache.stats),
+    }
     write_scores(out / "downstream" / "scores.csv", scores)
     write_correct(out / "downstream" / "correct.npz", correct)
     write_json(out / "downstream" / "results.json", results)
@@ -226,12 +265,26 @@ def _probe_runs(name, task, dec, feats, cfg, scores, correct) -> list[dict]:
     runs = []
     for seed in cfg.seeds:
         keep = stratified_subsample(y["train"], seed)
-        res = probe((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]), (feats["test"], y["test"]),
-                    Cs=cfg.Cs, seed=seed, max_iter=cfg.max_iter, return_outputs=True)
+        res = probe(
+            (feats["train"][keep], y["train"][keep]),
+            (feats["val"], y["val"]),
+            (feats["test"], y["test"]),
+            Cs=cfg.Cs,
+            seed=seed,
+            max_iter=cfg.max_iter,
+            return_outputs=True,
+        )
         m = res["test"]
-        run = {"backbone": name, "task": task, "seed": seed, "best_C": res["best_C"], "top1": 100 * m["top1"],
-               "macro_f1": 100 * m["macro_f1"], "mean_per_class_acc": 100 * m["mean_per_class_acc"],
-               "confusion": m["confusion"]}
+        run = {
+            "backbone": name,
+            "task": task,
+            "seed": seed,
+            "best_C": res["best_C"],
+            "top1": 100 * m["top1"],
+            "macro_f1": 100 * m["macro_f1"],
+            "mean_per_class_acc": 100 * m["mean_per_class_acc"],
+            "confusion": m["confusion"],
+        }
         if ds.multilabel:
             has = y["test"].sum(1) > 0
             hit = y["test"][np.flatnonzero(has), res["test_scores"][has].argmax(1)].astype(bool)
@@ -245,8 +298,9 @@ def _probe_runs(name, task, dec, feats, cfg, scores, correct) -> list[dict]:
                 f = {"train": feats["train"][keep], "val": feats["val"], "test": feats["test"]}
                 for target in ("valence", "arousal"):
                     run[f"{target}_r2"] = _ridge_r2(f, {s: ds.extra[target][sub[s]] for s in SPLITS})
-                run["vote_kl"], run["vote_kl_prior"] = _vote_kl(ds.extra["votes"][sub["test"]], res["test_proba"],
-                                                                ds.classes, ds.extra["votes"][tr])
+                run["vote_kl"], run["vote_kl_prior"] = _vote_kl(
+                    ds.extra["votes"][sub["test"]], res["test_proba"], ds.classes, ds.extra["votes"][tr]
+                )
         correct[(name, task, 0, seed)] = hit
         scores.append({"backbone": name, "task": task, "pretrain_seed": 0, "probe_seed": seed, "top1": run["top1"]})
         runs.append(run)

@@ -26,9 +26,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from vise_lib.backbones.archs import pooled_features
 from vise_lib.backbones.tensors import MEAN, STD, check_images, to_tensor
 from vise_lib.io import save_npy
-from vise_lib.backbones.archs import pooled_features
 
 #: Bumped when extraction changes in a way the key cannot see (then every entry is stale).
 FEATURE_VERSION = 1
@@ -52,7 +52,7 @@ def extract_features(backbone: nn.Module, images: np.ndarray, batch_size: int = 
     try:
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
-                x = to_tensor(images[start:start + batch_size]).to(device)
+                x = to_tensor(images[start : start + batch_size]).to(device)
                 chunks.append(pooled_features(backbone, x).float().cpu().numpy())
     finally:
         backbone.train(was_training)
@@ -87,14 +87,20 @@ def array_id(images: np.ndarray) -> str:
 
 def default_transform(images: np.ndarray) -> dict:
     """The transform description of :func:`extract_features` for ``images`` (part of the key)."""
-    return {"size": list(images.shape[1:3]), "normalize": [list(MEAN), list(STD)], "pool": "avg",
-            "augment": None, "version": FEATURE_VERSION}
+    return {
+        "size": list(images.shape[1:3]),
+        "normalize": [list(MEAN), list(STD)],
+        "pool": "avg",
+        "augment": None,
+        "version": FEATURE_VERSION,
+    }
 
 
 def feature_key(checkpoint: str, dataset: str, transform: dict, model: dict | None = None) -> str:
     """Cache key (hex, 32 chars) from a checkpoint id, a dataset id, a transform and model kwargs."""
-    blob = json.dumps({"checkpoint": checkpoint, "dataset": dataset, "transform": transform,
-                       "model": model or {}}, sort_keys=True)
+    blob = json.dumps(
+        {"checkpoint": checkpoint, "dataset": dataset, "transform": transform, "model": model or {}}, sort_keys=True
+    )
     return hashlib.sha256(blob.encode()).hexdigest()[:32]
 
 
@@ -143,8 +149,14 @@ class FeatureCache:
         return arr
 
 
-def cached_features(cache: FeatureCache, backbone_fn: Callable[[], nn.Module], checkpoint, images: np.ndarray,
-                    model: dict | None = None, batch_size: int = 256) -> np.ndarray:
+def cached_features(
+    cache: FeatureCache,
+    backbone_fn: Callable[[], nn.Module],
+    checkpoint,
+    images: np.ndarray,
+    model: dict | None = None,
+    batch_size: int = 256,
+) -> np.ndarray:
     """Features of ``images`` under the checkpoint at ``checkpoint``, through ``cache``.
 
     Args:
@@ -157,5 +169,4 @@ def cached_features(cache: FeatureCache, backbone_fn: Callable[[], nn.Module], c
     """
     check_images(images)
     key = feature_key(checkpoint_id(checkpoint), array_id(images), default_transform(images), model)
-    return cache.get(key, lambda: extract_features(backbone_fn(), images, batch_size=batch_size),
-                     n_rows=len(images))
+    return cache.get(key, lambda: extract_features(backbone_fn(), images, batch_size=batch_size), n_rows=len(images))

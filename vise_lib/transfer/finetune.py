@@ -16,9 +16,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from vise_lib.backbones.archs import MultiHeadClassifier
 from vise_lib.backbones.tensors import augment, check_images, iterate_batches, to_tensor
 from vise_lib.transfer.probes import best_thresholds, classification_metrics, multilabel_metrics
-from vise_lib.backbones.archs import MultiHeadClassifier
 
 
 def _predict(model, images, batch_size, device):
@@ -26,14 +26,25 @@ def _predict(model, images, batch_size, device):
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch_size):
-            x = to_tensor(images[start:start + batch_size]).to(device)
+            x = to_tensor(images[start : start + batch_size]).to(device)
             out.append(model(x)[0].float().cpu())
     return torch.cat(out)
 
 
-def finetune(backbone, train, val, test, n_classes: int, multilabel: bool = False, epochs: int = 3,
-             lr: float = 0.01, batch_size: int = 64, weight_decay: float = 5e-4, seed: int = 0,
-             device: str | None = None) -> dict:
+def finetune(
+    backbone,
+    train,
+    val,
+    test,
+    n_classes: int,
+    multilabel: bool = False,
+    epochs: int = 3,
+    lr: float = 0.01,
+    batch_size: int = 64,
+    weight_decay: float = 5e-4,
+    seed: int = 0,
+    device: str | None = None,
+) -> dict:
     """Fine-tune ``backbone`` + a linear head on ``train``; score on ``val`` and ``test``.
 
     Args:
@@ -75,25 +86,30 @@ def finetune(backbone, train, val, test, n_classes: int, multilabel: bool = Fals
             x = augment(to_tensor(xtr[idx.numpy()]), gen, pad=pad).to(device)
             logits = model(x)[0]
             target = ytr_t[idx].to(device)
-            loss = (F.binary_cross_entropy_with_logits(logits, target) if multilabel
-                    else F.cross_entropy(logits, target))
+            loss = F.binary_cross_entropy_with_logits(logits, target) if multilabel else F.cross_entropy(logits, target)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
             sched.step()
             total, count = total + loss.item() * len(idx), count + len(idx)
         val_out = _predict(model, val[0], 256, device)
-        score = (float(np.mean((torch.sigmoid(val_out).numpy() >= 0.5) == np.asarray(val[1]))) if multilabel
-                 else float(np.mean(val_out.argmax(1).numpy() == np.asarray(val[1]))))
+        score = (
+            float(np.mean((torch.sigmoid(val_out).numpy() >= 0.5) == np.asarray(val[1])))
+            if multilabel
+            else float(np.mean(val_out.argmax(1).numpy() == np.asarray(val[1])))
+        )
         history.append({"epoch": epoch, "loss": total / max(count, 1), "val": score})
     val_out, test_out = _predict(model, val[0], 256, device), _predict(model, test[0], 256, device)
     result = {"best_C": None, "epochs": epochs, "history": history, "n_classes": n_classes}
     if multilabel:
         sv, st = torch.sigmoid(val_out).numpy(), torch.sigmoid(test_out).numpy()
         th = best_thresholds(np.asarray(val[1]), sv)
-        result.update(thresholds=th.tolist(), val=multilabel_metrics(val[1], sv, th),
-                      test=multilabel_metrics(test[1], st, th))
+        result.update(
+            thresholds=th.tolist(), val=multilabel_metrics(val[1], sv, th), test=multilabel_metrics(test[1], st, th)
+        )
     else:
-        result.update(val=classification_metrics(np.asarray(val[1]), val_out.argmax(1).numpy(), n_classes),
-                      test=classification_metrics(np.asarray(test[1]), test_out.argmax(1).numpy(), n_classes))
+        result.update(
+            val=classification_metrics(np.asarray(val[1]), val_out.argmax(1).numpy(), n_classes),
+            test=classification_metrics(np.asarray(test[1]), test_out.argmax(1).numpy(), n_classes),
+        )
     return result

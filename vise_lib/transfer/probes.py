@@ -78,8 +78,15 @@ def _best(Cs, score):
     return max(Cs, key=lambda c: (score[c], -c))  # highest score, ties -> smaller C
 
 
-def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int = 0,
-                 max_iter: int = 1000, return_outputs: bool = False) -> dict:
+def linear_probe(
+    train,
+    val,
+    test,
+    Cs: Sequence[float] = DEFAULT_CS,
+    seed: int = 0,
+    max_iter: int = 1000,
+    return_outputs: bool = False,
+) -> dict:
     """Linear probe: choose ``C`` on ``val``, refit on train+val, score on ``test``.
 
     Args:
@@ -111,8 +118,15 @@ def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int =
     final, refit_ok = fit_probe(scaler_all.transform(xall), yall, best, seed, max_iter)
     pred = final.predict(scaler_all.transform(xte))
     n_classes = int(max(yall.max(), yte.max(), pred.max())) + 1
-    out = {"best_C": best, "val_acc": val_acc, "test": classification_metrics(yte, pred, n_classes),
-           "converged": converged, "refit_converged": refit_ok, "n_iter": n_iter, "n_classes": n_classes}
+    out = {
+        "best_C": best,
+        "val_acc": val_acc,
+        "test": classification_metrics(yte, pred, n_classes),
+        "converged": converged,
+        "refit_converged": refit_ok,
+        "n_iter": n_iter,
+        "n_classes": n_classes,
+    }
     if return_outputs:
         proba = np.zeros((len(xte), n_classes))
         proba[:, final.classes_] = final.predict_proba(scaler_all.transform(xte))
@@ -169,8 +183,15 @@ def best_thresholds(Y, S):
     return th
 
 
-def multilabel_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int = 0,
-                     max_iter: int = 1000, return_outputs: bool = False) -> dict:
+def multilabel_probe(
+    train,
+    val,
+    test,
+    Cs: Sequence[float] = DEFAULT_CS,
+    seed: int = 0,
+    max_iter: int = 1000,
+    return_outputs: bool = False,
+) -> dict:
     """One-vs-rest linear probe for multi-label tasks: ``C`` by validation mAP, thresholds on val.
 
     Args:
@@ -200,10 +221,16 @@ def multilabel_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: i
     final = _OneVsRest(seed, max_iter)
     refit_ok = final.fit(scaler_all.transform(xall), yall, best)[0]
     scores = final.scores(scaler_all.transform(xte))
-    out = {"best_C": best, "val_mAP": val_map, "thresholds": thresholds.tolist(),
-           "test": multilabel_metrics(yte, scores, thresholds), "converged": converged,
-           "refit_converged": refit_ok, "n_classes": int(yte.shape[1]),
-           "constant_classes": constant}
+    out = {
+        "best_C": best,
+        "val_mAP": val_map,
+        "thresholds": thresholds.tolist(),
+        "test": multilabel_metrics(yte, scores, thresholds),
+        "converged": converged,
+        "refit_converged": refit_ok,
+        "n_classes": int(yte.shape[1]),
+        "constant_classes": constant,
+    }
     if return_outputs:
         out["test_scores"] = scores
     return out
@@ -283,7 +310,7 @@ def multilabel_metrics(Y_true, scores, thresholds) -> dict:
     th = np.asarray(thresholds, dtype=np.float64)
     if Y.ndim != 2 or Y.shape != S.shape or th.shape != (Y.shape[1],) or len(Y) == 0:
         raise ValueError(f"need Y_true and scores (N, K) and thresholds (K,), got {Y.shape}, {S.shape}, {th.shape}")
-    P = (S >= th).astype(np.int64)
+    P = (th <= S).astype(np.int64)
     tp, fp, fn = (P & Y).sum(0), (P & (1 - Y)).sum(0), ((1 - P) & Y).sum(0)
     tn = len(Y) - tp - fp - fn
     denom = 2 * tp + fp + fn

@@ -23,7 +23,8 @@ VERDICT_RULE = (
     "**holds**: the interval lies above 0 and the difference is at least δ; **reversed**: the interval "
     "lies below 0 and the difference is at most −δ; **equivalent** (competitive): the interval lies "
     "inside [−ε, ε]; **unresolved**: anything else. δ = {min_effect:g} and ε = {epsilon:g} points, "
-    "fixed before any run.")
+    "fixed before any run."
+)
 
 
 def verdict_rule(min_effect: float = MIN_EFFECT, epsilon: float = EPSILON) -> str:
@@ -65,15 +66,27 @@ def headline_table(results: dict) -> pd.DataFrame:
 def detail_table(results: dict) -> pd.DataFrame:
     """One row per backbone and dataset: the secondary metrics, mean ± std over seeds."""
     runs = pd.DataFrame(results["runs"])
-    metrics = ["top1", "macro_f1", "mean_per_class_acc", "mAP", "micro_f1", "valence_r2", "arousal_r2",
-               "vote_kl", "vote_kl_prior"]
+    metrics = [
+        "top1",
+        "macro_f1",
+        "mean_per_class_acc",
+        "mAP",
+        "micro_f1",
+        "valence_r2",
+        "arousal_r2",
+        "vote_kl",
+        "vote_kl_prior",
+    ]
     out = []
     for (b, t), g in runs.groupby(["backbone", "task"], sort=False):
         row = {"backbone": b, "dataset": t}
         for m in metrics:
             if m in g and g[m].notna().any():
-                row[m] = _cell(g[m]) if not m.startswith(("valence", "arousal", "vote")) else (
-                    f"{g[m].mean():.3f} ± {g[m].std(ddof=0):.3f}")
+                row[m] = (
+                    _cell(g[m])
+                    if not m.startswith(("valence", "arousal", "vote"))
+                    else (f"{g[m].mean():.3f} ± {g[m].std(ddof=0):.3f}")
+                )
         out.append(row)
     return pd.DataFrame(out).set_index(["backbone", "dataset"]).fillna("")
 
@@ -84,9 +97,16 @@ def per_class_table(results: dict, backbone: str, task: str) -> pd.DataFrame:
     if not runs:
         raise ValueError(f"no single-label runs of {backbone!r} on {task!r}")
     classes = results["datasets"][task]["classes"]
-    df = pd.DataFrame([{"class": c, **{m: 100 * np.nanmean([r["per_class"][k][m] for r in runs])
-                                       for m in ("precision", "recall", "f1")},
-                        "support": runs[0]["per_class"][k]["support"]} for k, c in enumerate(classes)])
+    df = pd.DataFrame(
+        [
+            {
+                "class": c,
+                **{m: 100 * np.nanmean([r["per_class"][k][m] for r in runs]) for m in ("precision", "recall", "f1")},
+                "support": runs[0]["per_class"][k]["support"],
+            }
+            for k, c in enumerate(classes)
+        ]
+    )
     return df.set_index("class").round(1)
 
 
@@ -102,8 +122,21 @@ def claims_table(claims: list[dict]) -> pd.DataFrame:
     """Claims as a table: group, dataset, claim, difference and CI (points), verdict."""
     if not claims:
         return pd.DataFrame(columns=["group", "dataset", "claim", "diff", "95% CI", "verdict"])
-    df = pd.DataFrame([{"group": c.get("group", ""), "dataset": c["task"], "claim": c["claim"],
-                        "diff": f"{c['diff']:+.1f}", "95% CI": f"[{c['ci_low']:+.1f}, {c['ci_high']:+.1f}]",
-                        "verdict": c["verdict"]} for c in claims])
-    return df.sort_values(["group", "dataset"], key=lambda s: s.map({"subjective": 0, "object": 1}).fillna(s)
-                          if s.name == "group" else s, kind="stable").reset_index(drop=True)
+    df = pd.DataFrame(
+        [
+            {
+                "group": c.get("group", ""),
+                "dataset": c["task"],
+                "claim": c["claim"],
+                "diff": f"{c['diff']:+.1f}",
+                "95% CI": f"[{c['ci_low']:+.1f}, {c['ci_high']:+.1f}]",
+                "verdict": c["verdict"],
+            }
+            for c in claims
+        ]
+    )
+    return df.sort_values(
+        ["group", "dataset"],
+        key=lambda s: s.map({"subjective": 0, "object": 1}).fillna(s) if s.name == "group" else s,
+        kind="stable",
+    ).reset_index(drop=True)

@@ -67,15 +67,18 @@ def resolve_spec(name: str, spec: str, work_dir, allow_download: bool = False) -
                 raise FileNotFoundError(
                     f"backbone {name!r}: {spec} is not in the local torch hub cache ({path} is missing). "
                     f"Nothing is downloaded by default: copy the file there (it is {url}), point TORCH_HOME "
-                    f"at a cache that has it, or pass --allow-download")
+                    f"at a cache that has it, or pass --allow-download"
+                )
             torch.hub.load_state_dict_from_url(url, progress=False)  # only with the explicit flag
         out = {"name": name, "spec": spec, "path": str(path), **_described(name, path, "torchvision")}
         if out["arch"] != m["arch"]:
             raise ValueError(f"backbone {name!r}: {path} holds a {out['arch']} trunk, not {m['arch']}")
         return out
     if spec.startswith(("random:", "torchvision:")):
-        raise ValueError(f"backbone {name!r}: cannot parse {spec!r}; expected torchvision:<arch>/<WEIGHTS> "
-                         "(e.g. torchvision:resnet50/IMAGENET1K_V2) or random:<arch>[/<width>[x<blocks>]]")
+        raise ValueError(
+            f"backbone {name!r}: cannot parse {spec!r}; expected torchvision:<arch>/<WEIGHTS> "
+            "(e.g. torchvision:resnet50/IMAGENET1K_V2) or random:<arch>[/<width>[x<blocks>]]"
+        )
     path = Path(spec).expanduser()
     if not path.is_file():
         raise FileNotFoundError(f"backbone {name!r}: checkpoint not found: {path}")

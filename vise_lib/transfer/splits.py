@@ -26,9 +26,9 @@ def assign_splits(labels: np.ndarray, seed: int = 0, fractions=(0.6, 0.2, 0.2)) 
     rng = np.random.default_rng(seed)
     for c in np.unique(strata):
         idx = rng.permutation(np.flatnonzero(strata == c))
-        n_tr = int(round(fractions[0] * len(idx)))
-        n_va = int(round(fractions[1] * len(idx)))
-        out[idx[:n_tr]], out[idx[n_tr:n_tr + n_va]], out[idx[n_tr + n_va:]] = "train", "val", "test"
+        n_tr = round(fractions[0] * len(idx))
+        n_va = round(fractions[1] * len(idx))
+        out[idx[:n_tr]], out[idx[n_tr : n_tr + n_va]], out[idx[n_tr + n_va :]] = "train", "val", "test"
     return out
 
 

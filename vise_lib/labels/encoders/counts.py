@@ -19,7 +19,7 @@ class CountEncoder:
 
     n_bins: int = 8
 
-    def fit(self, eng: Engagement) -> "CountEncoder":
+    def fit(self, eng: Engagement) -> CountEncoder:
         """Nothing to learn (fixed log2 bins)."""
         return self
 

@@ -21,14 +21,26 @@ from vise_lib.transfer.datasets.politics import read_politics
 from vise_lib.transfer.datasets.unbiasedemo import UNBIASEDEMO, read_unbiasedemo
 
 READERS: dict[str, Callable[..., ImageDataset]] = {
-    "imagefolder": read_imagefolder, "emotion6": read_emotion6, "fi": read_fi, "unbiasedemo": read_unbiasedemo,
-    "intentonomy": read_intentonomy, "politics": read_politics, "csv": read_csv,
+    "imagefolder": read_imagefolder,
+    "emotion6": read_emotion6,
+    "fi": read_fi,
+    "unbiasedemo": read_unbiasedemo,
+    "intentonomy": read_intentonomy,
+    "politics": read_politics,
+    "csv": read_csv,
 }
 FORMATS = tuple(READERS)
 # Default summary group per format: the paper's "subjective" tasks vs conventional recognition.
 # An ImageFolder or CSV may hold either; ours defaults them to "object" (override per dataset).
-GROUPS = {"imagefolder": "object", "emotion6": "subjective", "fi": "subjective", "unbiasedemo": "subjective",
-          "intentonomy": "subjective", "politics": "subjective", "csv": "object"}
+GROUPS = {
+    "imagefolder": "object",
+    "emotion6": "subjective",
+    "fi": "subjective",
+    "unbiasedemo": "subjective",
+    "intentonomy": "subjective",
+    "politics": "subjective",
+    "csv": "object",
+}
 GROUP_NAMES = ("subjective", "object")
 
 
@@ -40,7 +52,9 @@ def guess_format(path) -> str:
         return "csv" if p.suffix.lower() == ".csv" else "politics"
     if not p.is_dir():
         raise FileNotFoundError(f"dataset not found: {p}")
-    if any((d / f"intentonomy_{s}2020.json").is_file() for d in (p, p / "annotations") for s in ("train", "val", "test")):
+    if any(
+        (d / f"intentonomy_{s}2020.json").is_file() for d in (p, p / "annotations") for s in ("train", "val", "test")
+    ):
         return "intentonomy"
     if (p / "ground_truth.txt").is_file():
         return "emotion6"

@@ -48,24 +48,32 @@ class ImageDataset:
     skipped: list = field(default_factory=list)  # [(path or row, reason)]
     format: str = ""
 
-    def __len__(self) -> int:  # noqa: D105
+    def __len__(self) -> int:
         return len(self.paths)
 
-    def subset(self, index, labels=None, classes=None, split=None) -> "ImageDataset":
+    def subset(self, index, labels=None, classes=None, split=None) -> ImageDataset:
         """The images at ``index`` (extras follow); ``labels`` / ``classes`` / ``split`` replace them."""
         index = np.asarray(index, dtype=np.int64)
         return ImageDataset(
-            self.name, self.root, [self.paths[i] for i in index],
-            self.labels[index] if labels is None else labels, list(classes or self.classes),
+            self.name,
+            self.root,
+            [self.paths[i] for i in index],
+            self.labels[index] if labels is None else labels,
+            list(classes or self.classes),
             (self.split[index] if self.split is not None else None) if split is None else split,
-            self.multilabel, {k: np.asarray(v)[index] for k, v in self.extra.items()}, list(self.skipped),
-            self.format)
+            self.multilabel,
+            {k: np.asarray(v)[index] for k, v in self.extra.items()},
+            list(self.skipped),
+            self.format,
+        )
 
     def summary(self) -> str:
         """One deterministic line: name, images, classes, splits, skipped entries by reason."""
         sp = "" if self.split is None else ", " + ", ".join(f"{s} {int((self.split == s).sum())}" for s in SPLITS)
-        return (f"{self.name}: {len(self)} images, {len(self.classes)} {'multi-label ' * self.multilabel}classes"
-                f"{sp}; {count_skipped(self.skipped)}")
+        return (
+            f"{self.name}: {len(self)} images, {len(self.classes)} {'multi-label ' * self.multilabel}classes"
+            f"{sp}; {count_skipped(self.skipped)}"
+        )
 
 
 def skip_category(reason: str) -> str:

@@ -32,16 +32,22 @@ def read_emotion6(path) -> ImageDataset:
             continue  # blank or the "[image_filename] [valence] ..." header
         nums = [float(v) for v in parts[1:] if _NUMBER.fullmatch(v)]
         i = index.get(parts[0].replace("\\", "/"))
-        why = (f"bad ground_truth row: expected 9 numbers after the file name, got {line.strip()!r}"
-               if len(nums) != len(parts) - 1 or len(nums) != 2 + len(EMOTION6_VOTES) else
-               f"ground_truth row names no image of the dataset: {parts[0]!r}" if i is None else None)
+        why = (
+            f"bad ground_truth row: expected 9 numbers after the file name, got {line.strip()!r}"
+            if len(nums) != len(parts) - 1 or len(nums) != 2 + len(EMOTION6_VOTES)
+            else f"ground_truth row names no image of the dataset: {parts[0]!r}"
+            if i is None
+            else None
+        )
         if why:
             ds.skipped.append((f"{gt.name}:{lineno}", why))
         else:
             va[i], votes[i], seen[i] = nums[:2], nums[2:], True
     if lines is not None:
-        ds.skipped += [(ds.paths[i], "no ground_truth.txt row: valence/arousal/votes are NaN (the image is kept)")
-                       for i in np.flatnonzero(~seen)]
+        ds.skipped += [
+            (ds.paths[i], "no ground_truth.txt row: valence/arousal/votes are NaN (the image is kept)")
+            for i in np.flatnonzero(~seen)
+        ]
     ds.root = base
     ds.extra = {"valence": va[:, 0], "arousal": va[:, 1], "votes": votes}
     return ds

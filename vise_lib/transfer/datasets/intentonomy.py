@@ -60,6 +60,14 @@ def read_intentonomy(path, softprob_threshold: float = 0.0) -> ImageDataset:
                 entries.append((rel, y, s))
     if not entries:
         raise ValueError(f"{root}: the Intentonomy annotations list no usable images")
-    paths, rows, split = zip(*entries)
-    return ImageDataset("intentonomy", img_root, list(paths), np.stack(rows), classes, np.asarray(split),
-                        multilabel=True, skipped=skipped)
+    paths, rows, split = zip(*entries, strict=False)
+    return ImageDataset(
+        "intentonomy",
+        img_root,
+        list(paths),
+        np.stack(rows),
+        classes,
+        np.asarray(split),
+        multilabel=True,
+        skipped=skipped,
+    )

@@ -26,7 +26,9 @@ def read_politics(path) -> ImageDataset:
             continue
         parts = [p for p in re.split(r"[\t,]|\s+", line.strip()) if p]
         if len(parts) not in (2, 3):
-            skipped.append((f"{path.name}:{lineno}", f"bad row: expected '<path> <left|right> [split]', got {line.strip()!r}"))
+            skipped.append(
+                (f"{path.name}:{lineno}", f"bad row: expected '<path> <left|right> [split]', got {line.strip()!r}")
+            )
             continue
         rows.append((f"{path.name}:{lineno}", parts[0], parts[1], parts[2] if len(parts) == 3 else None))
     return read_table(path, rows, skipped, label_names=POLITICS, name="politics")
