@@ -79,7 +79,7 @@ def _best(Cs, score):
 
 
 def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int = 0,
-                 max_iter: int = 1000) -> dict:
+                 max_iter: int = 1000, return_pred: bool = False) -> dict:
     """Linear probe: choose ``C`` on ``val``, refit on train+val, score on ``test``.
 
     Args:
@@ -91,7 +91,8 @@ def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int =
 
     The test split never influences the choice of ``C``. Returns ``{"best_C", "val_acc":
     {C: accuracy}, "test": classification_metrics(...), "converged": {C: bool},
-    "refit_converged": bool, "n_iter": {C: int}, "n_classes": int}``.
+    "refit_converged": bool, "n_iter": {C: int}, "n_classes": int}``; with ``return_pred``
+    also ``"test_pred"``, the predicted test labels (an int array, not JSON-ready).
     """
     xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs)
     if len(np.unique(ytr)) < 2:
@@ -109,8 +110,11 @@ def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int =
     final, refit_ok = fit_probe(scaler_all.transform(xall), yall, best, seed, max_iter)
     pred = final.predict(scaler_all.transform(xte))
     n_classes = int(max(yall.max(), yte.max(), pred.max())) + 1
-    return {"best_C": best, "val_acc": val_acc, "test": classification_metrics(yte, pred, n_classes),
-            "converged": converged, "refit_converged": refit_ok, "n_iter": n_iter, "n_classes": n_classes}
+    out = {"best_C": best, "val_acc": val_acc, "test": classification_metrics(yte, pred, n_classes),
+           "converged": converged, "refit_converged": refit_ok, "n_iter": n_iter, "n_classes": n_classes}
+    if return_pred:
+        out["test_pred"] = pred
+    return out
 
 
 class _OneVsRest:
