@@ -30,7 +30,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from vise_lib.pretrain.distributed import epoch_indices  # noqa: E402
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone  # noqa: E402
-from vise_lib.pretrain.loop import TrainConfig, batch_stream  # noqa: E402
+from vise_lib.pretrain.config import TrainConfig  # noqa: E402
+from vise_lib.pretrain.loop import batch_stream  # noqa: E402
 from vise_lib.pretrain.variants import training_set  # noqa: E402
 
 N_POSTS, PX, CLUSTERS, STEPS, ROUNDS, THREADS = 10_000, 32, 64, 12, 3, 2

@@ -6,7 +6,8 @@ import torch
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
-from vise_lib.pretrain.loop import TrainConfig, lr_at, pretrain
+from vise_lib.pretrain.config import TrainConfig, lr_at
+from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.cli import main
 from vise_lib.run.cli import main as vise_main
 

@@ -92,3 +92,24 @@ def test_book_toc_drops_pages_a_preset_did_not_produce(tmp_path):
     files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
     assert "book/_generated/00_world" in files and "book/_generated/performance" in files
     assert "book/_generated/03_downstream" not in files and "book/method" in files
+
+
+def test_stage_kernel_is_quiet_and_leaves_no_sockets(tmp_path, capfd):
+    import nbformat
+
+    from vise_lib.run.pipeline import execute_stage
+    from vise_lib.run.presets import Stage
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    params = nbformat.v4.new_code_cell("x = 1")
+    params.metadata["tags"] = ["parameters"]
+    nb.cells = [params, nbformat.v4.new_code_cell("print(x * 2)")]
+    (tmp_path / "notebooks").mkdir()
+    nbformat.write(nb, tmp_path / "notebooks" / "t.ipynb")
+    execute_stage(Stage("t", "t", "t"), {"x": 21}, tmp_path / "out" / "t.ipynb", root=tmp_path, expected_seconds=1.0)
+    out = nbformat.read(tmp_path / "out" / "t.ipynb", 4)
+    assert out.cells[-1].outputs[0]["text"] == "42\n"
+    err = capfd.readouterr().err
+    assert "without encryption" not in err and "KeyboardInterrupt" not in err
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["t.ipynb"]

@@ -23,3 +23,25 @@ def test_unknown_preset_and_section_are_clear_errors(tmp_path):
     bad.write_text("wrld: {}\n")
     with pytest.raises(ValueError, match=r"unknown section\(s\) \['wrld'\]"):
         load_preset(str(bad))
+
+
+def test_typed_sections_reach_the_notebook_as_one_validated_config(tmp_path):
+    from vise_lib.run.presets import ALL_STAGES
+    cfg = load_preset("smoke")
+    labels = next(s for s in ALL_STAGES if s.section == "labels")
+    p = stage_parameters(cfg, labels, "smoke", tmp_path)
+    assert set(p) == {"run_dir", "preset", "config"}
+    assert p["config"]["n_clusters"] == 16 and p["config"]["pca_dim"] is None  # defaults filled in
+
+
+@pytest.mark.parametrize("section, typo, closest", [("labels", "n_cluster", "n_clusters"),
+                                                    ("labels", "sigal", "signal"),
+                                                    ("ingest", "imagesize", "image_size")])
+def test_a_typo_in_a_typed_section_stops_before_any_notebook(tmp_path, section, typo, closest):
+    bad = tmp_path / "typo.yml"
+    bad.write_text(f"{section}:\n  {typo}: 3\n")
+    with pytest.raises(ValueError) as e:
+        load_preset(str(bad))
+    msg = str(e.value)
+    assert f"section '{section}': unknown key '{typo}'" in msg and f"did you mean '{closest}'" in msg
+    assert str(bad) in msg

@@ -3,7 +3,7 @@ import pytest
 
 from vise_lib.study import ablation
 from vise_lib.study import figures as ap
-from vise_lib.pretrain.loop import TrainConfig
+from vise_lib.pretrain.config import TrainConfig
 
 WORLD = {"seed": 0, "n_posts": 240, "engagement_noise": 0.0, "n_train": 60, "n_val": 30, "n_test": 60}
 LABELS = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0}

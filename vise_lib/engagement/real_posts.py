@@ -15,7 +15,7 @@ from pathlib import Path
 
 from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.ingest import ingest
-from vise_lib.io import atomic_write
+from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.pushshift import pushshift_to_manifest
 from vise_lib.engagement.shards import shards_to_npy
 
@@ -63,3 +63,9 @@ def prepare_posts(run_dir, source: str = "manifest", data_root=None, manifest=No
     out["n_posts"] = len(eng)
     out["reaction_names"] = list(eng.reaction_names)
     return out
+
+
+def write_results(run_dir, out: dict) -> Path:
+    """The ingest stage's ``results.json`` (the reports :func:`prepare_posts` returned)."""
+    return write_json(Path(run_dir) / "ingest" / "results.json",
+                      {"n_posts": out["n_posts"], "ingest": out["ingest"], "pushshift": out["pushshift"]})

@@ -19,7 +19,8 @@ import numpy as np
 from vise_lib.labels.kmeans import fit_kmeans
 from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.engagement.reader import read_manifest
-from vise_lib.io import write_json
+from vise_lib.io import read_json, write_json
+from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
 from vise_lib.labels.signals import SignalEncoder, encode_signals
 from vise_lib.labels.text import text_issues
 
@@ -142,3 +143,37 @@ def load_labels(labels_dir) -> dict[str, np.ndarray]:
         if v.shape != (n,):
             raise ValueError(f"{path}: {k} has shape {v.shape}, expected ({n},) like image_index")
     return out
+
+
+def label_diagnostics(pl: PseudoLabels, latents: dict[str, np.ndarray] | None, seed: int = 0) -> dict:
+    """Agreement (NMI, ARI) of every label set with each known latent, next to a shuffled control.
+
+    ``latents`` maps a latent name to its value per *post image* (indexed by
+    ``pl.engagement.image_index``); ``None`` for real posts, which have no known latents
+    (then both maps are empty). Returns ``{"agreement": {set: {latent: {...}}},
+    "shuffled_control": {set: {latent: {...}}}}``.
+    """
+    if not latents:
+        return {"agreement": {s: {} for s in pl.sets}, "shuffled_control": {s: {} for s in pl.sets}}
+    lat = {k: np.asarray(v)[pl.engagement.image_index] for k, v in latents.items()}
+    return {"agreement": {s: agreement(ls.labels, lat) for s, ls in pl.sets.items()},
+            "shuffled_control": {s: shuffled_control(ls.labels, lat, seed=seed) for s, ls in pl.sets.items()}}
+
+
+def write_results(out_dir, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
+    """Save the labels (:meth:`PseudoLabels.save`) and the stage's ``results.json``."""
+    out = Path(out_dir)
+    pl.save(out)
+    agree, control = diagnostics["agreement"], diagnostics["shuffled_control"]
+    return write_json(out / "results.json", {
+        **config, "backend": pl.backend, "schedule": pl.schedule, "n_posts": len(pl.engagement),
+        "inertia": pl.inertia, "sizes": cluster_sizes(pl.labels, pl.n_clusters),
+        "agreement": agree[pl.signal], "shuffled_control": control[pl.signal],
+        "label_sets": {s: {"inertia": ls.inertia, "agreement": agree[s], "shuffled_control": control[s]}
+                       for s, ls in pl.sets.items()},
+        "text": pl.text, "skipped_rows": dict(pl.report.skipped)})
+
+
+def read_results(labels_dir) -> dict:
+    """The ``results.json`` of the pseudo-label stage."""
+    return read_json(Path(labels_dir) / "results.json")

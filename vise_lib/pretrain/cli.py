@@ -23,7 +23,8 @@ import json
 import numpy as np
 
 from vise_lib.pretrain import distributed as D
-from vise_lib.pretrain.loop import OBJECTIVES, pretrain
+from vise_lib.pretrain.loop import pretrain
+from vise_lib.pretrain.objectives import CHOICES
 from vise_lib.pretrain.config import TrainConfig
 
 
@@ -41,7 +42,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--images", required=True, help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
     p.add_argument("--labels", action="append", default=None,
                    help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline")
-    p.add_argument("--objective", default="auto", choices=OBJECTIVES,
+    p.add_argument("--objective", default="auto", choices=CHOICES,
                    help="auto: classify with --labels, none (untrained 'random') without")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")

@@ -1,8 +1,8 @@
-"""Pretraining loop: pseudo-label (or object-label) classification or SimCLR; checkpoint/resume.
+"""Pretraining loop: any registered objective; checkpoint/resume.
 
-Objectives: ``classify`` (one head per label set on a shared backbone, loss = mean of the heads'
-cross-entropies), ``simclr`` (two views per image, NT-Xent; see :mod:`vise_lib.pretrain.objectives.simclr`) and
-``none`` (the seeded initial backbone, untrained). SGD with momentum and a per-step cosine
+The objective (:mod:`vise_lib.pretrain.objectives`: ``classify`` with one head per label set,
+``simclr``, ``none`` for the untrained baseline, ...) builds the model, prepares each batch and
+computes the loss; this loop owns everything else. SGD with momentum and a per-step cosine
 schedule after a linear warmup. Every random draw is a pure function of ``(seed, epoch)``
 (shuffling) or ``(seed, step, rank)`` (augmentation), so a run stopped at any checkpoint and
 resumed gives bit-identical weights on CPU (same thread count). On CUDA the step runs under
@@ -21,22 +21,20 @@ import time
 from pathlib import Path
 
 import torch
-import torch.nn.functional as F
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from vise_lib.pretrain import distributed as D
-from vise_lib.backbones.tensors import augment, check_images, check_labels, prefetch, to_tensor, to_unit
+from vise_lib.backbones.tensors import check_images, check_labels, prefetch
 from vise_lib.io import atomic_write
-from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
+from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
-from vise_lib.pretrain.objectives.simclr import SimCLRModel, nt_xent, two_views
+from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
 from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
 
-__all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream", "OBJECTIVES"]
+__all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream"]
 
 CKPT_FORMAT = 2
-OBJECTIVES = ("auto", "classify", "simclr", "none")
 _RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
 
 
@@ -85,19 +83,12 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
     """
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got {objective!r}")
     if stop_after_steps is not None and (not isinstance(stop_after_steps, int) or stop_after_steps < 0):
         raise ValueError(f"stop_after_steps must be a non-negative int or None, got {stop_after_steps!r}")
-    if objective == "auto":
-        objective = "none" if label_sets is None else "classify"
-    if objective in ("simclr", "none") and label_sets is not None:
-        raise ValueError(f"objective {objective!r} takes no label_sets (got {len(label_sets)})")
-    if objective == "classify" and label_sets is None:
-        raise ValueError("objective 'classify' needs label_sets (a non-empty list of 1-D int arrays)")
-    if images is not None or objective != "none":
+    obj = resolve_objective(objective, label_sets is not None)
+    if images is not None or obj.trains:
         check_images(images)
-    labels = check_labels(label_sets, len(images)) if objective == "classify" else []
+    labels = check_labels(label_sets, len(images)) if obj.needs_labels else []
     out, prev_threads = Path(out_dir), torch.get_num_threads()
     if D.is_main():
         out.mkdir(parents=True, exist_ok=True)
@@ -108,16 +99,13 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.seed)
             backbone = build_backbone(cfg.arch, cfg.width, cfg.blocks)
-            if objective == "none":
+            if not obj.trains:
                 _write_log(out / "log.jsonl", [])
                 path = save_backbone(backbone, out / "backbone.pt") if D.is_main() else out / "backbone.pt"
                 D.barrier()
-                return _result([], t0, 0, 0.0, path, 0, objective, D.all_gather_objects(D.state_digest(backbone)))
-            if objective == "simclr":
-                model = SimCLRModel(backbone, proj_dim=cfg.proj_dim)
-            else:
-                model = MultiHeadClassifier(backbone, [int(y.max()) + 1 for y in labels])
-            return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective)
+                return _result([], t0, 0, 0.0, path, 0, obj.name, D.all_gather_objects(D.state_digest(backbone)))
+            model = obj.build(backbone, labels, cfg)
+            return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, obj)
     finally:
         torch.set_num_threads(prev_threads)
 
@@ -125,19 +113,17 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
 def batch_stream(images, label_t, todo, cfg: TrainConfig, objective: str = "classify", rank: int = 0):
     """The training data path: yield ``(x, [labels])`` for each ``(step, indices)`` in ``todo``.
 
-    Indexes the uint8 ``images`` (in memory or memory-mapped), converts and augments per
-    batch (crop + flip; two SimCLR views for ``simclr``) with a generator seeded by
+    Indexes the uint8 ``images`` (in memory or memory-mapped) and lets the objective prepare
+    the batch (crop + flip; two SimCLR views for ``simclr``) with a generator seeded by
     ``(cfg.seed, step, rank)``, ``cfg.prefetch`` batches ahead in a background thread.
-    ``label_t`` is a list of int64 label tensors (empty for ``simclr``).
+    ``label_t`` is a list of int64 label tensors (empty for objectives without labels).
     """
+    obj = OBJECTIVES[objective]
+
     def prepare(item):  # runs in the prefetch thread: one generator per step, no shared state
         s, idx = item
         g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, s, rank))
-        if objective == "simclr":
-            x = two_views(to_unit(images[idx]), g, cfg.simclr_strength)
-        else:
-            x = to_tensor(images[idx])
-            x = augment(x, g, pad=cfg.pad) if cfg.augment else x
+        x = obj.prepare(images[idx], g, cfg)
         t = torch.from_numpy(idx)
         return x, [y[t] for y in label_t]
 
@@ -168,7 +154,8 @@ def _device(cfg: TrainConfig, world: int) -> torch.device:
     return torch.device(dev)
 
 
-def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, objective):
+def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, obj):
+    objective = obj.name
     ckpt_path, log_path, bb_path = out / "checkpoint.pt", out / "log.jsonl", out / "backbone.pt"
     (rank, world), main = D.rank_world(), D.is_main()
     device = _device(cfg, world)
@@ -180,11 +167,11 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         raise ValueError(f"need at least 2 images to train, got {n}")
     if (bs := min(cfg.batch_size, n)) % world or bs // world < 2:
         raise ValueError(f"batch_size {bs} must be a multiple of the world size {world} with >= 2 images per rank")
-    bs_rank, epochs = bs // world, (cfg.simclr_epochs or cfg.epochs) if objective == "simclr" else cfg.epochs
+    bs_rank, epochs = bs // world, obj.epochs(cfg)
     spe = (n // world) // bs_rank  # steps per epoch; a final short batch is dropped
     total, warmup = spe * epochs, round(cfg.warmup_epochs * spe)
     opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
-    heads = [h.out_features for h in model.heads] if objective == "classify" else [cfg.proj_dim]
+    heads = obj.heads(model, cfg)
     data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
                "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
     st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
@@ -228,12 +215,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
                 group["lr"] = lr
             with amp:
                 outs = net(x)
-            if objective == "simclr":
-                loss, hits = nt_xent(outs, cfg.temperature)
-                hits, batch_n = hits.view(1), x.shape[0] // 2
-            else:
-                loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys)) / len(ys)
-                hits, batch_n = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys)]), len(ys[0])
+            loss, hits, batch_n = obj.loss(outs, ys, cfg)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -252,7 +234,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         if step % spe == 0:  # the epoch is complete
             seconds += time.perf_counter() - mark
             g_loss, g_correct, g_seen = global_sums()
-            anchors = float(g_seen) * (2 if objective == "simclr" else 1)
+            anchors = float(g_seen) * obj.views
             history.append({"epoch": epoch + 1, "step": step, "loss": float(g_loss) / float(g_seen),
                             "accuracy": [float(c) / anchors for c in g_correct],
                             "images_per_s": float(g_seen) / seconds if seconds > 0 else 0.0, "lr": lr,

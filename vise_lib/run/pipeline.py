@@ -68,29 +68,44 @@ def ensure_kernel(name: str = KERNEL_NAME) -> str:
     return name
 
 
-def execute_stage(stage: Stage, params: dict, out_nb: Path, root: Path = REPO_ROOT) -> None:
-    """Execute one notebook with papermill (explicit kernel and working directory)."""
+def execute_stage(stage: Stage, params: dict, out_nb: Path, root: Path = REPO_ROOT,
+                  expected_seconds: float | None = None) -> None:
+    """Execute one notebook with papermill (explicit kernel and working directory).
+
+    On a terminal a progress bar counts the executed cells (with the last run's duration as
+    the estimate, when there is one); elsewhere (CI logs) it stays silent. The kernel talks to
+    papermill over IPC sockets in a private temporary folder, not TCP, and logs only critical
+    messages to the terminal (the notebook's own output goes into the notebook).
+    """
+    import tempfile
+
     import papermill as pm
+    from jupyter_client.manager import KernelManager
     from papermill.exceptions import PapermillExecutionError
 
     out_nb.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        pm.execute_notebook(
-            str(root / stage.notebook),
-            str(out_nb),
-            parameters=params,
-            kernel_name=ensure_kernel(),
-            cwd=str(out_nb.parent),
-            progress_bar=False,
-            log_output=False,
-        )
-    except PapermillExecutionError as e:
-        first_line = (e.source or "").strip().splitlines()[:1]
-        raise StageFailed(
-            f"stage {stage.name} failed in {stage.notebook}, cell {e.cell_index} "
-            f"(execution count {e.exec_count}{': ' + first_line[0] if first_line else ''}): "
-            f"{e.ename}: {e.evalue}\n  executed notebook with the traceback: {out_nb}"
-        ) from None
+    desc = stage.name + (f" (last run {expected_seconds:.0f} s)" if expected_seconds else "")
+    with tempfile.TemporaryDirectory(prefix="vise-kernel-") as ipc:
+        km = KernelManager(kernel_name=ensure_kernel(), transport="ipc", ip=str(Path(ipc) / "k"))
+        try:
+            pm.execute_notebook(
+                str(root / stage.notebook),
+                str(out_nb),
+                parameters=params,
+                kernel_name=km.kernel_name,
+                km=km,
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                cwd=str(out_nb.parent),
+                progress_bar={"desc": desc, "leave": False, "disable": None},
+                log_output=False,
+            )
+        except PapermillExecutionError as e:
+            first_line = (e.source or "").strip().splitlines()[:1]
+            raise StageFailed(
+                f"stage {stage.name} failed in {stage.notebook}, cell {e.cell_index} "
+                f"(execution count {e.exec_count}{': ' + first_line[0] if first_line else ''}): "
+                f"{e.ename}: {e.evalue}\n  executed notebook with the traceback: {out_nb}"
+            ) from None
 
 
 def book_toc(root: Path, gen: Path) -> str:
@@ -194,10 +209,11 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
             results.append(StageResult(stage.name, "cached" if cached else "skipped", 0.0))
             continue
         echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb}")
+        previous = json.loads(state.read_text()).get("seconds") if state.exists() else None
         state.unlink(missing_ok=True)
         t0 = time.perf_counter()
         try:
-            execute_stage(stage, params, out_nb, root)
+            execute_stage(stage, params, out_nb, root, expected_seconds=previous)
         except StageFailed:
             results.append(StageResult(stage.name, "failed", time.perf_counter() - t0))
             echo(timing_table(results))

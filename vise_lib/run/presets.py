@@ -1,8 +1,11 @@
 """Presets and stages: which notebook runs with which parameters.
 
-A preset (``configs/<name>.yml``) holds one section per stage. Each stage's notebook gets
-that section's keys as flat papermill parameters, plus ``run_dir`` (absolute path of
-``runs/<preset>``) and ``preset``.
+A preset (``configs/<name>.yml``) holds one section per stage. A section whose stage has a
+typed config (:data:`STAGE_CONFIGS`, subclasses of :class:`vise_lib.config.StageConfig`) is
+validated when the preset loads, before any notebook runs (an unknown key stops the run
+naming the key, the section and the closest valid key), and reaches the notebook as one
+papermill parameter ``config`` (the validated section, every default filled in), plus
+``run_dir`` (absolute path of ``runs/<preset>``) and ``preset``.
 """
 
 from __future__ import annotations
@@ -10,7 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import importlib
+
 import yaml
+
+from vise_lib.config import StageConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -39,6 +46,22 @@ STAGES: tuple[Stage, ...] = (
 # Real posts instead of the synthetic world: a preset lists it in its `stages` (see paper.yml).
 INGEST = Stage("10_ingest", "ingest", "Your posts")
 ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES)
+
+
+# section -> "module:Class" of its typed config (imported when a preset loads).
+STAGE_CONFIGS: dict[str, str] = {
+    "labels": "vise_lib.labels.config:LabelsConfig",
+    "ingest": "vise_lib.engagement.config:IngestConfig",
+}
+
+
+def stage_config(section: str) -> type[StageConfig] | None:
+    """The typed config class of a preset section, or None for a section without one."""
+    target = STAGE_CONFIGS.get(section)
+    if target is None:
+        return None
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def preset_path(preset: str, root: Path = REPO_ROOT) -> Path:
@@ -79,6 +102,9 @@ def load_preset(preset: str, root: Path = REPO_ROOT) -> dict:
         section = cfg.setdefault(s.section, {}) or {}
         if not isinstance(section, dict):
             raise ValueError(f"{path}: section {s.section!r} must be a mapping")
+        typed = stage_config(s.section)
+        if typed is not None:  # validate now, before any notebook runs
+            section = typed.from_params(section, where=f"{path}: section {s.section!r}").to_params()
         cfg[s.section] = section
     return cfg
 
@@ -90,5 +116,9 @@ def preset_stages(cfg: dict) -> list[Stage]:
 
 
 def stage_parameters(cfg: dict, stage: Stage, preset_name: str, run_dir: Path) -> dict:
-    """The flat papermill parameters of one stage."""
-    return {"run_dir": str(run_dir), "preset": preset_name, **cfg[stage.section]}
+    """The papermill parameters of one stage: ``run_dir``, ``preset`` and ``config`` (the typed,
+    validated section) — or the section's keys, flat, for a stage without a typed config."""
+    base = {"run_dir": str(run_dir), "preset": preset_name}
+    if stage_config(stage.section) is not None:
+        return {**base, "config": cfg[stage.section]}
+    return {**base, **cfg[stage.section]}

@@ -17,8 +17,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vise_lib.backbones.tensors import normalize
+from vise_lib.backbones.tensors import normalize, to_unit
 from vise_lib.backbones.archs import feature_dim, pooled_features
+from vise_lib.pretrain.objectives.base import Objective
 
 
 class SimCLRModel(nn.Module):
@@ -123,3 +124,27 @@ def two_views(x_unit: torch.Tensor, g: torch.Generator, strength: float = 0.5) -
         raise ValueError("g must be a torch.Generator")
     views = [colour_distort(resized_crop_flip(x_unit, g), g, strength) for _ in range(2)]
     return normalize(torch.cat(views)).contiguous()
+
+
+class SimCLR(Objective):
+    """The SimCLR objective: ``simclr_epochs`` epochs (0: ``epochs``), a ``proj_dim`` projector,
+    NT-Xent at ``temperature``, two views with colour distortion of ``simclr_strength``."""
+
+    name = "simclr"
+    views = 2
+
+    def epochs(self, cfg):
+        return cfg.simclr_epochs or cfg.epochs
+
+    def build(self, backbone, labels, cfg):
+        return SimCLRModel(backbone, proj_dim=cfg.proj_dim)
+
+    def heads(self, model, cfg):
+        return [cfg.proj_dim]
+
+    def prepare(self, images_u8, g, cfg):
+        return two_views(to_unit(images_u8), g, cfg.simclr_strength)
+
+    def loss(self, outs, ys, cfg):
+        loss, hits = nt_xent(outs, cfg.temperature)
+        return loss, hits.view(1), outs.shape[0] // 2

@@ -1,0 +1,89 @@
+"""The package's shape: the public API resolves, no import cycles, no private names cross modules."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+import vise_lib
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = ROOT / "vise_lib"
+
+
+def _modules() -> dict[str, Path]:
+    mods = {}
+    for p in PKG.rglob("*.py"):
+        name = ".".join(p.relative_to(ROOT).with_suffix("").parts)
+        mods[name.removesuffix(".__init__")] = p
+    return mods
+
+
+def _imports(mods: dict[str, Path], name: str):
+    """(imported vise_lib module, imported names) pairs of one module, relative imports resolved."""
+    path = mods[name]
+    pkg = name if path.name == "__init__.py" else name.rpartition(".")[0]
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                parts = pkg.split(".")[: len(pkg.split(".")) - node.level + 1]
+                base = ".".join(parts + ([node.module] if node.module else []))
+            if base.startswith("vise_lib"):
+                for a in node.names:
+                    yield (f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base), a.name
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("vise_lib"):
+                    yield a.name, None
+
+
+def test_public_api_resolves():
+    for name in vise_lib.__all__:
+        assert getattr(vise_lib, name) is not None, name
+    with pytest.raises(AttributeError):
+        vise_lib.no_such_name  # noqa: B018
+
+
+def test_no_import_cycles_between_modules():
+    mods = _modules()
+    graph = {m: {t for t, _ in _imports(mods, m) if t in mods and t != m} for m in mods}
+    # a package importing its own submodules (its __init__ re-exporting them) is not a cycle
+    graph = {m: {t for t in ts if not (mods[m].name == "__init__.py" and t.startswith(m + "."))}
+             for m, ts in graph.items()}
+    state: dict[str, int] = {}
+    stack: list[str] = []
+
+    def visit(m):
+        state[m] = 1
+        stack.append(m)
+        for t in graph[m]:
+            if state.get(t) == 1:
+                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
+            if t not in state:
+                visit(t)
+        stack.pop()
+        state[m] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m)
+
+
+def test_no_private_name_is_imported_from_another_module():
+    mods = _modules()
+    bad = [f"{m}: {n} from {t}" for m in mods for t, n in _imports(mods, m)
+           if n and n.startswith("_") and f"{t}.{n}" not in mods]
+    for folder in ("tests", "benchmarks"):
+        for p in (ROOT / folder).rglob("*.py"):
+            for node in ast.walk(ast.parse(p.read_text())):
+                if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("vise_lib"):
+                    bad += [f"{p.relative_to(ROOT)}: {a.name}" for a in node.names if a.name.startswith("_")]
+    assert not bad, bad
+
+
+def test_every_module_imports_on_its_own():
+    for name in sorted(_modules()):
+        if not name.endswith("__main__"):
+            importlib.import_module(name)

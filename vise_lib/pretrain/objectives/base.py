@@ -1,0 +1,50 @@
+"""What a pretraining objective is: how it builds its model, prepares a batch and scores it.
+
+The loop (:mod:`vise_lib.pretrain.loop`) knows nothing of any particular objective: it asks
+the registered :class:`Objective` for the model around the backbone, the number of epochs, a
+prepared batch (augmentation happens here, seeded by the loop's per-step generator) and the
+loss with its accuracy counts. A new pretraining baseline is one file in this folder with an
+``Objective`` subclass plus one entry in :data:`vise_lib.pretrain.objectives.OBJECTIVES` (and
+one variant in :mod:`vise_lib.pretrain.variants` to train it in the study).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+import torch
+from torch import nn
+
+from vise_lib.backbones.tensors import augment, to_tensor
+from vise_lib.pretrain.config import TrainConfig
+
+
+class Objective:
+    """Base class: a supervised-style objective on uint8 images with crop-and-flip batches."""
+
+    name: ClassVar[str] = ""
+    needs_labels: ClassVar[bool] = False  # True: label_sets required; False: refused
+    trains: ClassVar[bool] = True  # False: the seeded initial backbone is saved as is
+    views: ClassVar[int] = 1  # images per sample in a prepared batch (accuracy denominators)
+
+    def epochs(self, cfg: TrainConfig) -> int:
+        """How many epochs this objective trains for under ``cfg``."""
+        return cfg.epochs
+
+    def build(self, backbone: nn.Module, labels: list[np.ndarray], cfg: TrainConfig) -> nn.Module:
+        """The trained model around ``backbone`` (its ``.backbone`` is what gets saved)."""
+        raise NotImplementedError
+
+    def heads(self, model: nn.Module, cfg: TrainConfig) -> list[int]:
+        """Output sizes, one per accuracy the log reports."""
+        raise NotImplementedError
+
+    def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
+        """A normalized float batch from uint8 ``(B, H, W, 3)`` images (crop + flip if ``cfg.augment``)."""
+        x = to_tensor(images_u8)
+        return augment(x, g, pad=cfg.pad) if cfg.augment else x
+
+    def loss(self, outs, ys: list[torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """``(loss, hits per head, samples in the batch)`` for the model outputs ``outs``."""
+        raise NotImplementedError
