@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
-from vise_lib.pretrain.loop import TrainConfig
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.study.backbone_runs import train_backbones
 from vise_lib.study.label_information import label_information
 from vise_lib.study.scoring import score_backbones

@@ -12,7 +12,8 @@ import dataclasses
 from pathlib import Path
 
 from vise_lib.pretrain.batchnorm import recompute_batchnorm_file
-from vise_lib.pretrain.loop import TrainConfig, pretrain
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.variants import training_set
 
 
@@ -26,7 +27,7 @@ def split_name(name: str) -> tuple[str, int]:
     return variant, int(seed or 0)
 
 
-def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root, labels_key: str = "label",
+def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root,
                     progress: bool = False) -> dict:
     """Train ``variants`` x ``seeds``; returns ``{"order": [names], "variants": {name: run}, "config"}``.
 

@@ -14,9 +14,13 @@ from vise_lib.study.reference_features import REFERENCES
 from vise_lib.transfer.runner import SPLITS, probe_features, resolve_backbones, run_transfer, world_tasks
 
 
-def _rows(runs, correct, prefix=""):
+def score_rows(runs, correct, prefix: str = "") -> tuple[list[dict], dict]:
+    """Linear-protocol runs of :func:`run_transfer` (and their ``correct_out``) as score rows and
+    correctness keyed ``(variant, task, pretrain_seed, probe_seed)``."""
     rows, out = [], {}
     for r in runs:
+        if r.get("protocol", "linear") != "linear":
+            continue
         variant, ps = split_name(r["backbone"])
         rows.append({"backbone": prefix + variant, "task": r["task"], "pretrain_seed": ps, "probe_seed": r["seed"],
                      "top1": 100.0 * r["test"]["top1"]})
@@ -37,19 +41,25 @@ def score_backbones(world_dir, backbones: dict, arch: str, width: int, blocks: i
     correct: dict = {}
     res = run_transfer(world_tasks(world_dir, tasks), specs, probe_seeds, cache_dir=cache_dir,
                        num_threads=num_threads, correct_out=correct)
-    rows, corr = _rows(res["runs"], correct, prefix)
+    rows, corr = score_rows(res["runs"], correct, prefix)
     return res, rows, corr
 
 
 def score_references(world_dir, tasks, probe_seeds, names=tuple(REFERENCES)) -> tuple[list[dict], dict]:
     """Score rows and correctness of the reference features (``pixels``, ``handmade``)."""
-    rows, corr = [], {}
+    rows, corr, memo = [], {}, {}
     for task in world_tasks(world_dir, tasks):
         for name in names:
-            feats = {s: REFERENCES[name](task.splits[s][0]) for s in SPLITS}
+            feats = {}
+            for s in SPLITS:  # the world's tasks share their images: compute each feature set once
+                x = task.splits[s][0]
+                key = (name, s, id(x))
+                if key not in memo:
+                    memo[key] = REFERENCES[name](x)
+                feats[s] = memo[key]
             correct: dict = {}
             runs = probe_features(name, task, feats, probe_seeds, correct_out=correct)
-            r, c = _rows(runs, correct)
+            r, c = score_rows(runs, correct)
             rows += r
             corr.update(c)
     return rows, corr

@@ -87,12 +87,12 @@ def engagement_probe(world_dir, latent="affect") -> dict:
 def calibrate(world_dir) -> dict:
     """All calibration numbers of a world: pixel probes, engagement probes and counts.
 
-    ``pixel_probe[task]`` (:func:`pixel_probe`), ``engagement_probe[latent]`` for affect, stance
-    and object (:func:`engagement_probe`), ``chance`` for each of them (keys ``pixel/<task>``,
+    ``pixel_probe[task]`` (:func:`pixel_probe`), ``engagement_probe[latent]`` for affect, stance,
+    object (the content class) and poster (:func:`engagement_probe`), ``chance`` for each of them (keys ``pixel/<task>``,
     ``engagement/<latent>``) and ``counts`` (posts, comments, posts without comments, split sizes).
     """
     pix = pixel_probe(world_dir)
-    eng = {k: engagement_probe(world_dir, k) for k in ("affect", "stance", "object")}
+    eng = {k: engagement_probe(world_dir, k) for k in ("affect", "stance", "object", "poster")}
     posts = load_posts(world_dir)
     chance = {f"pixel/{t}": v for t, v in pix["chance"].items()}
     chance.update({f"engagement/{k}": v["chance"] for k, v in eng.items()})
@@ -135,22 +135,23 @@ def plot_gallery(world_dir, n=12, cols=6):
 
 
 def plot_latent_distributions(world_dir):
-    """Counts of affect, object and stance, the popularity histogram, and affect x object counts."""
+    """Counts of affect, content (``object``) and stance, the popularity histogram, and affect x content
+    counts (affect depends on content with weight ``affect_from_content``)."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
     lat = load_latents(world_dir)
-    fig, ax = plt.subplots(1, 5, figsize=(22, 3.8), gridspec_kw={"width_ratios": [1.2, 1.2, 0.6, 1, 1.4]})
+    fig, ax = plt.subplots(1, 5, figsize=(24, 4.2), gridspec_kw={"width_ratios": [0.8, 2.2, 0.4, 0.8, 2.2]})
     for a, key, names in ((ax[0], "affect", AFFECTS), (ax[1], "object", OBJECTS), (ax[2], "stance", STANCES)):
         a.bar(names, np.bincount(lat[key], minlength=len(names)), color="tab:gray")
         a.set_title(f"{key} counts")
-        a.tick_params(axis="x", rotation=45)
+        a.tick_params(axis="x", rotation=90, labelsize=6)
     ax[3].hist(np.log10(lat["popularity"]), bins=40, color="tab:gray")
     ax[3].set(title="popularity", xlabel="log10 popularity")
     tab = pd.crosstab(pd.Categorical.from_codes(lat["affect"], AFFECTS),
                       pd.Categorical.from_codes(lat["object"], OBJECTS), dropna=False)
-    sns.heatmap(tab, annot=True, fmt="d", cbar=False, ax=ax[4], cmap="Greys")
-    ax[4].set(title="affect x object (independent)", xlabel="object", ylabel="affect")
+    sns.heatmap(tab, annot=False, cbar=False, ax=ax[4], cmap="Greys", xticklabels=False)
+    ax[4].set(title="affect x content counts", xlabel="content class", ylabel="affect")
     fig.tight_layout()
     return fig
 
