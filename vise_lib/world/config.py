@@ -47,7 +47,7 @@ class WorldConfig(StageConfig):
     n_train: int = 600
     n_val: int = 300
     n_test: int = 600
-    affect_from_content: float = 0.4
+    affect_from_content: float = 0.7
     style_spread: float = 1.0
     stance_spread: float = 1.0
     pixel_noise: float = 0.03
