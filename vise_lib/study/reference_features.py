@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import numpy as np
 
-from vise_lib.world.diagnostics import pixel_features
+
+
+def pixel_features(images: np.ndarray, grid: int = 8) -> np.ndarray:
+    """Average-pool uint8 images (N, px, px, 3) to (grid x grid x 3) and flatten to floats."""
+    n, px = len(images), images.shape[1]
+    f = px // grid
+    x = images[:, :grid * f, :grid * f].astype(np.float64) / 255.0
+    return x.reshape(n, grid, f, grid, f, 3).mean((2, 4)).reshape(n, -1)
 
 
 def _hsv(x: np.ndarray) -> np.ndarray:
@@ -22,12 +29,12 @@ def _hsv(x: np.ndarray) -> np.ndarray:
 
 
 def handmade_features(images: np.ndarray) -> np.ndarray:
-    """52 fixed statistics per uint8 image (N, px, px, 3): colour and texture, no learning.
+    """56 fixed statistics per uint8 image (N, px, px, 3): colour and texture, no learning.
 
     RGB and HSV means and standard deviations (12), a saturation-weighted 12-bin hue histogram,
     4-bin saturation and value histograms (8), the grey image's FFT energy in 8 radial bands,
     gradient-magnitude mean and std and an 8-bin gradient-orientation histogram (10), and the
-    mean colour of the 2-pixel border minus the centre's (2 x 3 = 6, a frame detector).
+    mean colour of the 2-pixel border minus the centre's and the border's colour spread (6, a frame detector).
     """
     x = images.astype(np.float32) / 255.0
     n, px = x.shape[:2]
