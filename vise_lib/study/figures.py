@@ -36,3 +36,21 @@ def phase_plot(frame: pd.DataFrame, xlabel: str, title: str):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def claims_plot(claims: list[dict]):
+    """Forest plot: each claim's a − b (points) with its 95 % interval; shaded band: ±ε."""
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(claims) + 1.2))
+    y = list(range(len(claims)))[::-1]
+    colour = {"holds": "tab:green", "reversed": "tab:red", "equivalent": "tab:blue", "unresolved": "tab:gray"}
+    for yi, c in zip(y, claims):
+        ax.plot([c["ci_low"], c["ci_high"]], [yi, yi], color=colour[c["verdict"]], lw=2)
+        ax.plot(c["diff"], yi, "o", color=colour[c["verdict"]])
+    if claims:
+        eps = claims[0]["epsilon"]
+        ax.axvspan(-eps, eps, color="0.9", zorder=0)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [f"{c['a']} − {c['b']} ({c['task']})" for c in claims], fontsize=8)
+    ax.set(xlabel="difference in test top-1 (points), 95 % CI", title="claims (colour: verdict)")
+    fig.tight_layout()
+    return fig
