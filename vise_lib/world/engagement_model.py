@@ -2,11 +2,12 @@
 
 Engagement is sampled from the latents and the engagement knobs only, never from the pixels.
 
-**Reactions.** A post's expected mix is softmax(``BASE_LOGITS`` + ``eng_content`` · C[content]
-+ ``eng_affect`` · A[affect] + ``eng_stance`` · S[stance] + ``eng_nonvisual`` · P[poster]):
-the base mix is like-dominated (``like_share`` of "like"), A is a weak, noisy affect map
-(:data:`AFFECT_TILT`: a nudge toward one or two reactions per affect, never one-to-one), C and P
-are random tables (C fixed, P drawn per world). The post's own mix is Dirichlet around it
+**Reactions.** "like" takes ``like_share`` of a post's expected mix whatever the post (likes
+dominate and say little); the other five share the rest as softmax(base logits (4:2:2:1:1) +
+``eng_content`` · C[content] + ``eng_affect`` · A[affect] + ``eng_stance`` · S[stance] +
+``eng_nonvisual`` · P[poster]), where A is a weak, noisy affect map (:data:`AFFECT_TILT`: a nudge
+toward one or two reactions per affect, never one-to-one) and C and P are random tables (C
+fixed, P drawn per world). The post's own mix is Dirichlet around it
 (concentration ``reaction_concentration``) and the counts are multinomial with a Poisson total
 of mean ``mean_reactions`` · popularity^``eng_nonvisual``. ``engagement_noise`` λ blends the
 mix with a latent-free one, weight λ.
@@ -41,9 +42,12 @@ SHARE_MULT = {"amusement": 1.5, "awe": 1.4, "contentment": 0.8, "anger": 1.3, "f
 TABLE_STD = {"content": 0.6, "poster": 0.6}
 
 
+REST_WEIGHTS = (4.0, 2.0, 2.0, 1.0, 1.0)  # love, haha, wow, sad, angry in the latent-free mix
+
+
 def base_logits(like_share: float) -> np.ndarray:
     """Logits of the latent-free mix: ``like_share`` of "like", the rest split 4:2:2:1:1."""
-    rest = np.array([4, 2, 2, 1, 1], float)
+    rest = np.array(REST_WEIGHTS)
     return np.log(np.concatenate([[like_share], (1 - like_share) * rest / rest.sum()]))
 
 
@@ -58,14 +62,15 @@ def poster_table(rng, n_posters: int) -> np.ndarray:
 
 
 def expected_mix(cfg, lat, posters: np.ndarray) -> np.ndarray:
-    """The expected reaction mix (n, 6) of each post before noise."""
-    logits = (base_logits(cfg.like_share)[None]
-              + cfg.eng_content * content_table()[lat["object"]]
-              + cfg.eng_affect * np.array([AFFECT_TILT[a] for a in AFFECTS])[lat["affect"]]
-              + cfg.eng_stance * np.array([STANCE_TILT[s] for s in STANCES])[lat["stance"]]
-              + cfg.eng_nonvisual * posters[lat["poster"]])
+    """The expected reaction mix (n, 6) of each post before noise ("like" fixed at ``like_share``)."""
+    logits = (np.log(np.array(REST_WEIGHTS))[None]
+              + cfg.eng_content * content_table()[lat["object"], 1:]
+              + cfg.eng_affect * np.array([AFFECT_TILT[a] for a in AFFECTS])[lat["affect"], 1:]
+              + cfg.eng_stance * np.array([STANCE_TILT[s] for s in STANCES])[lat["stance"], 1:]
+              + cfg.eng_nonvisual * posters[lat["poster"], 1:])
     p = np.exp(logits - logits.max(1, keepdims=True))
-    return p / p.sum(1, keepdims=True)
+    rest = (1 - cfg.like_share) * p / p.sum(1, keepdims=True)
+    return np.column_stack([np.full(len(rest), cfg.like_share), rest])
 
 
 def sample_engagement(cfg, lat, posters, rng, comment_rng):
