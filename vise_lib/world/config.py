@@ -55,7 +55,7 @@ class WorldConfig(StageConfig):
     downstream_hue_shift: float = 0.06
     n_posters: int = 40
     eng_content: float = 1.0
-    eng_affect: float = 1.0
+    eng_affect: float = 2.0
     eng_stance: float = 1.0
     eng_nonvisual: float = 1.0
     engagement_noise: float = 0.0
