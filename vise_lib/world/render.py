@@ -6,9 +6,9 @@ Layers, back to front, every one across the whole image:
    random scale, orientation and phase) in two tones of the class's background hue, and its
    shape (circle, square, triangle, cross) in the class's foreground hue, either one large copy
    (``single``) or four small ones on a 2 x 2 grid (``tiled``), at random rotation. Shapes cover
-   roughly 15-35 % of the pixels, the texture the rest.
-2. **stance frame**: a border (``STANCE_FRAME["px_fraction"]`` of the side, about a quarter of the
-   pixels) whose hue is drawn around the stance's mean with a spread (``stance_spread``), so the
+   about 10-34 % of the pixels (5th-95th percentile; median 20 %), the texture the rest.
+2. **stance frame**: a border (``STANCE_FRAME["px_fraction"]`` of the side, rounded: 2 px, 31 % of the
+   pixels at 24 px) whose hue is drawn around the stance's mean with a spread (``stance_spread``), so the
    two stances overlap.
 3. **affect style**: a colour grading of the whole image (brightness gain, saturation, contrast,
    an RGB tint and film grain), each drawn per image around the affect's mean (``STYLE``) with
