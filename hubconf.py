@@ -4,6 +4,8 @@
 builds the trunk in the official VisE layout (``nn.Sequential`` of torchvision's ResNet-50
 children without avgpool/fc) and loads a LOCAL checkpoint (``weights_only=True``). Nothing is
 ever downloaded: the released VisE weights and our own ``backbone.pt`` files are given as paths.
+``torch.hub.load(repo_dir, "vise_checkpoint", source="local", checkpoint=path)`` loads any of
+them as the architecture the file describes (our recorded metadata, or the keys and shapes).
 """
 
 dependencies = ["torch", "torchvision"]
@@ -13,6 +15,7 @@ from vise_lib.backbones.checkpoint import load_backbone
 
 
 def _trunk(arch: str, pretrained: bool, checkpoint, **kw):
+    kw = {k: v for k, v in kw.items() if v is not None}
     if pretrained and checkpoint is None:
         raise ValueError(f"pretrained=True needs checkpoint=<local path> for {arch!r}: this hub never downloads "
                          "weights (get the released VisE files, or train one with vise_lib.pretrain.loop)")
@@ -31,6 +34,17 @@ def vise_resnet18(pretrained: bool = False, checkpoint=None):
     return _trunk("resnet18", pretrained, checkpoint)
 
 
-def vise_small_resnet(pretrained: bool = False, checkpoint=None, width: int = 16, blocks: int = 1):
-    """The CPU-sized CIFAR-style ResNet for 32 px images (the embedded presets' backbone)."""
+def vise_small_resnet(pretrained: bool = False, checkpoint=None, width: int | None = None, blocks: int | None = None):
+    """The CPU-sized CIFAR-style ResNet for 32 px images (the embedded presets' backbone).
+
+    Without ``checkpoint``, ``width`` defaults to 16 and ``blocks`` to 1; with one, both come from
+    the file unless given."""
+    if checkpoint is None:
+        width, blocks = width or 16, blocks or 1
     return _trunk("small_resnet", pretrained, checkpoint, width=width, blocks=blocks)
+
+
+def vise_checkpoint(checkpoint):
+    """Any local checkpoint (ours, a released VisE trunk, a torchvision ResNet state dict), built as the
+    architecture the file describes."""
+    return load_backbone(checkpoint)

@@ -33,3 +33,104 @@ def manifest_of(tmp_path):
     def _make(rows, **kw):
         return read_manifest(write_manifest(tmp_path / "manifest.jsonl", rows), **kw)
     return _make
+
+
+def _class_image(rng, k: int, n_classes: int, px: int):
+    """A px × px RGB uint8 image whose hue (and a stripe) follow class ``k``, plus noise."""
+    import numpy as np
+
+    hue = np.array([np.cos(2 * np.pi * k / n_classes), np.sin(2 * np.pi * k / n_classes), (k % 2) - 0.5])
+    base = 128 + 30 * hue
+    img = base[None, None, :] + rng.normal(0, 70, (px, px, 3))
+    img[:, (k * px) // n_classes:(k * px) // n_classes + 3] = 255
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
+def write_real_datasets(root: Path, px: int = 24) -> dict:
+    """Tiny datasets in real published layouts, with a learnable class signal and the usual faults.
+
+    * ``objects/``: ImageFolder, 3 classes × 12 (PNG / JPEG mixed), a corrupt ``.jpg``, a hidden file;
+    * ``sentiment/labels.csv``: CSV ``path,label`` (24 ``pos`` / 8 ``neg``: imbalanced), GIF and PNG
+      files named ``.jpg``, one row naming a missing file, one ``..`` row, one class with 2 images;
+    * ``emotion6/``: ``images/<emotion>/<n>.jpg`` (6 × 8) and ``ground_truth.txt``;
+    * ``intentonomy/``: ``annotations/intentonomy_{train,val,test}2020.json`` + ``images/`` (4 classes).
+    """
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    out = {}
+    d = root / "objects"
+    for k, c in enumerate(("circle", "square", "star")):
+        (d / c).mkdir(parents=True, exist_ok=True)
+        for i in range(12):
+            Image.fromarray(_class_image(rng, k, 3, px)).save(d / c / f"{i}.{'png' if i % 2 else 'jpg'}")
+    (d / "star" / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 truncated")
+    (d / "circle" / ".DS_Store").write_bytes(b"junk")
+    out["objects"] = d
+    d = root / "sentiment"
+    (d / "img").mkdir(parents=True, exist_ok=True)
+    rows = ["path,label"]
+    for i in range(34):
+        label, k = ("pos", 0) if i < 24 else ("neg", 1) if i < 32 else ("meh", 2)
+        fmt = "GIF" if i % 3 == 0 else "PNG"
+        Image.fromarray(_class_image(rng, k, 3, px)).save(d / "img" / f"{i}.jpg", format=fmt)
+        rows.append(f"img/{i}.jpg,{label}")
+    rows += ["img/missing.jpg,pos", "../objects/circle/0.png,neg"]
+    (d / "labels.csv").write_text("\n".join(rows) + "\n")
+    out["sentiment"] = d / "labels.csv"
+    emotions = ("anger", "disgust", "fear", "joy", "sadness", "surprise")
+    d = root / "emotion6"
+    lines = ["[image_filename]\t[valence]\t[arousal]\t[prob. anger]\t[prob. disgust]\t[prob. fear]\t"
+             "[prob. joy]\t[prob. sadness]\t[prob. surprise]\t[prob. neutral]"]
+    for k, e in enumerate(emotions):
+        (d / "images" / e).mkdir(parents=True, exist_ok=True)
+        for i in range(8):
+            Image.fromarray(_class_image(rng, k, 6, px)).save(d / "images" / e / f"{i}.jpg", quality=95)
+            votes = np.full(7, 0.3 / 6)
+            votes[k] += 0.7
+            valence, arousal = 2 + k + rng.normal(0, 0.3), 5 - 0.5 * k + rng.normal(0, 0.3)
+            lines.append(f"{e}/{i}.jpg\t{valence:.2f}\t{arousal:.2f}\t" + "\t".join(f"{v:.3f}" for v in votes))
+    (d / "ground_truth.txt").write_text("\n".join(lines) + "\n")
+    out["emotion6"] = d
+    d = root / "intentonomy"
+    (d / "annotations").mkdir(parents=True, exist_ok=True)
+    (d / "images").mkdir(parents=True, exist_ok=True)
+    cats = [{"id": k, "name": f"intent{k}"} for k in range(4)]
+    for s, n in (("train", 24), ("val", 10), ("test", 10)):
+        images, anns = [], []
+        for i in range(n):
+            k = i % 4
+            Image.fromarray(_class_image(rng, k, 4, px)).save(d / "images" / f"{s}{i}.jpg")
+            images.append({"id": f"{s}{i}", "filename": f"{s}{i}.jpg"})
+            ids = [k, (k + 1) % 4] if i % 3 == 0 else [k]
+            ann = {"id": i, "image_id": f"{s}{i}"}
+            if s == "train":
+                ann["category_ids_softprob"] = [1.0 if c in ids else 0.0 for c in range(4)]
+            else:
+                ann["category_ids"] = ids
+            anns.append(ann)
+        (d / "annotations" / f"intentonomy_{s}2020.json").write_text(
+            json.dumps({"categories": cats, "images": images, "annotations": anns}))
+    out["intentonomy"] = d
+    return out
+
+
+def write_fake_trunks(root: Path, official: bool = True) -> dict:
+    """A fake released VisE trunk (official ResNet-50 keys, no metadata; skipped with ``official=False``)
+    and a fake torchvision hub cache (``root/torch_home``, set ``TORCH_HOME`` to it) holding a
+    ResNet-18 ``IMAGENET1K_V1`` file."""
+    import torch
+    import torchvision
+    from torch import nn
+
+    torch.manual_seed(0)
+    root.mkdir(parents=True, exist_ok=True)
+    if official:
+        trunk = nn.Sequential(*list(torchvision.models.resnet50(weights=None).children())[:-2])
+        torch.save(dict(trunk.state_dict()), root / "resnet50_vise_250m.pth")
+    url = torchvision.models.get_model_weights("resnet18")["IMAGENET1K_V1"].url
+    cache = root / "torch_home" / "hub" / "checkpoints"
+    cache.mkdir(parents=True, exist_ok=True)
+    torch.save(torchvision.models.resnet18(weights=None).state_dict(), cache / url.rsplit("/", 1)[1])
+    return {"vise": root / "resnet50_vise_250m.pth", "torch_home": root / "torch_home"}

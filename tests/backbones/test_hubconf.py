@@ -37,3 +37,13 @@ def test_small_resnet_roundtrip(tmp_path):
     m = _hub("vise_small_resnet", checkpoint=tmp_path / "backbone.pt", width=8)
     assert all(torch.equal(m.state_dict()[k], v) for k, v in ours.state_dict().items())
     assert _hub("vise_small_resnet", width=8)(torch.zeros(1, 3, 32, 32)).shape == (1, 64, 4, 4)
+
+
+def test_checkpoint_entry_point_needs_only_the_path(tmp_path):
+    torch.manual_seed(0)
+    ours = build_backbone("small_resnet", width=4, blocks=2)
+    save_backbone(ours, tmp_path / "backbone.pt")
+    m = _hub("vise_checkpoint", checkpoint=tmp_path / "backbone.pt")
+    assert all(torch.equal(m.state_dict()[k], v) for k, v in ours.state_dict().items())
+    m = _hub("vise_small_resnet", checkpoint=tmp_path / "backbone.pt")  # width and blocks from the file
+    assert m[0].weight.shape[0] == 4

@@ -7,15 +7,24 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from vise_lib.run.presets import ALL_STAGES, INGEST, STAGES
+from vise_lib.run.presets import ALL_STAGES, INGEST, STAGES, stage_config
 from vise_lib.run.pipeline import StageFailed, book_toc, run
 
 
 def _notebook(path, body="print('x =', x)"):
-    nb = new_notebook(cells=[new_code_cell("run_dir = ''\npreset = ''\nx = 0", metadata={"tags": ["parameters"]}),
+    nb = new_notebook(cells=[new_code_cell("run_dir = ''\npreset = ''\nx = 0\nconfig = {}",
+                                           metadata={"tags": ["parameters"]}),
                              new_code_cell(body)])
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
+
+
+def section(stage, i):
+    """A preset section with one parameter: ``x`` (untyped sections) or ``seed`` / ``chunk_rows`` (typed)."""
+    typed = stage_config(stage.section)
+    if typed is None:
+        return {"x": i}
+    return {"seed": i} if "seed" in typed.__dataclass_fields__ else {"chunk_rows": i + 1}
 
 
 @pytest.fixture
@@ -24,7 +33,7 @@ def mini(tmp_path):
     (tmp_path / "configs").mkdir()
     for s in ALL_STAGES:
         _notebook(tmp_path / "notebooks" / f"{s.name}.ipynb")
-    cfg = {s.section: {"x": i} for i, s in enumerate(STAGES)}
+    cfg = {s.section: section(s, i) for i, s in enumerate(STAGES)}
     (tmp_path / "configs" / "smoke.yml").write_text(yaml.safe_dump(cfg))
     return tmp_path
 
@@ -37,14 +46,15 @@ def test_runs_then_caches_then_reruns_only_downstream(mini):
     names = [s.name for s in STAGES]
     first = run("smoke", root=mini, book=False, echo=lambda *_: None)
     assert set(statuses(first).values()) == {"ran"}
-    out = nbformat.read(mini / "book/_generated/smoke" / f"{names[1]}.ipynb", as_version=4)
-    assert "x = 1" in out.cells[-1].outputs[0]["text"]  # the preset's parameter was injected
+    untyped = next(i for i, s in enumerate(STAGES) if stage_config(s.section) is None)
+    out = nbformat.read(mini / "book/_generated/smoke" / f"{names[untyped]}.ipynb", as_version=4)
+    assert f"x = {untyped}" in out.cells[-1].outputs[0]["text"]  # the preset's parameter was injected
 
     second = run("smoke", root=mini, book=False, echo=lambda *_: None)
     assert set(statuses(second).values()) == {"cached"}
 
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
-    cfg[STAGES[2].section]["x"] = 42
+    cfg[STAGES[2].section] = {k: 42 for k in cfg[STAGES[2].section]}
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     third = statuses(run("smoke", root=mini, book=False, echo=lambda *_: None))
     assert [third[n] for n in names] == ["cached", "cached"] + ["ran"] * (len(names) - 2)
@@ -71,7 +81,7 @@ def test_unknown_stage_rejected(mini):
 def test_a_preset_chooses_its_stages_and_outputs_can_live_elsewhere(mini, tmp_path_factory):
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
     cfg["stages"] = [INGEST.name, STAGES[1].name]
-    cfg["ingest"] = {"x": 7}
+    cfg["ingest"] = {"chunk_rows": 7}
     (mini / "configs/real.yml").write_text(yaml.safe_dump(cfg))
     out = tmp_path_factory.mktemp("out")
     res = run("real", root=mini, out_root=out, book=False, echo=lambda *_: None)
@@ -113,3 +123,84 @@ def test_stage_kernel_is_quiet_and_leaves_no_sockets(tmp_path, capfd):
     err = capfd.readouterr().err
     assert "without encryption" not in err and "KeyboardInterrupt" not in err
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["t.ipynb"]
+
+
+def _run(root, lines=None, **kw):
+    return statuses(run(kw.pop("preset", "smoke"), root=root, book=False,
+                        echo=(lines.append if lines is not None else lambda *_: None), **kw))
+
+
+def _why(lines, stage):
+    return next(line.split("(why: ", 1)[1].rstrip(")") for line in lines if f"] {stage}: executing" in line)
+
+
+def test_item4_an_edited_input_file_or_folder_reruns_its_stage_and_says_why(mini, tmp_path_factory):
+    data = tmp_path_factory.mktemp("data")
+    manifest = data / "manifest.jsonl"
+    manifest.write_text("".join(f'{{"post_id": "p{i}"}}\n' for i in range(150)))
+    images = data / "downstream"
+    (images / "cat").mkdir(parents=True)
+    (images / "cat" / "a.jpg").write_bytes(b"x")
+    cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
+    cfg["stages"] = [INGEST.name] + [s.name for s in STAGES]
+    (data / "img").mkdir()
+    cfg["ingest"] = {"manifest": str(manifest), "data_root": str(data / "img")}
+    cfg[STAGES[3].section] = {"x": 3, "datasets": [{"name": "mine", "path": str(images)}]}
+    (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
+    names = [INGEST.name] + [s.name for s in STAGES]
+
+    lines = []
+    assert set(_run(mini, lines).values()) == {"ran"}
+    assert _why(lines, names[0]) == "no cached result"
+    assert set(_run(mini).values()) == {"cached"}
+
+    manifest.write_text("".join(f'{{"post_id": "p{i}"}}\n' for i in range(300)))  # 150 -> 300 posts
+    lines = []
+    st = _run(mini, lines)
+    assert set(st.values()) == {"ran"}
+    assert _why(lines, names[0]) == f"inputs changed: {manifest.resolve()}"
+    assert _why(lines, names[1]) == "upstream stage changed"
+
+    (images / "dog").mkdir()
+    (images / "dog" / "b.jpg").write_bytes(b"y")  # a new class in the downstream dataset
+    lines = []
+    st = _run(mini, lines)
+    assert [st[n] for n in names] == ["cached"] * 4 + ["ran"] * 3
+    assert _why(lines, STAGES[3].name) == f"inputs changed: {images.resolve()}"
+    assert any(f"] {names[0]}: cached" in line for line in lines)
+
+
+def test_item4_why_a_stage_ran(mini):
+    names = [s.name for s in STAGES]
+    _run(mini)
+    lines = []
+    _run(mini, lines, force=True, stages=[names[0]])
+    assert _why(lines, names[0]) == "--force"
+    cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
+    cfg[STAGES[2].section]["x"] = 42
+    (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
+    (mini / "vise_lib").mkdir()
+    lines = []
+    _run(mini, lines, stages=names[2:3])
+    assert _why(lines, names[2]) == "parameters changed: x"
+    (mini / "vise_lib" / "new.py").write_text("X = 1\n")  # a library change reruns every stage
+    lines = []
+    st = _run(mini, lines)
+    assert set(st.values()) == {"ran"} and _why(lines, names[0]) == "library changed"
+    assert {_why(lines, n) for n in names} == {"library changed"}
+    res = json.loads((mini / "runs/smoke/pipeline.json").read_text())
+    assert res[0]["reason"] == "library changed"
+
+
+def test_item3_a_stage_that_did_not_finish_is_rerun_and_says_so(mini):
+    flag = mini / "kill"
+    flag.write_text("")
+    _notebook(mini / "notebooks" / f"{STAGES[2].name}.ipynb",
+              body=f"import pathlib\nassert not pathlib.Path({str(flag)!r}).exists(), 'killed'")
+    with pytest.raises(StageFailed):
+        _run(mini)
+    flag.unlink()
+    lines = []
+    st = _run(mini, lines)
+    assert st[STAGES[2].name] == "ran"
+    assert _why(lines, STAGES[2].name).startswith("the last run did not finish")

@@ -6,7 +6,13 @@ import pytest
 from PIL import Image
 
 from vise_lib.transfer.datasets import EMOTION6, FI, UNBIASEDEMO, load_dataset
-from vise_lib.transfer.runner import assign_splits, complete_splits, decode_splits
+from vise_lib.transfer.decode import decode_dataset
+from vise_lib.transfer.splits import assign_splits, complete_splits
+
+
+def decode_splits(ds, size):
+    dec = decode_dataset(ds, size, min_per_class=1)
+    return dec.splits(), dec.decode_skipped
 
 
 def _img(path, seed=0, fmt=None, size=(10, 8), mode="RGB"):
@@ -74,7 +80,7 @@ def test_emotion6_folders_and_ground_truth(tmp_path):
     j = ds.paths.index("fear/3.jpg")
     assert np.isnan(ds.extra["valence"][j])
     reasons = dict(ds.skipped)
-    assert "fear/3.jpg" in reasons and "not an image" in reasons["ground_truth.txt:19"]
+    assert "fear/3.jpg" in reasons and "names no image" in reasons["ground_truth.txt:19"]
     assert "9 numbers" in reasons["ground_truth.txt:20"]
 
 
@@ -161,7 +167,7 @@ def test_csv_with_and_without_split(tmp_path):
     (tmp_path / "bad.csv").write_text("file,class\n0.png,a\n")
     with pytest.raises(ValueError, match="path,label"):
         load_dataset(tmp_path / "bad.csv", "csv")
-    with pytest.raises(ValueError, match="dataset_format"):
+    with pytest.raises(ValueError, match="dataset format"):
         load_dataset(tmp_path, "coco")
     with pytest.raises(FileNotFoundError):
         load_dataset(tmp_path / "nope", "imagefolder")
@@ -184,9 +190,9 @@ def test_complete_splits_carves_val_from_train(tmp_path):
             for i in range(10):
                 _img(tmp_path / s / c / f"{i}.png", seed=i)
     ds = load_dataset(tmp_path)
-    sp = complete_splits(ds)
+    sp = complete_splits(ds.labels, ds.split)
     assert (sp == "val").sum() == 4 and (sp == "test").sum() == 20
-    assert (complete_splits(ds) == sp).all()
+    assert (complete_splits(ds.labels, ds.split) == sp).all()
 
 
 def test_train_val_folders_get_a_test_split_from_train(tmp_path):
@@ -196,5 +202,5 @@ def test_train_val_folders_get_a_test_split_from_train(tmp_path):
                 _img(tmp_path / s / c / f"{i}.png", seed=i)
     ds = load_dataset(tmp_path)
     assert ds.classes == ["a", "b"] and set(ds.split) == {"train", "val"}
-    sp = complete_splits(ds)
+    sp = complete_splits(ds.labels, ds.split)
     assert (sp == "test").sum() == 4 and (sp == "val").sum() == 6 and (sp == "train").sum() == 16

@@ -1,12 +1,22 @@
-"""Backbone checkpoints: saved in the official VisE trunk layout, loaded weights-only.
+"""Backbone checkpoints: saved in the official VisE trunk layout, self-describing, loaded weights-only.
 
 Keys are those of ``nn.Sequential(*list(torchvision.models.resnet50().children())[:-2])``:
 ``0.weight``, ``1.running_mean``, ``4.0.conv1.weight``, ... for every architecture.
+
+Self-describing: :func:`save_backbone` records the architecture and its shape parameters
+(``{"arch", "width", "blocks", "format"}``) in the state dict's ``_metadata`` mapping under
+the key ``"vise"`` (the place PyTorch already keeps per-module versions; it survives
+``torch.load(..., weights_only=True)`` and is ignored by ``load_state_dict``), so the tensors
+and their keys stay exactly the official layout and any consumer of the released trunks loads
+our files unchanged. Files without that record (the released VisE-250M / VisE-1.2M trunks, a
+torchvision ResNet state dict, older files of ours) are described from their keys and shapes
+(:func:`infer_layout`), so loading needs only a path: ``load_backbone(path)``.
 """
 
 from __future__ import annotations
 
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -20,6 +30,10 @@ from vise_lib.io import atomic_write
 # torchvision ResNet child name -> index in the official trunk layout.
 _TV_TO_OFFICIAL = {"conv1": "0", "bn1": "1", "layer1": "4", "layer2": "5", "layer3": "6", "layer4": "7"}
 _WRAPPER_KEYS = ("state_dict", "model")
+META_KEY = "vise"  # key of our record in the state dict's ``_metadata``
+META_FORMAT = 1
+# Block counts per stage of the torchvision archs we build (BasicBlock / Bottleneck).
+_TV_BLOCKS = {"resnet18": ([2, 2, 2, 2], False), "resnet50": ([3, 4, 6, 3], True)}
 
 
 def official_keys(arch: str = "resnet50") -> list[str]:
@@ -35,7 +49,11 @@ def official_keys(arch: str = "resnet50") -> list[str]:
 
 
 def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
-    """Save the backbone's state dict in the official VisE layout, atomically.
+    """Save the backbone's state dict in the official VisE layout, atomically, with its description.
+
+    The architecture and shape parameters (:func:`infer_layout`) are recorded in the state
+    dict's ``_metadata["vise"]`` (see the module docstring); keys and tensors are the official
+    layout's.
 
     Accepts the trunk itself or a training wrapper with a ``.backbone`` trunk
     (:class:`MultiHeadClassifier`, ``SimCLRModel``; heads and projectors are not saved).
@@ -46,16 +64,19 @@ def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
         backbone = backbone.backbone
     if not isinstance(backbone, nn.Module):
         raise ValueError(f"expected an nn.Module backbone, got {type(backbone).__name__}")
-    state = {k: v.detach().cpu().clone(memory_format=torch.contiguous_format)
-             for k, v in backbone.state_dict().items()}
+    source = backbone.state_dict()
+    state = OrderedDict((k, v.detach().cpu().clone(memory_format=torch.contiguous_format))
+                        for k, v in source.items())
     bad = [k for k in state if not k.split(".", 1)[0].isdigit()]
     if bad:
         raise ValueError(f"backbone is not in the official layout (keys like {bad[:3]}); use build_backbone")
+    state._metadata = OrderedDict(getattr(source, "_metadata", {}))
+    state._metadata[META_KEY] = {**infer_layout(state, "the backbone to save"), "format": META_FORMAT}
     return atomic_write(path, lambda f: torch.save(state, f))
 
 
-def _to_official(state: Mapping, path: Path) -> dict[str, torch.Tensor]:
-    """Unwrap and rename a loaded checkpoint into official trunk keys."""
+def _to_official(state: Mapping, path: Path) -> tuple[dict[str, torch.Tensor], str]:
+    """Unwrap and rename a loaded checkpoint into official trunk keys; also says which layout it was."""
     for _ in range(2):  # {"state_dict": {...}} or {"model": {"state_dict": ...}}
         inner = [k for k in _WRAPPER_KEYS if isinstance(state.get(k), Mapping)]
         if inner:
@@ -67,7 +88,8 @@ def _to_official(state: Mapping, path: Path) -> dict[str, torch.Tensor]:
         state = {k[len("module."):]: v for k, v in state.items()}
     if any(k.startswith("backbone.") for k in state):  # a MultiHeadClassifier / SimCLRModel state dict
         state = {k[len("backbone."):]: v for k, v in state.items() if k.startswith("backbone.")}
-    if "conv1.weight" in state:  # torchvision ResNet layout
+    source = "torchvision" if "conv1.weight" in state else "official"
+    if source == "torchvision":  # torchvision ResNet layout
         out = {}
         for k, v in state.items():
             head, _, rest = k.partition(".")
@@ -78,30 +100,63 @@ def _to_official(state: Mapping, path: Path) -> dict[str, torch.Tensor]:
     non_tensor = [k for k, v in state.items() if not isinstance(v, torch.Tensor)]
     if non_tensor:
         raise ValueError(f"{path}: entries are not tensors: {non_tensor[:5]}")
-    return dict(state)
+    return dict(state), source
 
 
-def load_backbone(path: str | os.PathLike, arch: str, width: int = 32, blocks: int = 1) -> nn.Sequential:
-    """Load a backbone checkpoint into a freshly built ``arch`` trunk.
+def _known_layouts() -> dict[str, set[str]]:
+    """Key sets of the layouts a file may be in (for the "closest to" message of bad files)."""
+    out = {}
+    for arch in ("resnet50", "resnet18"):
+        keys = official_keys(arch)
+        out[f"official VisE trunk ({arch})"] = set(keys)
+        back = {v: k for k, v in _TV_TO_OFFICIAL.items()}
+        out[f"torchvision {arch} state dict"] = {
+            f"{back.get(k.split('.', 1)[0], k.split('.', 1)[0])}.{k.split('.', 1)[1]}" for k in keys
+        } | {"fc.weight", "fc.bias"}
+    out["our small_resnet (width 16, 1 block)"] = set(build_backbone("small_resnet", width=16).state_dict())
+    return out
 
-    Loads with ``torch.load(path, map_location="cpu", weights_only=True)`` only, so a pickle
-    that carries code is refused, never run. Accepted contents: (1) the official VisE layout
-    (``0.weight``, ``4.0.conv1.weight``, ...); (2) a torchvision ResNet state dict
-    (``conv1.*``, ``bn1.*``, ``layer1.*``, ...; ``fc.*`` is dropped); (3) either of those
-    wrapped under ``"state_dict"`` or ``"model"``, optionally with a ``"module."`` prefix
-    (a :class:`MultiHeadClassifier` state dict also works: its heads are dropped).
-    Keys are checked strictly; only missing BatchNorm ``num_batches_tracked`` counters
-    (absent in old checkpoints) are tolerated.
 
-    Raises:
-        FileNotFoundError: the file does not exist.
-        ValueError: the file is not a weights-only checkpoint, or its keys or shapes do not
-            match ``arch``; the message names the file and the offending keys.
+def closest_layout(keys) -> str:
+    """``"<layout> (k of n keys in common)"`` for the known layout sharing most keys with ``keys``."""
+    keys = set(keys)
+    scores = {name: len(keys & ks) / max(len(keys | ks), 1) for name, ks in _known_layouts().items()}
+    best = max(scores, key=scores.get)
+    common = len(keys & _known_layouts()[best])
+    return f"{best} ({common} of its {len(_known_layouts()[best])} keys in common)"
+
+
+def infer_layout(state: Mapping, where: str = "checkpoint") -> dict:
+    """``{"arch", "width", "blocks"}`` of an official-layout state dict, from its keys and shapes.
+
+    A 7x7 stem with Bottleneck blocks ``[3, 4, 6, 3]`` is ``resnet50`` (the released VisE
+    trunks), a 7x7 stem with BasicBlocks ``[2, 2, 2, 2]`` is ``resnet18``, a 3x3 stem with equal
+    BasicBlock stages is our ``small_resnet`` (``width`` = stem channels). Anything else raises
+    ``ValueError`` naming the closest known layout.
     """
+    stem = state.get("0.weight")
+    blocks = [len({k.split(".")[1] for k in state if k.startswith(f"{i}.") and k.endswith(".conv1.weight")})
+              for i in range(4, 8)]
+    bottleneck = any(k.startswith("4.") and k.endswith(".conv3.weight") for k in state)
+    if isinstance(stem, torch.Tensor) and stem.dim() == 4 and min(blocks) > 0:
+        side = int(stem.shape[-1])
+        for arch, (want, bneck) in _TV_BLOCKS.items():
+            if side == 7 and blocks == want and bottleneck == bneck and stem.shape[0] == 64:
+                return {"arch": arch, "width": 64, "blocks": blocks[0]}
+        if side == 3 and not bottleneck and len(set(blocks)) == 1:
+            return {"arch": "small_resnet", "width": int(stem.shape[0]), "blocks": blocks[0]}
+        raise ValueError(
+            f"{where}: a ResNet trunk with a {side}x{side} stem and {'Bottleneck' if bottleneck else 'Basic'} "
+            f"blocks {blocks} per stage is not one of ours (resnet50 [3, 4, 6, 3], resnet18 [2, 2, 2, 2], "
+            f"small_resnet with a 3x3 stem); closest known layout: {closest_layout(state)}")
+    raise ValueError(f"{where}: not a ResNet trunk in the official layout (no stem 0.weight / layer blocks); "
+                     f"closest known layout: {closest_layout(state)}")
+
+
+def _load_raw(path) -> Mapping:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"checkpoint not found: {path}")
-    model = build_backbone(arch, width, blocks)
     try:
         raw = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # UnpicklingError for code payloads, RuntimeError for non-zip files
@@ -111,20 +166,89 @@ def load_backbone(path: str | os.PathLike, arch: str, width: int = 32, blocks: i
         ) from e
     if not isinstance(raw, Mapping):
         raise ValueError(f"{path}: expected a dict state dict, got {type(raw).__name__}")
-    state = _to_official(raw, path)
+    return raw
+
+
+def read_checkpoint(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
+    """Load a checkpoint weights-only; return ``(state in official keys, description)``.
+
+    ``description`` holds ``arch``, ``width``, ``blocks`` and ``source``: ``"recorded"`` (our
+    metadata), ``"official"`` (official VisE keys, described from shapes) or ``"torchvision"``
+    (a torchvision ResNet state dict, renamed to the official keys).
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: not a weights-only checkpoint, or not a trunk we know (naming the closest layout).
+    """
+    raw = _load_raw(path)
+    state, source = _to_official(raw, path)
+    return state, _describe(raw, state, source, path)
+
+
+def _describe(raw: Mapping, state: Mapping, source: str, path) -> dict:
+    recorded = (getattr(raw, "_metadata", None) or {}).get(META_KEY)
+    if isinstance(recorded, Mapping) and {"arch", "width", "blocks"} <= set(recorded):
+        return {k: recorded[k] for k in ("arch", "width", "blocks")} | {"source": "recorded"}
+    return infer_layout(state, str(path)) | {"source": source}
+
+
+def describe_checkpoint(path: str | os.PathLike) -> dict:
+    """The ``{"arch", "width", "blocks", "source"}`` of a checkpoint file (see :func:`read_checkpoint`)."""
+    return read_checkpoint(path)[1]
+
+
+def load_backbone(path: str | os.PathLike, arch: str | None = None, width: int | None = None,
+                  blocks: int | None = None) -> nn.Sequential:
+    """Load a backbone checkpoint; with only a path, as the architecture the file describes.
+
+    Loads with ``torch.load(path, map_location="cpu", weights_only=True)`` only, so a pickle
+    that carries code is refused, never run. Accepted contents: (1) the official VisE layout
+    (``0.weight``, ``4.0.conv1.weight``, ...), ours with its recorded description or the
+    released trunks described from their shapes; (2) a torchvision ResNet state dict
+    (``conv1.*``, ``bn1.*``, ``layer1.*``, ...; ``fc.*`` is dropped); (3) either of those
+    wrapped under ``"state_dict"`` or ``"model"``, optionally with a ``"module."`` prefix
+    (a :class:`MultiHeadClassifier` state dict also works: its heads are dropped).
+    ``arch`` / ``width`` / ``blocks`` override the description (``None``: as described).
+    Keys are checked strictly; only missing BatchNorm ``num_batches_tracked`` counters
+    (absent in old checkpoints) are tolerated.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file is not a weights-only checkpoint, or its keys or shapes do not
+            match ``arch``; the message names the file, the offending keys and what the file is.
+    """
+    path = Path(path)
+    if arch is None:
+        state, desc = read_checkpoint(path)
+    else:  # an explicit arch: the description only improves the error message
+        raw = _load_raw(path)
+        state, source = _to_official(raw, path)
+        try:
+            desc = _describe(raw, state, source, path)
+        except ValueError:
+            desc = None
+    arch = arch or desc["arch"]
+    same = desc is not None and desc["arch"] == arch
+    width = width if width is not None else (desc["width"] if same and arch == "small_resnet" else 32)
+    blocks = blocks if blocks is not None else (desc["blocks"] if same and arch == "small_resnet" else 1)
+    model = build_backbone(arch, width, blocks)
     expected = model.state_dict()
     what = f"a {arch!r} backbone" + (f" (width={width}, blocks={blocks})" if arch == "small_resnet" else "")
+    actual = ("" if desc is None else
+              f" (the file holds a {desc['arch']!r} trunk" + (f", width={desc['width']}, blocks={desc['blocks']}"
+                                                               if desc["arch"] == "small_resnet" else "")
+              + f", {desc['source']}; load it with only the path)")
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         raise ValueError(
-            f"{path}: keys do not match {what}: "
+            f"{path}: keys do not match {what}{actual}: "
             f"{len(missing)} missing {missing[:8]}, {len(unexpected)} unexpected {unexpected[:8]}"
         )
     wrong = [f"{k}: {tuple(state[k].shape)} vs {tuple(v.shape)}" for k, v in expected.items()
              if k in state and state[k].shape != v.shape]
     if wrong:
-        raise ValueError(f"{path}: tensor shapes do not match {what}: {wrong[:5]}")
+        raise ValueError(f"{path}: tensor shapes do not match {what}{actual}: {wrong[:5]}")
     for k, v in expected.items():
         state.setdefault(k, v)
     model.load_state_dict(state, strict=True)

@@ -13,18 +13,26 @@ Columns of a table (CSV or Parquet; JSONL objects may use them too):
 * reactions: every ``reaction_<name>`` column is reaction ``<name>``; ``reaction_columns=`` names
   further columns to use as reactions under their own names (e.g. ``["score"]`` or
   ``["like", "love"]``); a ``reactions`` column may hold a JSON object (CSV) or a struct (Parquet);
-* ``shares``, ``timestamp`` (Unix seconds): optional counts.
+* ``shares``, ``timestamp`` (Unix seconds), ``n_comments``: optional counts;
+* ``caption``: optional text, the poster's own words (read with the comments).
 
 An empty CSV cell or a Parquet null in a count column is read as 0 and counted in the report's
-notes; the text ``NaN``, a float NaN, a negative or a non-numeric value skips the row.
+notes; the text ``NaN``, a float NaN, a negative or a non-numeric value skips the row. Numeric
+text is a number in every format: CSV ``12`` and JSONL ``"12"`` (or ``12``) all read as 12.
 Row numbers: JSONL and CSV give the physical line (CSV header = line 1); Parquet gives the
 1-based data row.
+
+Text repairs that keep the row, counted in the report's notes: a UTF-8 byte-order mark at the
+start of the file (what Excel writes) is removed; invalid UTF-8 bytes become U+FFFD; a lone
+UTF-16 surrogate from a JSON escape (``"\\udc80"``, half an emoji, as real dumps have) becomes
+U+FFFD, since it cannot be written back as UTF-8.
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -34,9 +42,16 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PREFIX = "reaction_"
-COUNT_KEYS = ("image_index", "shares", "timestamp")
+CSV_FIELD_LIMIT = 1 << 26  # 64 MiB per cell; a larger cell is a counted skip ("unreadable CSV row")
+COUNT_KEYS = ("image_index", "shares", "timestamp", "n_comments")
 NOTE_UTF8 = "non-UTF-8 bytes replaced by U+FFFD"
 NOTE_EMPTY_CELL = "empty count cells read as 0"
+NOTE_SURROGATE = "lone UTF-16 surrogates replaced by U+FFFD"
+NOTE_BOM = "UTF-8 byte-order mark removed"
+NOTE_EMPTY_COMMENT = "empty comments dropped"
+NOTE_DROPPED = "[deleted]/[removed] comments dropped"
+DROPPED_COMMENTS = ("[deleted]", "[removed]")  # Reddit's placeholders for a comment that is gone
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 
 
 class RowError(ValueError):
@@ -65,23 +80,59 @@ def _decode(raw: bytes, notes: Counter) -> str:
         return raw.decode("utf-8", errors="replace")
 
 
+def repair_surrogates(obj, notes: Counter):
+    """``obj`` (str, list, dict) with each lone UTF-16 surrogate replaced by U+FFFD; every
+    repaired string counts once in ``notes``."""
+    if isinstance(obj, str):
+        try:
+            obj.encode("utf-8")
+            return obj
+        except UnicodeEncodeError:
+            notes[NOTE_SURROGATE] += 1
+            return obj.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    if isinstance(obj, list):
+        return [repair_surrogates(v, notes) for v in obj]
+    if isinstance(obj, dict):
+        return {repair_surrogates(k, notes): repair_surrogates(v, notes) for k, v in obj.items()}
+    return obj
+
+
+def loads_json(text: str, notes: Counter, strict: bool = True):
+    """``json.loads`` whose strings hold no lone surrogate (repaired and counted, see above)."""
+    obj = json.loads(text, strict=strict)
+    if _SURROGATE_ESCAPE.search(text):  # only a \ud800-\udfff escape can leave a lone surrogate
+        obj = repair_surrogates(obj, notes)
+    return obj
+
+
 def _jsonl_rows(path, notes, reaction_columns):
-    for lineno, raw in enumerate(LineStream(path), start=1):
+    stream = LineStream(path)
+    for lineno, raw in enumerate(stream, start=1):
+        if lineno == 1 and stream.bom:
+            notes[NOTE_BOM] += 1
         if not raw.strip():
             continue
         try:
-            yield lineno, json.loads(_decode(raw, notes))
-        except json.JSONDecodeError:
-            yield lineno, RowError("invalid JSON", f"invalid JSON: {raw[:60]!r}")
+            yield lineno, loads_json(_decode(raw, notes), notes)
+        except (ValueError, RecursionError) as e:  # JSONDecodeError, too deep, an integer of > 4300 digits
+            yield lineno, RowError("invalid JSON", f"invalid JSON ({str(e)[:80]}): {raw[:60]!r}")
 
 
 def _csv_rows(path, notes, reaction_columns):
+    stream = LineStream(path)
+
     def lines():
-        for raw in LineStream(path):
+        for raw in stream:
+            if stream.lines == 1 and stream.bom:
+                notes[NOTE_BOM] += 1
             yield _decode(raw, notes) + "\n"
 
+    csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # a post's comments cell can be large
     reader = csv.reader(lines(), delimiter="\t" if str(path).lower().endswith(".tsv") else ",")
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as e:
+        raise ValueError(f"{path}: unreadable CSV header: {e}") from None
     if header is None:
         return
     header = [h.strip() for h in header]
@@ -89,7 +140,15 @@ def _csv_rows(path, notes, reaction_columns):
         raise ValueError(f"{path}: the header has no post_id column (columns: {header})")
     _check_columns(path, header, reaction_columns)
     start = reader.line_num + 1
-    for cells in reader:
+    while True:
+        try:
+            cells = next(reader)
+        except StopIteration:
+            break
+        except csv.Error as e:  # e.g. a cell above the field size limit; the reader goes on after it
+            line, start = start, reader.line_num + 1
+            yield line, RowError("unreadable CSV row", f"unreadable CSV row: {e}")
+            continue
         line, start = start, reader.line_num + 1
         if not cells or all(not c.strip() for c in cells):
             continue
@@ -125,11 +184,8 @@ def _check_columns(path, columns, reaction_columns):
         raise ValueError(f"{path}: reaction column(s) {missing} not in the columns {list(columns)}")
 
 
-def _cell(value, notes: Counter):
-    """A count cell: None/'' -> None (absent); numeric text -> number; other text kept."""
-    if value is None or (isinstance(value, str) and not value.strip()):
-        notes[NOTE_EMPTY_CELL] += 1
-        return None
+def number(value):
+    """Numeric text -> int or float (``" 12 "`` -> 12, ``"1e3"`` -> 1000.0); anything else unchanged."""
     if isinstance(value, str):
         text = value.strip()
         for kind in (int, float):
@@ -138,6 +194,14 @@ def _cell(value, notes: Counter):
             except ValueError:
                 pass
     return value
+
+
+def _cell(value, notes: Counter):
+    """A count cell: None/'' -> None (absent); numeric text -> number; other text kept."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        notes[NOTE_EMPTY_CELL] += 1
+        return None
+    return number(value)
 
 
 def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict:
@@ -157,14 +221,14 @@ def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict:
     c = out.get("comments")
     if isinstance(c, str):
         try:
-            out["comments"] = json.loads(c, strict=False) if c.strip() else []  # raw newlines ok
-        except json.JSONDecodeError:
+            out["comments"] = loads_json(c, notes, strict=False) if c.strip() else []  # raw newlines ok
+        except (ValueError, RecursionError):
             return RowError("bad comments", "comments cell is not a JSON list of strings")
     r = out.get("reactions")
     if isinstance(r, str):
         try:
-            out["reactions"] = json.loads(r) if r.strip() else {}
-        except json.JSONDecodeError:
+            out["reactions"] = loads_json(r, notes) if r.strip() else {}
+        except (ValueError, RecursionError):
             return RowError("bad reactions", "reactions cell is not a JSON object")
     for key in [k for k in out if k.startswith(PREFIX) or k in reaction_columns]:
         out[key] = _cell(out[key], notes) if isinstance(out[key], (str, type(None))) else out[key]
@@ -206,7 +270,8 @@ def read_comments_table(path, notes: Counter | None = None) -> tuple[dict[str, l
 
     Held in memory (one list of strings per post). Rows without a post id or text are
     counted and listed: returns ``(by_post, skipped Counter, [(row, reason)] first 20)``.
-    Empty/whitespace comments are dropped and counted in ``notes``.
+    Empty/whitespace comments and ``[deleted]``/``[removed]`` placeholders are dropped and counted
+    in ``notes``.
     """
     path = Path(path)
     if not path.is_file():
@@ -230,7 +295,9 @@ def read_comments_table(path, notes: Counter | None = None) -> tuple[dict[str, l
         elif not isinstance(text, str):
             skip(row, "comment text is not a string")
         elif not text.strip():
-            notes["empty comments dropped"] += 1
+            notes[NOTE_EMPTY_COMMENT] += 1
+        elif text.strip() in DROPPED_COMMENTS:
+            notes[NOTE_DROPPED] += 1
         else:
             by_post.setdefault(str(pid), []).append(text)
     return by_post, skipped, examples

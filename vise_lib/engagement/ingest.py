@@ -7,7 +7,8 @@ image path stays inside the data root and exists, decodes each image by content 
 decode to RGB; truncated, zero-byte and unreadable files are skipped), and writes into
 ``out_dir``:
 
-* ``manifest.jsonl`` — the kept posts, normalized (the format the world writes, with ``image``);
+* ``manifest.jsonl`` — the kept posts, normalized (the format the world writes, with ``image``),
+  written atomically: an error (or ``strict`` stop) leaves no partial file and no temp file;
 * ``report.json`` — rows read and kept, every skip counted by reason with the first 20 row
   numbers, and the counted repairs (``notes``);
 * with ``shards=True``: ``shards/`` — WebDataset tar shards of the kept posts (:mod:`vise_lib.engagement.shards`).
@@ -19,13 +20,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from vise_lib.engagement.table import ManifestError
 from vise_lib.engagement.images import ImageError, decode_image
-from vise_lib.io import write_json
+from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.reader import ManifestReader
 from vise_lib.engagement.shards import FORMATS, ShardWriter
 
@@ -56,11 +56,11 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
     rep, root = reader.report, reader.root
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    tmp = out / f".manifest.jsonl.tmp{os.getpid()}"
     writer = ShardWriter(out / "shards", shard_size, image_format) if shards else None
-    n_images_failed, n_out = 0, 0
+    counts = {"failed": 0, "written": 0}
     names: dict[str, None] = dict.fromkeys(reaction_names or ())
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
+
+    def write_rows(f):  # atomic: on any error (bad row in strict mode, disk full) no partial manifest
         for rows in reader.row_chunks():
             for r in rows:
                 line = r.pop("line")
@@ -68,7 +68,7 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
                     if strict:
                         raise ManifestError(f"{reader.path}:{line}: {NO_PATH}")
                     rep.skip(line, NO_PATH)
-                    n_images_failed += 1
+                    counts["failed"] += 1
                     continue
                 if decode:
                     try:
@@ -77,7 +77,7 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
                         if strict:
                             raise ManifestError(f"{reader.path}:{line}: {e}") from None
                         rep.skip(line, image_reason(e), str(e))
-                        n_images_failed += 1
+                        counts["failed"] += 1
                         continue
                 if reaction_names is None:
                     names.update(dict.fromkeys(r["reactions"]))
@@ -87,8 +87,10 @@ def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), rea
                 f.write(json.dumps(rec, ensure_ascii=False) + "\n")
                 if writer is not None:
                     writer.add(img, rec)
-                n_out += 1
-    os.replace(tmp, out / "manifest.jsonl")
+                counts["written"] += 1
+
+    atomic_write(out / "manifest.jsonl", write_rows, mode="w")
+    n_images_failed, n_out = counts["failed"], counts["written"]
     rep.n_kept -= n_images_failed
     result = rep.to_dict()
     result.update(manifest=str(out / "manifest.jsonl"), data_root=str(root.root) if root else None,

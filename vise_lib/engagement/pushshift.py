@@ -21,7 +21,11 @@ clipped to 0 and counted), ``num_comments`` (Reddit's count, which includes comm
 the dump), and ``upvote_pct`` = round(100 × ``upvote_ratio``) where the dump has it (older dumps
 do not: then the post gets 0, so leave it out with ``reactions=("score", "num_comments")`` when
 mixing years). ``shares`` = ``num_crossposts``; ``timestamp`` = ``created_utc``. Comment bodies
-``[deleted]``, ``[removed]`` and empty ones are dropped and counted.
+``[deleted]``, ``[removed]`` and empty ones are dropped and counted. A count above the
+manifest's accepted range (``score: 1e30``; see :mod:`vise_lib.engagement.reader`) skips the
+submission, counted as "count out of range". A lone UTF-16 surrogate from a JSON escape
+(``"\\ud83d"``, half an emoji) becomes U+FFFD and is counted ("lone surrogates replaced").
+The manifest is written atomically; on any error no partial file or temp file is left behind.
 
 A truncated dump raises an error naming the file and how many lines were read; with
 ``allow_truncated`` its complete lines are used and the stop is listed in the report.
@@ -40,7 +44,9 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
-from vise_lib.io import write_json
+from vise_lib.engagement.formats import DROPPED_COMMENTS, loads_json
+from vise_lib.engagement.reader import MAX_COUNT, MAX_TIMESTAMP
+from vise_lib.io import atomic_write, write_json
 from vise_lib.engagement.zst import LineStream
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "gif", "webp")
@@ -50,7 +56,7 @@ LAYOUTS = ("subreddit", "flat")
 _ID = re.compile(r"^[0-9a-z]{1,16}$")
 _SUB = re.compile(r"^[A-Za-z0-9_]{1,64}$")
 _LINK = re.compile(rb'"link_id"\s*:\s*"t3_([0-9a-z]+)"')
-_DROPPED_BODIES = ("[deleted]", "[removed]")
+NOTE_SURROGATES = "lone surrogates replaced"
 
 
 @dataclass
@@ -132,10 +138,13 @@ def _decode(raw: bytes, counts: Counter):
     except UnicodeDecodeError:
         counts["non-UTF-8 bytes replaced"] += 1
         text = raw.decode("utf-8", errors="replace")
+    notes = Counter()
     try:
-        obj = json.loads(text)
-    except json.JSONDecodeError:
+        obj = loads_json(text, notes)
+    except (ValueError, RecursionError):  # also an integer of more than 4300 digits
         return None
+    if notes:
+        counts[NOTE_SURROGATES] += 1
     return obj if isinstance(obj, dict) else None
 
 
@@ -146,7 +155,19 @@ def _int(value, default=0):
         return default
 
 
+class _OutOfRange(ValueError):
+    pass
+
+
 def _post_row(sub: dict, rel: str, reactions, counts: Counter) -> dict:
+    for key, top in (("score", MAX_COUNT), ("num_comments", MAX_COUNT), ("num_crossposts", MAX_COUNT),
+                     ("created_utc", MAX_TIMESTAMP)):
+        try:
+            value = float(sub.get(key) or 0)
+        except (TypeError, ValueError, OverflowError):
+            continue  # not a number: read as 0, as before
+        if not abs(value) <= top:  # also catches inf and NaN
+            raise _OutOfRange(f"{key} {sub.get(key)!r} is outside the accepted range (|value| <= {top:.0e})")
     score = _int(sub.get("score"))
     if score < 0:
         counts["negative score clipped to 0"] += 1
@@ -198,7 +219,11 @@ def read_submissions(paths, data_root, layout="subreddit", reactions=REACTIONS, 
                 c["duplicate id"] += 1
                 report.note(f"{path}:{lineno}", f"duplicate id {sid!r}")
                 continue
-            kept[sid] = _post_row(sub, rel, reactions, c)
+            try:
+                kept[sid] = _post_row(sub, rel, reactions, c)
+            except _OutOfRange as e:
+                c["count out of range"] += 1
+                report.note(f"{path}:{lineno}", str(e))
     c["kept"] = len(kept)
     return kept, report
 
@@ -227,7 +252,7 @@ def join_comments(paths, kept: dict, allow_truncated=False, report: PushshiftRep
             body = com.get("body")
             if not isinstance(body, str) or not body.strip():
                 c["empty body"] += 1
-            elif body.strip() in _DROPPED_BODIES:
+            elif body.strip() in DROPPED_COMMENTS:
                 c["deleted or removed body"] += 1
             else:
                 post["comments"].append(body)
@@ -250,13 +275,8 @@ def pushshift_to_manifest(submissions, comments, data_root, out, layout="subredd
         raise ValueError(f"unknown Pushshift reaction(s) {unknown}; choose from {REACTIONS}")
     kept, report = read_submissions(subs, data_root, layout, reactions, subreddits, allow_truncated)
     join_comments(coms, kept, allow_truncated, report)
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    with open(tmp, "w", encoding="utf-8", newline="\n") as f:
-        for row in kept.values():
-            f.write(json.dumps(row, ensure_ascii=False) + "\n")
-    os.replace(tmp, out)
+    atomic_write(out, lambda f: f.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in kept.values()),
+                 mode="w")
     write_json(report_path(out), report.to_dict())
     return report
 

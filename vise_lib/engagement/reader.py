@@ -7,11 +7,21 @@ exists (:mod:`vise_lib.engagement.data_root`). Failures become counted skips wit
 strict mode. Memory: one chunk of rows, the comments table if one is given, and 8 bytes per post
 for the duplicate check (hashes of earlier chunks' ids; a 64-bit hash collision, about one in
 10^19 per pair, would show up as a counted "duplicate post_id" skip, never a silent drop).
+
+Counts (reactions, ``shares``, ``n_comments``, ``image_index``) must be whole numbers in
+``[0, MAX_COUNT]`` (10^12) and ``timestamp`` in ``[0, MAX_TIMESTAMP]`` (10^13, so seconds or
+milliseconds fit); ``1e30`` or ``10**30`` is a counted skip ("count out of range"), never an
+overflow later. Numeric text (``"12"``) is a number, as in CSV. Comments that are exactly
+``[deleted]`` or ``[removed]`` (Reddit's placeholders) are dropped and counted in the notes, as
+the Pushshift reader does. A manifest with no kept row is an error naming the file; engagement
+that is empty for every post (no comments, all reactions and shares zero) is reported as a note
+and a warning, since φ(e) then cannot tell posts apart.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from pathlib import Path
 
@@ -19,18 +29,25 @@ import numpy as np
 
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
 from vise_lib.engagement.table import Engagement, ManifestError, ReadReport
-from vise_lib.engagement.formats import RowError, gather_reactions, iter_records, read_comments_table
+from vise_lib.engagement.formats import (DROPPED_COMMENTS, NOTE_DROPPED, NOTE_EMPTY_COMMENT, RowError,
+                                         gather_reactions, iter_records, number, read_comments_table)
+
+MAX_COUNT = 10**12
+MAX_TIMESTAMP = 10**13
 
 
-def _count(value, what: str) -> int:
-    if type(value) is int and value >= 0:  # the common case, fast
+def _count(value, what: str, top: int = MAX_COUNT) -> int:
+    if type(value) is int and 0 <= value <= top:  # the common case, fast
         return value
+    value = number(value)
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise RowError("non-numeric count", f"{what} is not a number: {value!r}")
     if isinstance(value, float) and (math.isnan(value) or math.isinf(value) or not value.is_integer()):
         raise RowError("NaN or fractional count", f"{what} is not a whole number: {value!r}")
     if value < 0:
         raise RowError("negative count", f"{what} is negative: {value!r}")
+    if value > top:
+        raise RowError("count out of range", f"{what} is {value!r}, above the largest accepted {top:.0e}")
     return int(value)
 
 
@@ -52,17 +69,30 @@ def parse_row(row, notes: Counter, reaction_columns=()) -> dict:
         comments = []
     if not isinstance(comments, list) or not all(isinstance(c, str) for c in comments):
         raise RowError("bad comments", "comments is not a list of strings")
-    kept = [c for c in comments if c.strip()]
+    kept = [c for c in comments if c.strip() and c.strip() not in DROPPED_COMMENTS]
     if len(kept) < len(comments):
-        notes["empty comments dropped"] += len(comments) - len(kept)
+        n_placeholders = sum(c.strip() in DROPPED_COMMENTS for c in comments)
+        if n_placeholders:
+            notes[NOTE_DROPPED] += n_placeholders
+        if len(comments) - len(kept) > n_placeholders:
+            notes[NOTE_EMPTY_COMMENT] += len(comments) - len(kept) - n_placeholders
+    caption = row.get("caption")
+    if caption is not None and not isinstance(caption, str):
+        raise RowError("bad caption", f"caption is not a string: {caption!r}")
     reactions = {str(k): _count(v, f"reaction {k!r}")
                  for k, v in gather_reactions(row, reaction_columns).items()}
-    return {
+    n_comments = row.get("n_comments")
+    out = {
         "post_id": str(pid), "image_index": index, "image": row["image"] if has_path else None,
         "comments": kept, "reactions": reactions,
         "shares": _count(row.get("shares", 0) or 0, "shares"),
-        "timestamp": _count(row.get("timestamp", 0) or 0, "timestamp"),
+        "timestamp": _count(row.get("timestamp", 0) or 0, "timestamp", MAX_TIMESTAMP),
     }
+    if caption and caption.strip():
+        out["caption"] = caption.strip()
+    if n_comments is not None:
+        out["n_comments"] = _count(n_comments, "n_comments")
+    return out
 
 
 class _SeenIds:
@@ -166,6 +196,9 @@ class ManifestReader:
                 yield kept
         if table:
             rep.notes["comments for posts not in the manifest (ignored)"] += sum(map(len, table.values()))
+        if rep.n_kept == 0:
+            raise ManifestError(f"{self.path}: no posts to read: "
+                                + ("the file has no rows" if rep.n_rows == 0 else rep.summary()))
 
     def _scan_names(self) -> tuple[str, ...]:
         names: dict[str, None] = {}
@@ -214,4 +247,16 @@ def read_manifest(path, strict: bool = False, reaction_names: tuple[str, ...] | 
             seen.update(new)
     elif extra := sum(1 for r in rows if set(r["reactions"]) - set(names)):
         reader.report.notes["rows with reactions outside reaction_names (ignored)"] += extra
-    return Engagement.from_rows(rows, names), reader.report
+    eng = Engagement.from_rows(rows, names)
+    check_engagement(eng, reader.report)
+    return eng, reader.report
+
+
+def check_engagement(eng: Engagement, report: ReadReport) -> None:
+    """Note (in ``report.notes``) and warn when every post's engagement is empty: no comment,
+    caption or comment count, and all reactions and shares zero."""
+    if len(eng) and len(eng.zero_blocks()) == 3:
+        msg = ("every post has zero engagement (no comments, all reactions and shares 0): every post gets "
+               "the same φ(e), so the pseudo labels cannot separate them")
+        report.notes[msg] += len(eng)
+        warnings.warn(f"{report.path}: {len(eng)} posts: {msg}", stacklevel=3)

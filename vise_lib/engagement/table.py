@@ -5,7 +5,12 @@ Manifest format (JSON Lines, one post per line; the synthetic world writes exact
     {"post_id": "p0000001", "image_index": 1,           # row of images.npy beside the manifest
      "comments": ["so cute 😂", "lol"],                   # list of strings, may be empty
      "reactions": {"like": 3, "love": 0, "haha": 5},      # any named non-negative counts
-     "shares": 2, "timestamp": 1600000123}
+     "shares": 2, "timestamp": 1600000123,
+     "caption": "my cat", "n_comments": 12}               # optional: the post's own text; a comment count
+
+``caption`` is the poster's own text: the comment encoders read it with the comments (see
+:meth:`Engagement.texts`). ``n_comments`` is a comment count for exports that have counts but
+no comment texts: the ``counts`` signal uses it for a post without comment texts.
 
 Real data gives ``"image": "relative/path.jpg"`` (relative to the data root) instead of
 ``image_index``. The same columns may come as CSV or Parquet, with comments inline or in a
@@ -74,6 +79,14 @@ class Engagement:
     reaction_names: tuple[str, ...]
     shares: np.ndarray               # (N,) int64
     timestamp: np.ndarray            # (N,) int64 (0 when absent)
+    captions: list[str] | None = None      # the post's own text ('' when absent)
+    n_comments: np.ndarray | None = None   # (N,) int64 given comment count, -1 when absent
+
+    def __post_init__(self) -> None:
+        if self.captions is None:
+            self.captions = [""] * len(self.post_ids)
+        if self.n_comments is None:
+            self.n_comments = np.full(len(self.post_ids), -1, dtype=np.int64)
 
     def __len__(self) -> int:
         return len(self.post_ids)
@@ -89,7 +102,9 @@ class Engagement:
             images=[r["image"] for r in rows], comments=[r["comments"] for r in rows],
             reactions=counts.reshape(len(rows), len(names)), reaction_names=names,
             shares=np.array([r["shares"] for r in rows], dtype=np.int64),
-            timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64))
+            timestamp=np.array([r["timestamp"] for r in rows], dtype=np.int64),
+            captions=[r.get("caption", "") or "" for r in rows],
+            n_comments=np.array([r.get("n_comments", -1) for r in rows], dtype=np.int64))
 
     @classmethod
     def concat(cls, parts: list["Engagement"], reaction_names=None) -> "Engagement":
@@ -103,14 +118,38 @@ class Engagement:
         return cls(sum((p.post_ids for p in parts), []), np.concatenate([p.image_index for p in parts]),
                    sum((p.images for p in parts), []), sum((p.comments for p in parts), []),
                    np.concatenate([p.reactions for p in parts]), names,
-                   np.concatenate([p.shares for p in parts]), np.concatenate([p.timestamp for p in parts]))
+                   np.concatenate([p.shares for p in parts]), np.concatenate([p.timestamp for p in parts]),
+                   sum((p.captions for p in parts), []), np.concatenate([p.n_comments for p in parts]))
 
     def take(self, idx) -> "Engagement":
         """The posts at positions ``idx`` (in that order)."""
         idx = np.asarray(idx, dtype=np.int64)
         return Engagement([self.post_ids[i] for i in idx], self.image_index[idx], [self.images[i] for i in idx],
                           [self.comments[i] for i in idx], self.reactions[idx], self.reaction_names,
-                          self.shares[idx], self.timestamp[idx])
+                          self.shares[idx], self.timestamp[idx], [self.captions[i] for i in idx],
+                          self.n_comments[idx])
+
+    def texts(self) -> list[list[str]]:
+        """Per post, the texts the comment encoders read: the caption (when present), then the comments."""
+        return [[cap, *cs] if cap else cs for cap, cs in zip(self.captions, self.comments)]
+
+    def comment_counts(self) -> np.ndarray:
+        """Comments per post: the number of comment texts, or the manifest's ``n_comments`` for a
+        post that has no comment texts (count-only exports)."""
+        texts = np.array([len(c) for c in self.comments], dtype=np.int64)
+        return np.where((texts == 0) & (self.n_comments >= 0), self.n_comments, texts)
+
+    def zero_blocks(self) -> list[str]:
+        """The engagement blocks that are empty for every post (``comments``, ``reactions``,
+        ``shares``); all three means φ(e) cannot tell any two posts apart."""
+        out = []
+        if not any(self.comments) and not any(self.captions) and not (self.n_comments > 0).any():
+            out.append("comments")
+        if not self.reactions.any():
+            out.append("reactions")
+        if not self.shares.any():
+            out.append("shares")
+        return out
 
     def row(self, i: int) -> dict:
         """Post ``i`` as a manifest record (JSON-ready; ``image`` or ``image_index``)."""
@@ -120,6 +159,10 @@ class Engagement:
         rec.update(comments=list(self.comments[i]),
                    reactions={k: int(v) for k, v in zip(self.reaction_names, self.reactions[i])},
                    shares=int(self.shares[i]), timestamp=int(self.timestamp[i]))
+        if self.captions[i]:
+            rec["caption"] = self.captions[i]
+        if self.n_comments[i] >= 0:
+            rec["n_comments"] = int(self.n_comments[i])
         return rec
 
 

@@ -9,12 +9,16 @@ raise :class:`TruncatedStreamError` naming the file, the number of complete line
 the compressed bytes read; with ``allow_truncated=True`` the complete lines are delivered, the
 partial last line is dropped, and ``stream.truncated`` is set so the caller can report the stop
 (the Pushshift reader counts it in its report).
+
+A zero-byte ``.zst`` file is an error (a failed download, not an empty dump). A UTF-8
+byte-order mark at the start of the file is removed from the first line (``stream.bom`` says so).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
+BOM = b"\xef\xbb\xbf"
 BLOCK = 1 << 20
 ZBLOCK = 1 << 16  # compressed block: text compresses 10-30x, so this bounds one output burst
 MAX_WINDOW = 1 << 31
@@ -28,8 +32,9 @@ class LineStream:
     """Iterate the raw ``bytes`` lines (without the newline) of ``path``.
 
     ``.zst`` files are decompressed on the fly; anything else is read as plain bytes.
-    After iteration: ``lines`` (complete lines delivered), ``bytes_read`` (file bytes consumed)
-    and ``truncated`` (True when ``allow_truncated`` swallowed a truncation).
+    After iteration: ``lines`` (complete lines delivered), ``bytes_read`` (file bytes consumed),
+    ``truncated`` (True when ``allow_truncated`` swallowed a truncation) and ``bom`` (True when a
+    byte-order mark was removed from the first line).
     """
 
     def __init__(self, path, allow_truncated: bool = False):
@@ -41,6 +46,7 @@ class LineStream:
         self.lines = 0
         self.bytes_read = 0
         self.truncated = False
+        self.bom = False
 
     def _blocks(self):
         with open(self.path, "rb") as f:
@@ -51,6 +57,9 @@ class LineStream:
                 return
             import zstandard
 
+            if self.path.stat().st_size == 0:
+                raise ValueError(f"{self.path}: empty file (0 bytes), not a zstandard stream; "
+                                 f"the download probably failed: re-download it")
             dctx = zstandard.ZstdDecompressor(max_window_size=MAX_WINDOW)
             obj, started = dctx.decompressobj(), False
             while block := f.read(ZBLOCK):
@@ -79,6 +88,12 @@ class LineStream:
             raise TruncatedStreamError(msg)
         self.truncated = True
 
+    def _first(self, line: bytes) -> bytes:
+        if line.startswith(BOM):
+            self.bom = True
+            return line[len(BOM):]
+        return line
+
     def __iter__(self):
         tail = b""
         for block in self._blocks():
@@ -86,10 +101,10 @@ class LineStream:
             tail = parts.pop()
             for line in parts:
                 self.lines += 1
-                yield line
+                yield self._first(line) if self.lines == 1 else line
         if tail and not self.truncated:  # a final line without newline is complete in a plain file
             self.lines += 1
-            yield tail
+            yield self._first(tail) if self.lines == 1 else tail
 
 
 def iter_lines(path, allow_truncated: bool = False):

@@ -38,12 +38,13 @@ def text_issues(eng: Engagement, max_chars: int = MAX_CHARS) -> dict[str, int]:
 
 
 def post_documents(eng: Engagement, max_chars: int = MAX_CHARS) -> list[str]:
-    """One text per post: its cleaned comments joined by newlines ('' when it has none)."""
-    return ["\n".join(clean_comment(c, max_chars) for c in cs) for cs in eng.comments]
+    """One text per post: its caption (if any) and cleaned comments joined by newlines ('' when it has none)."""
+    return ["\n".join(clean_comment(c, max_chars) for c in cs) for cs in eng.texts()]
 
 
 def has_comments(eng: Engagement) -> np.ndarray:
-    return np.array([len(c) > 0 for c in eng.comments], dtype=bool)
+    """Posts with any text to encode (a comment or a caption)."""
+    return np.array([len(c) > 0 for c in eng.texts()], dtype=bool)
 
 
 def l2_rows(z: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import time
 from pathlib import Path
 
@@ -26,7 +27,7 @@ from tqdm import tqdm
 
 from vise_lib.pretrain import distributed as D
 from vise_lib.backbones.tensors import check_images, check_labels, prefetch
-from vise_lib.io import atomic_write
+from vise_lib.io import atomic_write, sweep_stale_temps
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
 from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
@@ -35,6 +36,7 @@ from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
 __all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream"]
 
 CKPT_FORMAT = 2
+PREV_NAME = "checkpoint.prev.pt"  # the checkpoint before the last one: the fallback when checkpoint.pt is damaged
 _RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
 
 
@@ -43,8 +45,8 @@ def _write_log(path: Path, history: list[dict]) -> None:
         atomic_write(path, lambda f: f.writelines(json.dumps(row) + "\n" for row in history), mode="w")
 
 
-def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests) -> dict:
-    return {"history": history, "seconds": time.perf_counter() - t0, "steps": steps, "objective": objective,
+def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests, resume=None) -> dict:
+    return {"resume": resume, "history": history, "seconds": time.perf_counter() - t0, "steps": steps, "objective": objective,
             "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
             "backbone": None if backbone is None else str(backbone), "completed": backbone is not None,
             "train_accuracy": history[-1]["accuracy"] if history else [], "rank_digests": digests}
@@ -78,8 +80,10 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
     dropped each epoch. Returns ``history`` (the log rows), ``seconds``, ``images_per_s``
     (this call's training throughput, all ranks), ``backbone`` (path as str; None if stopped
     early), ``train_accuracy`` (per head, on the augmented batches of the last epoch; for
-    simclr the contrastive top-1), ``steps``, ``completed``, ``objective`` and
-    ``rank_digests`` (SHA-1 of the final model on each rank; all equal under DDP).
+    simclr the contrastive top-1), ``steps``, ``completed``, ``objective``,
+    ``rank_digests`` (SHA-1 of the final model on each rank; all equal under DDP) and ``resume``
+    (``{"from": checkpoint path or None, "step": first step of this call, "messages": [...]}``;
+    None for objectives that do not train).
     """
     if not isinstance(cfg, TrainConfig):
         raise ValueError(f"cfg must be a TrainConfig, got {type(cfg).__name__}")
@@ -130,21 +134,98 @@ def batch_stream(images, label_t, todo, cfg: TrainConfig, objective: str = "clas
     return prefetch(todo, prepare, depth=cfg.prefetch)
 
 
-def _load_resume(ckpt_path: Path, cfg: TrainConfig, data_id: dict, model, opt) -> dict:
-    """Restore model/optimizer/RNG from a checkpoint of the same run; return its saved loop state."""
+def _read_checkpoint(path: Path):
+    """``(checkpoint, None)``, or ``(None, why)`` when the file is not a readable weights-only checkpoint."""
     try:
-        ck = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-    except Exception as e:  # corrupt file, or a pickle carrying code
-        raise ValueError(f"{ckpt_path}: cannot resume: not a readable weights-only checkpoint ({e})") from e
+        return torch.load(path, map_location="cpu", weights_only=True), None
+    except Exception as e:  # truncated or corrupt file, or a pickle carrying code
+        return None, f"not a readable weights-only checkpoint ({type(e).__name__}: {str(e)[:200]})"
+
+
+def _mismatch(ck, cfg: TrainConfig, data_id: dict) -> str | None:
+    """Why checkpoint ``ck`` cannot continue this run (format, config or data differ), or None."""
+    if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
+        return f"checkpoint format {ck.get('format') if isinstance(ck, dict) else None} is not {CKPT_FORMAT}"
     old, new = ck.get("cfg", {}), dataclasses.asdict(cfg)
     diff = sorted(k for k in set(old) | set(new) if k not in _RESUME_FREE and old.get(k) != new.get(k))
-    if ck.get("format") != CKPT_FORMAT or diff or ck.get("data") != data_id:
-        raise ValueError(f"{ckpt_path}: cannot resume: checkpoint differs in format "
-                         f"({ck.get('format')} vs {CKPT_FORMAT}), config {diff} or data ({ck.get('data')} vs {data_id})")
-    model.load_state_dict(ck["model"])
-    opt.load_state_dict(ck["optimizer"])
-    torch.set_rng_state(ck["rng"]["torch"])
-    return ck
+    if diff:
+        return "parameters changed: " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
+    data = ck.get("data") or {}
+    changed = sorted(k for k in set(data) | set(data_id) if data.get(k) != data_id.get(k))
+    if changed:
+        return "data changed: " + ", ".join(changed)
+    return None
+
+
+def _aside_name(path: Path, kind: str) -> Path:
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stem = path.name[: -len(path.suffix)] if path.suffix else path.name
+    cand, i = path.with_name(f"{stem}.{kind}-{stamp}{path.suffix}"), 1
+    while cand.exists():
+        cand, i = path.with_name(f"{stem}.{kind}-{stamp}-{i}{path.suffix}"), i + 1
+    return cand
+
+
+def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
+    """Choose what to resume from: ``(checkpoint or None, its path, messages, [(path, kind)] to move aside)``.
+
+    ``checkpoint.pt`` first, then ``checkpoint.prev.pt``; an unreadable file is set aside as
+    ``corrupt``, one from a different run (config, data) as ``stale``. Reads only.
+    """
+    msgs, aside = [], []
+    for path in (out / "checkpoint.pt", out / PREV_NAME):
+        if not path.is_file():
+            continue
+        ck, err = _read_checkpoint(path)
+        why = err or _mismatch(ck, cfg, data_id)
+        if why is None:
+            if path.name == PREV_NAME:
+                msgs.append(f"resuming from the previous good checkpoint {path.name}: "
+                            f"{'checkpoint.pt is damaged' if aside else 'checkpoint.pt is missing'}")
+            return ck, path, msgs, aside
+        aside.append((path, "corrupt" if err else "stale"))
+        msgs.append(f"{path}: {why}")
+    return None, None, msgs, aside
+
+
+def _resume_state(out: Path, cfg: TrainConfig, data_id: dict, model, opt, total: int, main: bool) -> tuple:
+    """Restore model/optimizer/RNG from the best usable checkpoint in ``out`` (see :func:`pretrain`);
+    return ``(saved loop state or None, resume info)``. Prints what it did (rank 0)."""
+    ck, path, msgs, aside = _pick_checkpoint(out, cfg, data_id)
+    D.barrier()  # every rank has read before rank 0 moves anything
+    moved = []
+    for p, kind in aside:
+        dst = _aside_name(p, kind)
+        if main:
+            os.replace(p, dst)
+        moved.append(f"{p.name} moved to {dst.name}")
+    D.barrier()
+    if ck is not None:
+        model.load_state_dict(ck["model"])
+        opt.load_state_dict(ck["optimizer"])
+        torch.set_rng_state(ck["rng"]["torch"])
+        msgs.append(f"resuming from {path} at step {ck['step']} of {total}: the stage's inputs and "
+                    f"parameters are unchanged" + ("; " + "; ".join(moved) if moved else ""))
+    elif aside:
+        msgs.append(f"starting fresh from step 0 (the checkpoint is not usable for this run); " + "; ".join(moved))
+    else:
+        msgs.append(f"no checkpoint in {out}: starting from step 0")
+    if main:
+        for m in msgs:
+            print(f"[pretrain] {m}", flush=True)
+    return ck, {"from": None if path is None else str(path), "step": ck["step"] if ck else 0, "messages": msgs}
+
+
+def _rotate(ckpt_path: Path) -> None:
+    """Keep the current checkpoint as ``checkpoint.prev.pt`` before it is replaced (hard link when possible)."""
+    if not ckpt_path.is_file():
+        return
+    prev = ckpt_path.with_name(PREV_NAME)
+    prev.unlink(missing_ok=True)
+    try:
+        os.link(ckpt_path, prev)  # checkpoint.pt stays in place until the new one replaces it
+    except OSError:
+        os.replace(ckpt_path, prev)
 
 
 def _device(cfg: TrainConfig, world: int) -> torch.device:
@@ -175,8 +256,11 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
                "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
     st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
-    if resume and ckpt_path.is_file():
-        st = _load_resume(ckpt_path, cfg, data_id, model, opt)
+    if main:
+        sweep_stale_temps(ckpt_path)  # temp files of a run killed while writing a checkpoint
+    ck, info = _resume_state(out, cfg, data_id, model, opt, total, main) if resume else (None, None)
+    if ck is not None:
+        st = ck
         if rank:  # rank 0 carries the (all-reduced) running sums of the interrupted epoch
             st["running"] = (st["running"][0], 0.0, [0.0] * len(heads), 0)
     elif main and bb_path.exists():
@@ -196,6 +280,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
                   "history": history, "model": model.state_dict(), "optimizer": opt.state_dict(),
                   "rng": {"torch": torch.get_rng_state()},
                   "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen))}
+            _rotate(ckpt_path)
             atomic_write(ckpt_path, lambda f: torch.save(ck, f))
 
     label_t = [torch.from_numpy(y) for y in labels]
@@ -254,4 +339,5 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         backbone = save_backbone(model.backbone, bb_path) if main else bb_path
     digests = D.all_gather_objects(D.state_digest(model))
     D.barrier()
-    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests)
+    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests,
+                   info)

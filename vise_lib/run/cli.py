@@ -57,6 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--force", action="store_true", help="re-execute stages even when cached")
     r.add_argument("--no-book", action="store_true", help="do not build the book")
     r.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+    r.add_argument("--out", metavar="DIR", help="write runs/, the executed notebooks and the built book under "
+                   "DIR instead of the checkout")
+    add_evaluate_parser(sub)
     for name, (_, text) in TOOLS.items():
         sub.add_parser(name, help=text, add_help=False)
     argv = sys.argv[1:] if argv is None else argv
@@ -64,10 +67,90 @@ def main(argv: list[str] | None = None) -> int:
         return tool_main(argv[0], argv[1:])
     args = parser.parse_args(argv)
 
+    if args.command == "evaluate":
+        return guard("vise evaluate", lambda: evaluate_command(args))
     from vise_lib.run.pipeline import run
 
     return guard("vise", lambda: run(args.preset, stages=args.stage, force=args.force,
-                                     book=not args.no_book, strict=args.strict) and 0)
+                                     book=not args.no_book, strict=args.strict, out_root=args.out) and 0)
+
+
+def add_evaluate_parser(sub) -> None:
+    """``vise evaluate``: backbones x datasets on real data (the ``transfer`` preset's stages)."""
+    e = sub.add_parser("evaluate", help="evaluate backbones on local datasets (linear probe) and build the book",
+                       description="Backbones x datasets under one linear-probe protocol: writes "
+                       "DIR/downstream/scores.csv, DIR/summary/claims.json and the book under DIR.")
+    e.add_argument("--backbone", action="append", default=[], metavar="NAME=SPEC",
+                   help="a checkpoint path, torchvision:<arch>/<WEIGHTS> (local torch hub cache only) or "
+                   "random:<arch>[/<width>[x<blocks>]] (repeatable)")
+    e.add_argument("--dataset", action="append", default=[], metavar="NAME=PATH[:FORMAT]",
+                   help="a local dataset; FORMAT guessed from the folder when omitted (repeatable)")
+    e.add_argument("--group", action="append", default=[], metavar="NAME=subjective|object",
+                   help="override a dataset's summary group (default: by format)")
+    e.add_argument("--out", required=True, metavar="DIR", help="output folder (results, executed notebooks, book)")
+    e.add_argument("--image-size", type=int, help="decoded image side (default 224)")
+    e.add_argument("--seeds", type=int, nargs="+", help="probe seeds (default 0 1 2)")
+    e.add_argument("--preset", help="a preset (name or YAML) whose transfer section gives the defaults; "
+                   "--backbone / --dataset replace its lists")
+    e.add_argument("--reference", help="backbone every other one is compared with (default: the ImageNet one)")
+    e.add_argument("--allow-download", action="store_true",
+                   help="let torch.hub download torchvision weights missing from the local cache")
+    e.add_argument("--force", action="store_true", help="re-execute the stages even when cached")
+    e.add_argument("--no-book", action="store_true", help="do not build the book")
+    e.add_argument("--strict", action="store_true", help="treat Sphinx warnings as errors")
+
+
+def evaluate_command(args) -> int:
+    """Write a preset for the flags under ``--out``, run its two stages there, print the headline table."""
+    from pathlib import Path
+
+    import yaml
+
+    from vise_lib.io import atomic_write_text, read_json
+    from vise_lib.run.pipeline import run
+    from vise_lib.run.presets import TRANSFER, TRANSFER_SUMMARY, load_preset
+    from vise_lib.transfer.config import TransferConfig
+    from vise_lib.transfer.report import claims_table, headline_table
+    from vise_lib.transfer.specs import parse_assignments
+
+    out = Path(args.out).resolve()
+    section = dict(load_preset(args.preset)["transfer"]) if args.preset else {}
+    if args.backbone:
+        section["backbones"] = parse_assignments(args.backbone, "--backbone")
+    if args.dataset:
+        section["datasets"] = parse_assignments(args.dataset, "--dataset")
+    groups = parse_assignments(args.group, "--group")
+    datasets = TransferConfig.from_params({"datasets": section.get("datasets", {})}).dataset_specs()
+    unknown = sorted(set(groups) - set(datasets))
+    if unknown:
+        raise ValueError(f"--group names unknown dataset(s) {unknown}; datasets: {list(datasets)}")
+    # paths on the command line are relative to where the user is, not to the notebooks' folder
+    section["datasets"] = {n: {**d, "path": str(Path(d["path"]).expanduser().resolve()),
+                               "group": groups.get(n, d["group"])} for n, d in datasets.items()}
+    section["backbones"] = {n: s if str(s).startswith(("random:", "torchvision:")) else str(Path(s).expanduser().resolve())
+                            for n, s in section.get("backbones", {}).items()}
+    for key, value in (("image_size", args.image_size), ("seeds", args.seeds), ("reference", args.reference)):
+        if value is not None:
+            section[key] = value
+    section["allow_download"] = bool(args.allow_download or section.get("allow_download", False))
+    section["results_dir"] = str(out)
+    if not section.get("backbones") or not section.get("datasets"):
+        raise ValueError("name at least one --backbone NAME=SPEC and one --dataset NAME=PATH[:FORMAT] "
+                         "(or a --preset whose transfer section lists them)")
+    TransferConfig.from_params(section)  # every error before any notebook runs
+    preset = {"description": "vise evaluate: backbones x datasets on local data",
+              "stages": [TRANSFER.name, TRANSFER_SUMMARY.name], "transfer": section,
+              "transfer_summary": {"results_dir": str(out)}}
+    path = out / "transfer.yml"
+    atomic_write_text(path, yaml.safe_dump(preset, sort_keys=False))
+    run(str(path), force=args.force, book=not args.no_book, strict=args.strict, out_root=out)
+    results = read_json(out / "downstream" / "results.json")
+    print(headline_table(results).to_string())
+    claims = claims_table(read_json(out / "summary" / "claims.json"))
+    if not claims.empty:
+        print(claims.to_string(index=False))
+    print(f"[vise] scores: {out / 'downstream' / 'scores.csv'}\n[vise] claims: {out / 'summary' / 'claims.json'}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,14 +1,24 @@
 """Run the study: execute the stage notebooks with papermill, then build the book.
 
 Each stage is skipped when its cache key is unchanged. The key hashes the notebook source,
-the stage's parameters, the library's source and the key of the stage before it, so changing
-one parameter reruns that stage and everything downstream of it, and nothing upstream.
+the stage's parameters, a fingerprint of its input files, the library's source and the key of
+the stage before it, so changing one parameter or one input file reruns that stage and
+everything downstream of it, and nothing upstream.
+
+Input files are the parameters that name an existing file or folder (:func:`input_paths`: any
+string value, nested anywhere in the stage's parameters, outside the run folder). A file's
+fingerprint is its size and modification time, plus a SHA-256 of its content when it is at most
+:data:`HASHED_BYTES`; a folder's is the relative path, size and modification time of every file
+below it. ``vise run`` prints why each stage ran: no cached result, the last run did not
+finish, ``--force``, notebook changed, parameters changed (naming them), inputs changed (naming
+them), library changed, or an upstream stage changed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -23,6 +33,7 @@ from vise_lib.io import atomic_write_text
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
+HASHED_BYTES = 1 << 20  # input files up to this size are fingerprinted by content too
 
 
 class StageFailed(RuntimeError):
@@ -34,6 +45,7 @@ class StageResult:
     stage: str
     status: str  # "ran" | "cached" | "failed"
     seconds: float
+    reason: str = ""  # why it ran (see the module docstring); "" when it did not
 
 
 def _sha(data: bytes) -> str:
@@ -49,12 +61,103 @@ def library_hash(root: Path = REPO_ROOT) -> str:
     return h.hexdigest()
 
 
-def stage_key(stage: Stage, params: dict, upstream_key: str, lib_hash: str, root: Path = REPO_ROOT) -> str:
+def input_paths(params, run_dir: Path, cwd: Path, root: Path = REPO_ROOT) -> list[Path]:
+    """The existing files and folders that ``params`` names (every string value, nested in
+    mappings and lists; relative ones against the notebook's working folder ``cwd`` and ``root``),
+    except the run folder, anything inside it, and folders that contain it."""
+    found: dict[Path, None] = {}
+    run_dir = Path(run_dir).resolve()
+
+    def visit(v):
+        if isinstance(v, dict):
+            for x in v.values():
+                visit(x)
+        elif isinstance(v, (list, tuple)):
+            for x in v:
+                visit(x)
+        elif isinstance(v, str) and v.strip() and v.strip() != "." and "\n" not in v and len(v) < 4096:
+            p = Path(v).expanduser()
+            for cand in ([p] if p.is_absolute() else [cwd / p, root / p]):
+                try:
+                    if not cand.exists():
+                        continue
+                    real = cand.resolve()
+                except (OSError, ValueError):
+                    continue
+                if real == run_dir or run_dir in real.parents or real in run_dir.parents:
+                    continue
+                found[real] = None
+                break
+
+    visit(params)
+    return sorted(found)
+
+
+def fingerprint(path: Path) -> str:
+    """Size + mtime (+ SHA-256 of the content up to :data:`HASHED_BYTES`) of a file; for a folder,
+    the relative path, size and mtime of every file below it."""
+    h = hashlib.sha256()
+    if path.is_file():
+        st = path.stat()
+        h.update(f"file {st.st_size} {st.st_mtime_ns}".encode())
+        if st.st_size <= HASHED_BYTES:
+            h.update(path.read_bytes())
+        return h.hexdigest()
+    for dirpath, dirnames, filenames in os.walk(path):
+        dirnames.sort()
+        for name in sorted(filenames):
+            f = Path(dirpath) / name
+            try:
+                st = f.stat()
+            except OSError:  # a dangling symlink
+                continue
+            h.update(f"{f.relative_to(path).as_posix()}\0{st.st_size} {st.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def stage_parts(stage: Stage, params: dict, upstream_key: str, lib_hash: str, inputs: dict[str, str],
+                root: Path = REPO_ROOT) -> dict:
+    """What a stage's cache key is made of: notebook, parameters, input fingerprints, library, upstream."""
     nb = (root / stage.notebook).read_bytes()
-    blob = json.dumps(
-        {"nb": _sha(nb), "params": params, "up": upstream_key, "lib": lib_hash}, sort_keys=True
-    )
-    return _sha(blob.encode())
+    return {"nb": _sha(nb), "params": _sha(json.dumps(params, sort_keys=True).encode()), "inputs": inputs,
+            "lib": lib_hash, "up": upstream_key}
+
+
+def _changed_params(old: dict, new: dict) -> list[str]:
+    keys = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            keys += [f"{k}.{x}" for x in _changed_params(a, b)]
+        elif a != b:
+            keys.append(k)
+    return keys
+
+
+def why_run(prev: dict | None, parts: dict, params: dict, force: bool, unfinished: bool) -> str:
+    """Why a stage runs, from its previous state (``None``: none) and its new key parts."""
+    if force:
+        return "--force"
+    if prev is None:
+        return ("the last run did not finish (checkpointing stages resume)" if unfinished
+                else "no cached result")
+    old = prev.get("parts")
+    if not old:
+        return "cache from an older version of the pipeline"
+    if old.get("nb") != parts["nb"]:
+        return "notebook changed"
+    if old.get("params") != parts["params"]:
+        changed = _changed_params(prev.get("params") or {}, params)
+        return "parameters changed" + (f": {', '.join(changed)}" if changed else "")
+    if old.get("inputs") != parts["inputs"]:
+        a, b = old.get("inputs") or {}, parts["inputs"]
+        changed = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        return "inputs changed: " + ", ".join(changed)
+    if old.get("lib") != parts["lib"]:
+        return "library changed"
+    if old.get("up") != parts["up"]:
+        return "upstream stage changed"
+    return "its executed notebook is missing"
 
 
 def ensure_kernel(name: str = KERNEL_NAME) -> str:
@@ -199,28 +302,38 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
     upstream = ""
     for stage in plan:
         params = stage_parameters(cfg, stage, name, run_dir)
-        key = stage_key(stage, params, upstream, lib, root)
-        upstream = key
         out_nb = gen_dir / f"{stage.name}.ipynb"
+        inputs = {str(p): fingerprint(p) for p in input_paths(params, run_dir, out_nb.parent, root)}
+        parts = stage_parts(stage, params, upstream, lib, inputs, root)
+        key = _sha(json.dumps(parts, sort_keys=True).encode())
+        upstream = key
         state = state_dir / f"{stage.name}.json"
-        cached = (not force and out_nb.exists() and state.exists()
-                  and json.loads(state.read_text()).get("key") == key)
+        running = state_dir / f"{stage.name}.running.json"
+        prev = json.loads(state.read_text()) if state.exists() else None
+        cached = not force and out_nb.exists() and prev is not None and prev.get("key") == key
         if cached or stage.name not in wanted:
             results.append(StageResult(stage.name, "cached" if cached else "skipped", 0.0))
+            if cached:
+                echo(f"[vise] {stage.name}: cached (notebook, parameters, inputs and library unchanged)")
             continue
-        echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb}")
-        previous = json.loads(state.read_text()).get("seconds") if state.exists() else None
+        unfinished = running.exists() and json.loads(running.read_text()).get("key") == key
+        reason = why_run(prev, parts, params, force, unfinished)
+        echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb} (why: {reason})")
+        previous = prev.get("seconds") if prev else None
         state.unlink(missing_ok=True)
+        atomic_write_text(running, json.dumps({"key": key}))
         t0 = time.perf_counter()
         try:
             execute_stage(stage, params, out_nb, root, expected_seconds=previous)
         except StageFailed:
-            results.append(StageResult(stage.name, "failed", time.perf_counter() - t0))
+            results.append(StageResult(stage.name, "failed", time.perf_counter() - t0, reason))
             echo(timing_table(results))
             raise
         dt = time.perf_counter() - t0
-        atomic_write_text(state, json.dumps({"key": key, "seconds": dt, "params": params}, indent=1))
-        results.append(StageResult(stage.name, "ran", dt))
+        atomic_write_text(state, json.dumps({"key": key, "seconds": dt, "params": params, "parts": parts,
+                                             "reason": reason}, indent=1))
+        running.unlink(missing_ok=True)
+        results.append(StageResult(stage.name, "ran", dt, reason))
 
     states = {s.name: json.loads((state_dir / f"{s.name}.json").read_text())
               for s in plan if (state_dir / f"{s.name}.json").exists()}

@@ -45,7 +45,10 @@ STAGES: tuple[Stage, ...] = (
 )
 # Real posts instead of the synthetic world: a preset lists it in its `stages` (see paper.yml).
 INGEST = Stage("10_ingest", "ingest", "Your posts")
-ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES)
+# The real-data transfer study (configs/transfer.yml, `vise evaluate`): backbones x datasets.
+TRANSFER = Stage("20_transfer", "transfer", "Transfer on real datasets")
+TRANSFER_SUMMARY = Stage("21_transfer_summary", "transfer_summary", "Real-data summary")
+ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES, TRANSFER, TRANSFER_SUMMARY)
 
 
 # section -> "module:Class" of its typed config (imported when a preset loads).

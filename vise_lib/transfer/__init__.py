@@ -1,2 +1,3 @@
-"""Transfer: dataset readers, splits, the feature cache, linear probes, fine-tuning and the
-downstream run."""
+"""Transfer: dataset readers (a registry), decoding and splits, the feature cache, linear probes,
+fine-tuning, the world's downstream run, and the real-data study (backbone specs, ``evaluate``,
+its report tables)."""

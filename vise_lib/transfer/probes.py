@@ -79,7 +79,7 @@ def _best(Cs, score):
 
 
 def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int = 0,
-                 max_iter: int = 1000, return_pred: bool = False) -> dict:
+                 max_iter: int = 1000, return_outputs: bool = False) -> dict:
     """Linear probe: choose ``C`` on ``val``, refit on train+val, score on ``test``.
 
     Args:
@@ -91,8 +91,9 @@ def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int =
 
     The test split never influences the choice of ``C``. Returns ``{"best_C", "val_acc":
     {C: accuracy}, "test": classification_metrics(...), "converged": {C: bool},
-    "refit_converged": bool, "n_iter": {C: int}, "n_classes": int}``; with ``return_pred``
-    also ``"test_pred"``, the predicted test labels (an int array, not JSON-ready).
+    "refit_converged": bool, "n_iter": {C: int}, "n_classes": int}``; with ``return_outputs``
+    also ``"test_pred"`` (N,) and ``"test_proba"`` (N, n_classes; zero columns for classes
+    absent from train+val).
     """
     xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs)
     if len(np.unique(ytr)) < 2:
@@ -112,8 +113,10 @@ def linear_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int =
     n_classes = int(max(yall.max(), yte.max(), pred.max())) + 1
     out = {"best_C": best, "val_acc": val_acc, "test": classification_metrics(yte, pred, n_classes),
            "converged": converged, "refit_converged": refit_ok, "n_iter": n_iter, "n_classes": n_classes}
-    if return_pred:
-        out["test_pred"] = pred
+    if return_outputs:
+        proba = np.zeros((len(xte), n_classes))
+        proba[:, final.classes_] = final.predict_proba(scaler_all.transform(xte))
+        out.update(test_pred=pred, test_proba=proba)
     return out
 
 
@@ -167,7 +170,7 @@ def best_thresholds(Y, S):
 
 
 def multilabel_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: int = 0,
-                     max_iter: int = 1000) -> dict:
+                     max_iter: int = 1000, return_outputs: bool = False) -> dict:
     """One-vs-rest linear probe for multi-label tasks: ``C`` by validation mAP, thresholds on val.
 
     Args:
@@ -178,7 +181,8 @@ def multilabel_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: i
     the chosen ``C``) is kept and applied to the refit model's test scores. Returns
     ``{"best_C", "val_mAP": {C: mAP}, "thresholds", "test": multilabel_metrics(...),
     "converged", "refit_converged", "n_classes", "constant_classes"}`` (classes with a single
-    value in the training split, scored by a constant).
+    value in the training split, scored by a constant); with ``return_outputs`` also
+    ``"test_scores"`` (N, K).
     """
     xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs, multilabel=True)
     scaler = StandardScaler().fit(xtr)
@@ -196,10 +200,13 @@ def multilabel_probe(train, val, test, Cs: Sequence[float] = DEFAULT_CS, seed: i
     final = _OneVsRest(seed, max_iter)
     refit_ok = final.fit(scaler_all.transform(xall), yall, best)[0]
     scores = final.scores(scaler_all.transform(xte))
-    return {"best_C": best, "val_mAP": val_map, "thresholds": thresholds.tolist(),
-            "test": multilabel_metrics(yte, scores, thresholds), "converged": converged,
-            "refit_converged": refit_ok, "n_classes": int(yte.shape[1]),
-            "constant_classes": constant}
+    out = {"best_C": best, "val_mAP": val_map, "thresholds": thresholds.tolist(),
+           "test": multilabel_metrics(yte, scores, thresholds), "converged": converged,
+           "refit_converged": refit_ok, "n_classes": int(yte.shape[1]),
+           "constant_classes": constant}
+    if return_outputs:
+        out["test_scores"] = scores
+    return out
 
 
 def classification_metrics(y_true, y_pred, n_classes: int) -> dict:

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from vise_lib.transfer.datasets import ImageDataset, load_dataset
+from vise_lib.transfer.datasets import load_dataset
+from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.probes import DEFAULT_CS, linear_probe, multilabel_probe
 from vise_lib.transfer.features import FeatureCache, cached_features
-from vise_lib.engagement.images import load_images
 from vise_lib.backbones.archs import ARCHS
-from vise_lib.backbones.checkpoint import load_backbone
+from vise_lib.backbones.checkpoint import describe_checkpoint, load_backbone
 
 SPLITS = ("train", "val", "test")
 PROTOCOLS = ("linear", "finetune")
@@ -74,80 +74,34 @@ def world_tasks(world_dir, tasks) -> list[Task]:
     return out
 
 
-def dataset_task(path, dataset_format: str = "imagefolder", image_size: int = 224, split_seed: int = 0):
-    """A real dataset on disk as a :class:`Task`; returns ``(task, dataset, decode_skipped)``.
+def dataset_task(path, dataset_format: str | None = "imagefolder", image_size: int = 224, split_seed: int = 0):
+    """A real dataset on disk as a :class:`Task`; returns ``(task, dataset, skipped)``.
 
-    Reading and decoding skips are counted: ``dataset.skipped`` (layout / list entries) and
-    ``decode_skipped`` (files that are not decodable images), each ``[(path, reason)]``.
+    Splits are assigned after decoding (:func:`vise_lib.transfer.decode.decode_dataset`);
+    ``dataset`` holds the kept images (its ``skipped``: the reader's skips) and ``skipped`` the
+    decode skips and dropped classes' images, ``[(path, reason)]``, the reason's category first
+    (``"undecodable image"``, ``"class too small"``, ...).
     """
-    ds = load_dataset(path, dataset_format)
-    splits, skipped = decode_splits(ds, image_size, seed=split_seed)
-    return Task(ds.name, splits, ds.classes, ds.multilabel), ds, skipped
-
-
-def assign_splits(labels: np.ndarray, seed: int = 0, fractions=(0.6, 0.2, 0.2)) -> np.ndarray:
-    """Deterministic stratified train/val/test assignment (per class, a seeded permutation cut
-    by ``fractions``; multi-label rows are stratified by their rarest positive class)."""
-    labels = np.asarray(labels)
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1) > 1e-9:
-        raise ValueError(f"fractions must be three non-negative numbers summing to 1, got {fractions}")
-    if labels.ndim == 2:  # rarest positive class (or -1 for rows without labels)
-        freq = labels.sum(0)
-        strata = np.where(labels.any(1), np.argmin(np.where(labels > 0, freq, np.inf), axis=1), -1)
-    else:
-        strata = labels
-    out = np.empty(len(labels), dtype="<U5")
-    rng = np.random.default_rng(seed)
-    for c in np.unique(strata):
-        idx = rng.permutation(np.flatnonzero(strata == c))
-        n_tr = int(round(fractions[0] * len(idx)))
-        n_va = int(round(fractions[1] * len(idx)))
-        out[idx[:n_tr]], out[idx[n_tr:n_tr + n_va]], out[idx[n_tr + n_va:]] = "train", "val", "test"
-    return out
-
-
-def complete_splits(ds: ImageDataset, seed: int = 0) -> np.ndarray:
-    """The dataset's splits, made whole: assigned if absent (60/20/20 stratified); a missing
-    val or test split is carved out of train (20 % of it, stratified)."""
-    if ds.split is None:
-        return assign_splits(ds.labels, seed)
-    split = ds.split.copy()
-    missing = tuple(s for s in ("val", "test") if not (split == s).any())
-    if missing:
-        tr = np.flatnonzero(split == "train")
-        fractions = {("val",): (0.8, 0.2, 0.0), ("test",): (0.8, 0.0, 0.2), ("val", "test"): (0.6, 0.2, 0.2)}
-        split[tr] = assign_splits(ds.labels[tr], seed, fractions=fractions[missing])
-    return split
-
-
-def decode_splits(ds: ImageDataset, size: int, seed: int = 0, progress: bool = False):
-    """Decode every image at ``size`` and group by split.
-
-    Returns ``({split: (images uint8 (n, size, size, 3), labels)}, skipped)`` where
-    ``skipped`` lists ``(path, reason)`` for files that could not be decoded.
-    """
-    split = complete_splits(ds, seed)
-    images, kept, skipped = load_images(ds.paths, size, root=ds.root, progress=progress)
-    out = {}
-    for s in SPLITS:
-        m = split[kept] == s
-        if not m.any():
-            raise ValueError(f"{ds.name} ({ds.root}): no decodable images in the {s} split")
-        out[s] = (images[m], ds.labels[kept][m])
-    return out, skipped
+    dec = decode_dataset(load_dataset(path, dataset_format), image_size, seed=split_seed)
+    task = Task(dec.dataset.name, dec.splits(), dec.dataset.classes, dec.dataset.multilabel)
+    return task, dec.dataset, dec.decode_skipped
 
 
 def resolve_backbones(backbones: dict, arch: str | None = None, width: int = 32, blocks: int = 1) -> dict:
     """Normalize ``{name: path | {"path", "arch"[, "width", "blocks"]}}`` to full specs.
 
-    A bare path takes ``arch`` / ``width`` / ``blocks`` from the arguments. Missing files and
-    unknown architectures raise here, before any work starts.
+    A bare path takes ``arch`` / ``width`` / ``blocks`` from the arguments; with ``arch=None``
+    (and no ``arch`` in the spec) they come from the checkpoint itself
+    (:func:`vise_lib.backbones.checkpoint.describe_checkpoint`). Missing files and unknown
+    architectures raise here, before any work starts.
     """
     if not backbones:
         raise ValueError("no backbones to evaluate")
     out = {}
     for name, spec in backbones.items():
         spec = {"path": spec} if isinstance(spec, (str, Path)) else dict(spec)
+        if spec.get("arch", arch) is None and Path(str(spec.get("path"))).is_file():
+            spec = {**{k: v for k, v in describe_checkpoint(spec["path"]).items() if k != "source"}, **spec}
         spec.setdefault("arch", arch)
         spec.setdefault("width", width)
         spec.setdefault("blocks", blocks)
@@ -252,8 +206,9 @@ def probe_features(name: str, task: Task, feats: dict, seeds, Cs=DEFAULT_CS, max
         if task.multilabel:
             res = multilabel_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter)
         else:
-            res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_pred=correct_out is not None)
+            res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_outputs=correct_out is not None)
             if correct_out is not None:
+                res.pop("test_proba")
                 correct_out[(name, task.name, seed)] = np.asarray(res.pop("test_pred")) == y["test"]
         runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "linear", **res})
     return runs

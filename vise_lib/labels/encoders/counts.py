@@ -1,4 +1,8 @@
-"""The counts block: log-binned shares and comment counts, one-hot."""
+"""The counts block: log-binned shares and comment counts, one-hot.
+
+The comment count of a post is its number of comment texts, or the manifest's ``n_comments``
+when the post has no comment texts (count-only exports; :meth:`Engagement.comment_counts`).
+"""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ class CountEncoder:
     def transform(self, eng: Engagement) -> np.ndarray:
         """One-hot bins ``min(floor(log2(1 + count)), n_bins - 1)`` of shares and comments."""
         z = np.zeros((len(eng), 2 * self.n_bins), np.float32)
-        n_comments = np.array([len(c) for c in eng.comments], dtype=np.int64)
+        n_comments = eng.comment_counts()
         for j, counts in enumerate((eng.shares, n_comments)):
             b = np.minimum(np.floor(np.log2(1 + np.asarray(counts, np.float64))), self.n_bins - 1)
             z[np.arange(len(eng)), j * self.n_bins + b.astype(np.int64)] = 1.0

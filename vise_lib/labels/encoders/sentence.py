@@ -54,12 +54,13 @@ class SentenceEncoder:
 
     def transform(self, eng: Engagement) -> np.ndarray:
         """(N, d) float32: each post's mean comment embedding, L2-normalized; no comments -> 0."""
-        texts = sorted({clean_comment(c, self.max_chars) for cs in eng.comments for c in cs})
+        per_post = eng.texts()  # the caption (if any), then the comments
+        texts = sorted({clean_comment(c, self.max_chars) for cs in per_post for c in cs})
         emb = np.asarray(self.model_.encode(texts, batch_size=self.batch_size,
                                             show_progress_bar=False), dtype=np.float32)
         row = {t: i for i, t in enumerate(texts)}
         z = np.zeros((len(eng), emb.shape[1] if len(texts) else 1), np.float32)
-        for i, cs in enumerate(eng.comments):
+        for i, cs in enumerate(per_post):
             if cs:
                 z[i] = emb[[row[clean_comment(c, self.max_chars)] for c in cs]].mean(0)
         return l2_rows(z)

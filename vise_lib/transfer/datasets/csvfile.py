@@ -1,0 +1,29 @@
+"""CSV: a header ``path,label[,split]`` (paths relative to the CSV's folder, inside it)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from vise_lib.transfer.datasets.base import ImageDataset, read_text_bounded
+from vise_lib.transfer.datasets.table import read_table
+
+
+def read_csv(path) -> ImageDataset:
+    """A CSV with header ``path,label[,split]``; a UTF-8 byte-order mark (Excel) is accepted."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"CSV not found: {path}")
+    reader = csv.DictReader(io.StringIO(read_text_bounded(path), newline=""))
+    cols = [c.strip().lower() for c in reader.fieldnames or []]
+    if "path" not in cols or "label" not in cols:
+        raise ValueError(f"{path}: header must name columns path,label[,split], got {reader.fieldnames}")
+    rows, skipped = [], []
+    for lineno, r in enumerate(reader, 2):
+        r = {k.strip().lower(): (v or "").strip() for k, v in r.items() if isinstance(k, str)}
+        if not r.get("path") or not r.get("label"):
+            skipped.append((f"{path.name}:{lineno}", "empty path or label"))
+            continue
+        rows.append((f"{path.name}:{lineno}", r["path"], r["label"], r.get("split") or None))
+    return read_table(path, rows, skipped)
