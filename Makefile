@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 KERNEL := vise-venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv book smoke test unit bench browser clean
+.PHONY: venv book smoke test unit lint bench browser clean
 
 venv: $(STAMP)
 
@@ -36,6 +36,16 @@ test: venv browser
 ## make unit: only the Python unit tests (no pipeline, no browser)
 unit: venv
 	$(PY) -m pytest tests -m "not pipeline"
+
+## make lint: ruff (lint, then the formatter in check mode) and mypy (config: pyproject.toml);
+## the same checks as .pre-commit-config.yaml. `ruff check --fix .` and `ruff format .` fix most findings.
+## All three run (every finding is shown); the target fails if any of them does.
+lint: venv
+	@status=0; \
+	$(VENV)/bin/ruff check . || status=1; \
+	$(VENV)/bin/ruff format --check . || status=1; \
+	$(VENV)/bin/mypy || status=1; \
+	exit $$status
 
 ## make bench: every benchmark, one after another; results land in benchmarks/results/ (the book shows them)
 bench: venv

@@ -28,6 +28,7 @@ Ends with exactly one line:
 
     BENCH clustering seconds=… sklearn_seconds=… speedup=… inertia_ratio=… …
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.labels.kmeans import fit_kmeans  # noqa: E402
-from vise_lib.labels.kmeans import KPP_DIM, assign, kmeans_plusplus  # noqa: E402
+from vise_lib.labels.kmeans import KPP_DIM, assign, fit_kmeans, kmeans_plusplus
 
 
 def mixture(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
@@ -75,8 +75,11 @@ def kpp_check(seed: int = 0) -> dict:
     t0 = time.perf_counter()
     ours = fit_kmeans(x, 100, seed=seed, backend="faiss")
     t_ours = time.perf_counter() - t0
-    return {"kpp_check_seconds": t_ours, "kpp_check_sklearn_seconds": t_ref,
-            "kpp_check_inertia_ratio": ours["inertia"] / assign(x, ref.cluster_centers_)[1]}
+    return {
+        "kpp_check_seconds": t_ours,
+        "kpp_check_sklearn_seconds": t_ref,
+        "kpp_check_inertia_ratio": ours["inertia"] / assign(x, ref.cluster_centers_)[1],
+    }
 
 
 def main() -> None:
@@ -94,32 +97,50 @@ def main() -> None:
     t0 = time.perf_counter()
     ours = fit_kmeans(x, k, seed=seed, backend="faiss", full_iter=args.full_iter)
     seconds = time.perf_counter() - t0
-    print(f"ours (faiss, schedule {ours['schedule']}): {seconds:.1f} s, inertia {ours['inertia']:.6g}",
-          flush=True)
+    print(f"ours (faiss, schedule {ours['schedule']}): {seconds:.1f} s, inertia {ours['inertia']:.6g}", flush=True)
 
     # scikit-learn from the same k-means++ centres our schedule starts from (same subsample).
     perm = np.random.default_rng(seed).permutation(n)
-    sub = x[np.sort(perm[:ours["schedule"]["init_sample"]])]
+    sub = x[np.sort(perm[: ours["schedule"]["init_sample"]])]
     t0 = time.perf_counter()
     init = kmeans_plusplus(sub, k, seed=seed, proj_dim=KPP_DIM)
     init_seconds = time.perf_counter() - t0
     sk_seconds, km = sklearn_from_init(x, init, sk_iter)
     sk_inertia = assign(x, km.cluster_centers_)[1]
-    print(f"scikit-learn lloyd from the same k-means++ init ({init_seconds:.1f} s, not counted): "
-          f"{km.n_iter_} iterations in {sk_seconds:.1f} s ({sk_seconds / km.n_iter_:.2f} s/iteration), "
-          f"inertia {sk_inertia:.6g}", flush=True)
+    print(
+        f"scikit-learn lloyd from the same k-means++ init ({init_seconds:.1f} s, not counted): "
+        f"{km.n_iter_} iterations in {sk_seconds:.1f} s ({sk_seconds / km.n_iter_:.2f} s/iteration), "
+        f"inertia {sk_inertia:.6g}",
+        flush=True,
+    )
 
     check = kpp_check(seed)
-    print(f"small check vs scikit-learn's own k-means++ (50,000 x 64, K = 100): inertia ratio "
-          f"{check['kpp_check_inertia_ratio']:.4f}, {check['kpp_check_seconds']:.1f} s vs "
-          f"{check['kpp_check_sklearn_seconds']:.1f} s", flush=True)
+    print(
+        f"small check vs scikit-learn's own k-means++ (50,000 x 64, K = 100): inertia ratio "
+        f"{check['kpp_check_inertia_ratio']:.4f}, {check['kpp_check_seconds']:.1f} s vs "
+        f"{check['kpp_check_sklearn_seconds']:.1f} s",
+        flush=True,
+    )
 
-    fields = {"seconds": seconds, "sklearn_seconds": sk_seconds, "speedup": sk_seconds / seconds,
-              "inertia_ratio": ours["inertia"] / sk_inertia, "n": n, "d": d, "k": k,
-              "sklearn_iter": int(km.n_iter_), "full_iter": args.full_iter,
-              "sklearn_seconds_per_iter": sk_seconds / km.n_iter_, **check}
-    print("BENCH clustering " + " ".join(
-        f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}" for key, value in fields.items()))
+    fields = {
+        "seconds": seconds,
+        "sklearn_seconds": sk_seconds,
+        "speedup": sk_seconds / seconds,
+        "inertia_ratio": ours["inertia"] / sk_inertia,
+        "n": n,
+        "d": d,
+        "k": k,
+        "sklearn_iter": int(km.n_iter_),
+        "full_iter": args.full_iter,
+        "sklearn_seconds_per_iter": sk_seconds / km.n_iter_,
+        **check,
+    }
+    print(
+        "BENCH clustering "
+        + " ".join(
+            f"{key}={value:.4f}" if isinstance(value, float) else f"{key}={value}" for key, value in fields.items()
+        )
+    )
 
 
 if __name__ == "__main__":

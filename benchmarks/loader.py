@@ -15,6 +15,7 @@ Ends with exactly one line:
 
     BENCH loader real_img_s=<float> memory_img_s=<float> ratio=<float> ...
 """
+
 from __future__ import annotations
 
 import sys
@@ -28,11 +29,11 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.pretrain.distributed import epoch_indices  # noqa: E402
-from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone  # noqa: E402
-from vise_lib.pretrain.config import TrainConfig  # noqa: E402
-from vise_lib.pretrain.loop import batch_stream  # noqa: E402
-from vise_lib.pretrain.variants import training_set  # noqa: E402
+from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.distributed import epoch_indices
+from vise_lib.pretrain.loop import batch_stream
+from vise_lib.pretrain.variants import training_set
 
 N_POSTS, PX, CLUSTERS, STEPS, ROUNDS, THREADS = 10_000, 32, 64, 12, 3, 2
 
@@ -69,31 +70,37 @@ def main() -> None:
         label_t = [torch.from_numpy(y.astype(np.int64)) for y in ts.label_sets]
         order = epoch_indices(len(ts.images), 0, cfg.seed)
         bs = cfg.batch_size
-        todo = [(i, order[i * bs:(i + 1) * bs]) for i in range(STEPS)]
+        todo = [(i, order[i * bs : (i + 1) * bs]) for i in range(STEPS)]
         in_memory = list(batch_stream(ts.images, label_t, todo, cfg))  # same batches, prepared up front
         for x, ys in in_memory[:2]:  # warm-up
             step(x, ys)
         times = {"real": 0.0, "memory": 0.0, "real_prefetch": 0.0}
-        feeds = {"real": lambda: batch_stream(ts.images, label_t, todo, cfg),
-                 "memory": lambda: iter(in_memory),
-                 "real_prefetch": lambda: batch_stream(ts.images, label_t, todo, TrainConfig(
-                     **{**cfg.__dict__, "prefetch": 2}))}
+        feeds = {
+            "real": lambda: batch_stream(ts.images, label_t, todo, cfg),
+            "memory": lambda: iter(in_memory),
+            "real_prefetch": lambda: batch_stream(
+                ts.images, label_t, todo, TrainConfig(**{**cfg.__dict__, "prefetch": 2})
+            ),
+        }
         for r in range(ROUNDS):
-            for name in (("real", "memory", "real_prefetch") if r % 2 == 0 else
-                         ("real_prefetch", "memory", "real")):
+            for name in ("real", "memory", "real_prefetch") if r % 2 == 0 else ("real_prefetch", "memory", "real"):
                 t0 = time.perf_counter()
                 for x, ys in feeds[name]():
                     step(x, ys)
                 times[name] += time.perf_counter() - t0
     n = ROUNDS * STEPS * bs
     ips = {k: n / v for k, v in times.items()}
-    print(f"loader: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px, small_resnet width {cfg.width}, "
-          f"{THREADS} threads)")
+    print(
+        f"loader: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px, small_resnet width {cfg.width}, "
+        f"{THREADS} threads)"
+    )
     for k, v in ips.items():
         print(f"  {k:>16}: {v:8.1f} img/s")
-    print(f"BENCH loader real_img_s={ips['real']:.1f} memory_img_s={ips['memory']:.1f} "
-          f"ratio={ips['real'] / ips['memory']:.3f} real_prefetch_img_s={ips['real_prefetch']:.1f} "
-          f"ratio_prefetch={ips['real_prefetch'] / ips['memory']:.3f}")
+    print(
+        f"BENCH loader real_img_s={ips['real']:.1f} memory_img_s={ips['memory']:.1f} "
+        f"ratio={ips['real'] / ips['memory']:.3f} real_prefetch_img_s={ips['real_prefetch']:.1f} "
+        f"ratio_prefetch={ips['real_prefetch'] / ips['memory']:.3f}"
+    )
 
 
 if __name__ == "__main__":

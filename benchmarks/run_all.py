@@ -47,8 +47,7 @@ def parse(line: str) -> dict:
 
 def main(argv: list[str]) -> int:
     names = [a for a in argv if not a.startswith("-")]
-    scripts = [HERE / f"{n}.py" for n in names] or sorted(
-        p for p in HERE.glob("*.py") if p.name != "run_all.py")
+    scripts = [HERE / f"{n}.py" for n in names] or sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py")
     (HERE / "results").mkdir(exist_ok=True)
     failed = []
     for script in scripts:
@@ -56,14 +55,24 @@ def main(argv: list[str]) -> int:
         proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr[-4000:])
-        bench = [l for l in proc.stdout.splitlines() if l.startswith("BENCH ")]
+        bench = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]
         if proc.returncode != 0 or not bench:
             failed.append(script.name)
             continue
         line = bench[-1]
-        (HERE / "results" / f"{script.stem}.json").write_text(json.dumps({
-            "name": line.split()[1], "line": line, "values": parse(line), "machine": machine(),
-            "date": dt.date.today().isoformat()}, indent=1) + "\n")
+        (HERE / "results" / f"{script.stem}.json").write_text(
+            json.dumps(
+                {
+                    "name": line.split()[1],
+                    "line": line,
+                    "values": parse(line),
+                    "machine": machine(),
+                    "date": dt.date.today().isoformat(),
+                },
+                indent=1,
+            )
+            + "\n"
+        )
     if failed:
         print(f"benchmarks without a BENCH line or failing: {failed}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ and times the whole ``generate_world`` call, including writing every file. Targe
 
     BENCH world posts_per_s=<float> n_posts=50000 image_px=32 seconds=<float>
 """
+
 from __future__ import annotations
 
 import sys
@@ -15,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from vise_lib.world.generate import WorldConfig, generate_world  # noqa: E402
+from vise_lib.world.generate import WorldConfig, generate_world
 
 N_POSTS, PX = 50_000, 32
 
@@ -27,10 +28,11 @@ def main() -> None:
         out = generate_world(cfg, Path(tmp) / "world")
         seconds = time.perf_counter() - t0
         size = sum(p.stat().st_size for p in out.rglob("*") if p.is_file())
-        print(f"world: {N_POSTS} posts + {cfg.n_train + cfg.n_val + cfg.n_test} downstream images, "
-              f"{size / 2**20:.1f} MiB on disk")
-    print(f"BENCH world posts_per_s={N_POSTS / seconds:.1f} n_posts={N_POSTS} image_px={PX} "
-          f"seconds={seconds:.2f}")
+        print(
+            f"world: {N_POSTS} posts + {cfg.n_train + cfg.n_val + cfg.n_test} downstream images, "
+            f"{size / 2**20:.1f} MiB on disk"
+        )
+    print(f"BENCH world posts_per_s={N_POSTS / seconds:.1f} n_posts={N_POSTS} image_px={PX} seconds={seconds:.2f}")
 
 
 if __name__ == "__main__":

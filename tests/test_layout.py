@@ -46,12 +46,23 @@ def test_public_api_resolves():
         vise_lib.no_such_name  # noqa: B018
 
 
+def test_static_view_of_the_api_matches_the_lazy_one():
+    """The ``TYPE_CHECKING`` imports that type checkers read are exactly the names ``vise_lib`` serves."""
+    tree = ast.parse((PKG / "__init__.py").read_text())
+    block = next(n for n in tree.body if isinstance(n, ast.If) and ast.unparse(n.test) == "TYPE_CHECKING")
+    static = {a.name: node.module for node in block.body if isinstance(node, ast.ImportFrom) for a in node.names}
+    assert sorted(static) == vise_lib.__all__
+    for name, module in static.items():
+        assert hasattr(importlib.import_module(module), name), f"{module} has no {name}"
+
+
 def test_no_import_cycles_between_modules():
     mods = _modules()
     graph = {m: {t for t, _ in _imports(mods, m) if t in mods and t != m} for m in mods}
     # a package importing its own submodules (its __init__ re-exporting them) is not a cycle
-    graph = {m: {t for t in ts if not (mods[m].name == "__init__.py" and t.startswith(m + "."))}
-             for m, ts in graph.items()}
+    graph = {
+        m: {t for t in ts if not (mods[m].name == "__init__.py" and t.startswith(m + "."))} for m, ts in graph.items()
+    }
     state: dict[str, int] = {}
     stack: list[str] = []
 
@@ -60,7 +71,7 @@ def test_no_import_cycles_between_modules():
         stack.append(m)
         for t in graph[m]:
             if state.get(t) == 1:
-                raise AssertionError("import cycle: " + " -> ".join(stack[stack.index(t):] + [t]))
+                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(t) :], t]))
             if t not in state:
                 visit(t)
         stack.pop()
@@ -73,8 +84,12 @@ def test_no_import_cycles_between_modules():
 
 def test_no_private_name_is_imported_from_another_module():
     mods = _modules()
-    bad = [f"{m}: {n} from {t}" for m in mods for t, n in _imports(mods, m)
-           if n and n.startswith("_") and f"{t}.{n}" not in mods]
+    bad = [
+        f"{m}: {n} from {t}"
+        for m in mods
+        for t, n in _imports(mods, m)
+        if n and n.startswith("_") and f"{t}.{n}" not in mods
+    ]
     for folder in ("tests", "benchmarks"):
         for p in (ROOT / folder).rglob("*.py"):
             for node in ast.walk(ast.parse(p.read_text())):
@@ -87,3 +102,8 @@ def test_every_module_imports_on_its_own():
     for name in sorted(_modules()):
         if not name.endswith("__main__"):
             importlib.import_module(name)
+
+
+def test_no_public_name_is_shadowed_by_a_subpackage():
+    for name in vise_lib.__all__:
+        assert not (PKG / name).is_dir(), f"vise_lib.{name} is both a public name and a subpackage"

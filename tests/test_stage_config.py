@@ -32,11 +32,16 @@ def test_unknown_key_names_section_and_closest_key(typo, suggestion):
     assert (f"did you mean {suggestion!r}" in msg) if suggestion else "did you mean" not in msg
 
 
-@pytest.mark.parametrize("params, what", [({"epochs": "3"}, "epochs must be an integer"),
-                                          ({"lr": float("nan")}, "lr must be a finite number"),
-                                          ({"tasks": "emotion"}, "tasks must be a list"),
-                                          ({"tasks": [1]}, r"tasks\[0\] must be a string"),
-                                          ({"flag": 1}, "flag must be true or false")])
+@pytest.mark.parametrize(
+    "params, what",
+    [
+        ({"epochs": "3"}, "epochs must be an integer"),
+        ({"lr": float("nan")}, "lr must be a finite number"),
+        ({"tasks": "emotion"}, "tasks must be a list"),
+        ({"tasks": [1]}, r"tasks\[0\] must be a string"),
+        ({"flag": 1}, "flag must be true or false"),
+    ],
+)
 def test_wrong_types_name_the_field(params, what):
     with pytest.raises(ValueError, match=what):
         Demo.from_params(params)

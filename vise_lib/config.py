@@ -92,8 +92,9 @@ class StageConfig:
         names = cls.field_names()
         for key in params:
             if key not in names:
-                raise ValueError(f"{where}: unknown key {key!r}{closest(str(key), names)} "
-                                 f"(valid keys: {', '.join(names)})")
+                raise ValueError(
+                    f"{where}: unknown key {key!r}{closest(str(key), names)} (valid keys: {', '.join(names)})"
+                )
         try:
             return cls(**params)
         except (TypeError, ValueError) as e:

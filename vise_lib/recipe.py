@@ -11,6 +11,7 @@ paper leaves open (text encoder, K, schedule) is ours and a parameter.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +26,16 @@ from vise_lib.transfer.probes import linear_probe
 Split = tuple[np.ndarray, np.ndarray]  # uint8 images (N, H, W, 3) and integer labels (N,)
 
 
-def vise(manifest, images: np.ndarray, downstream: dict[str, Split], out_dir, signal: str = "both",
-         n_clusters: int = 16, train: TrainConfig | None = None, seed: int = 0) -> dict:
+def vise(
+    manifest: str | os.PathLike,
+    images: np.ndarray,
+    downstream: dict[str, Split],
+    out_dir: str | os.PathLike,
+    signal: str = "both",
+    n_clusters: int = 16,
+    train: TrainConfig | None = None,
+    seed: int = 0,
+) -> dict:
     """Run the whole method once and return what each step produced.
 
     Args:
@@ -58,5 +67,9 @@ def vise(manifest, images: np.ndarray, downstream: dict[str, Split], out_dir, si
     feats = {split: (extract_features(trunk, xs), ys) for split, (xs, ys) in downstream.items()}
     probe = linear_probe(feats["train"], feats["val"], feats["test"], seed=seed)
 
-    return {"pseudo_labels": pl.labels, "backbone": run["backbone"],
-            "pretrain": {k: run[k] for k in ("steps", "train_accuracy", "seconds")}, "probe": probe}
+    return {
+        "pseudo_labels": pl.labels,
+        "backbone": run["backbone"],
+        "pretrain": {k: run[k] for k in ("steps", "train_accuracy", "seconds")},
+        "probe": probe,
+    }

@@ -3,7 +3,13 @@ import pytest
 import torch
 
 from vise_lib.backbones.tensors import (
-    MEAN, STD, augment, check_labels, iterate_batches, num_batches, to_tensor,
+    MEAN,
+    STD,
+    augment,
+    check_labels,
+    iterate_batches,
+    num_batches,
+    to_tensor,
 )
 
 
@@ -41,16 +47,16 @@ def test_augment_crops_are_shifted_windows():
     # pad=0: only flips; every output is the image or its mirror, and both happen.
     x = to_tensor(_images(n=64))
     out = augment(x, torch.Generator().manual_seed(0), pad=0)
-    same = [torch.equal(o, i) for o, i in zip(out, x)]
-    flipped = [torch.equal(o, i.flip(2)) for o, i in zip(out, x)]
-    assert all(s or f for s, f in zip(same, flipped))
+    same = [torch.equal(o, i) for o, i in zip(out, x, strict=True)]
+    flipped = [torch.equal(o, i.flip(2)) for o, i in zip(out, x, strict=True)]
+    assert all(s or f for s, f in zip(same, flipped, strict=True))
     assert 10 < sum(flipped) < 54
     # crop without flip: each output equals a window of the zero-padded input
     out = augment(x, torch.Generator().manual_seed(1), pad=2, flip=False, padding_mode="zeros")
     padded = torch.nn.functional.pad(x, (2, 2, 2, 2))
     shifts = set()
-    for o, p in zip(out, padded):
-        hits = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(o, p[:, dy:dy + 8, dx:dx + 10])]
+    for o, p in zip(out, padded, strict=True):
+        hits = [(dy, dx) for dy in range(5) for dx in range(5) if torch.equal(o, p[:, dy : dy + 8, dx : dx + 10])]
         assert hits
         shifts.add(hits[0])
     assert len(shifts) > 5
@@ -72,10 +78,10 @@ def test_augment_bad_arguments():
 def test_iterate_batches():
     g = torch.Generator().manual_seed(0)
     batches = list(iterate_batches(10, 4, g))
-    assert [len(b) for b in batches] == [4, 4, 2] == [4, 4, 2][:num_batches(10, 4)]
+    assert [len(b) for b in batches] == [4, 4, 2] == [4, 4, 2][: num_batches(10, 4)]
     assert sorted(torch.cat(batches).tolist()) == list(range(10))
     again = list(iterate_batches(10, 4, torch.Generator().manual_seed(0)))
-    assert all(torch.equal(a, b) for a, b in zip(batches, again))
+    assert all(torch.equal(a, b) for a, b in zip(batches, again, strict=True))
     assert [len(b) for b in iterate_batches(10, 4, g, drop_last=True)] == [4, 4] and num_batches(10, 4, True) == 2
     assert torch.cat(list(iterate_batches(5, 2, shuffle=False))).tolist() == [0, 1, 2, 3, 4]
     with pytest.raises(ValueError):

@@ -21,7 +21,7 @@ def posts(tmp_path):
 
 def test_round_trip_gives_the_same_samples(tmp_path, posts):
     eng, images = posts
-    index = write_shards(eng, images, tmp_path / "s", shard_size=3)
+    index = write_shards(eng, images, tmp_path / "s", shard_size=3, image_format="png")
     assert index["n_samples"] == 7 and [s["n"] for s in index["shards"]] == [3, 3, 1]
     assert sorted(p.name for p in (tmp_path / "s").iterdir()) == [
         "shard-000000.tar", "shard-000001.tar", "shard-000002.tar", "shards.json"]
@@ -91,3 +91,31 @@ def test_truncated_or_missing_shard_is_a_clear_error(tmp_path, posts):
         list(iter_shards(tmp_path / "s"))
     with pytest.raises(FileNotFoundError, match="no shards found"):
         list(iter_shards(tmp_path / "none-*.tar"))
+
+
+def test_jpeg_by_default_and_temp_files_cleaned_on_error_and_swept(tmp_path, posts):
+    from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, shards_to_npy
+
+    eng, images = posts
+    index = write_shards(eng, images, tmp_path / "s", shard_size=4)
+    assert index["image_format"] == "jpg" and JPEG_QUALITY == 90
+    smooth = np.broadcast_to(np.linspace(0, 255, 12, dtype=np.uint8)[None, :, None], (9, 12, 12, 3)).copy()
+    write_shards(eng, smooth, tmp_path / "j", shard_size=4)
+    back = read_shards(tmp_path / "j")[0]
+    err = np.abs(back.astype(int) - smooth[:7].astype(int))
+    assert 0 < err.max() and err.mean() < 3  # lossy, but close at quality 90
+    stale = tmp_path / "s" / ".shard-000001.tar.tmp999999999"  # a writer that is gone
+    stale.write_bytes(b"partial")
+    with pytest.raises(RuntimeError, match="boom"):
+        with ShardWriter(tmp_path / "s", 3) as w:
+            assert not stale.exists()  # swept when the writer starts
+            w.add(images[0], {"post_id": "x"})
+            raise RuntimeError("boom")
+    assert not [p.name for p in (tmp_path / "s").iterdir() if ".tmp" in p.name]
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / ".images.tmp999999999.npy").write_bytes(b"old")
+    shards = tmp_path / "s" / "shard-000001.tar"
+    shards.write_bytes(shards.read_bytes()[:1024])  # truncated: the conversion fails half way
+    with pytest.raises(ValueError, match="shard-000001"):
+        shards_to_npy(tmp_path / "s", tmp_path / "out" / "images.npy")
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # its temp removed, the stale one swept

@@ -70,9 +70,24 @@ def test_out_of_core_pseudo_labels_equal_the_in_memory_ones_when_the_sample_is_e
     with np.load(tmp_path / "labels.npz") as z:
         labels, post_ids = z["label"], z["post_id"]
     assert post_ids.tolist() == ref.engagement.post_ids
-    # k-means on the same points with the same seed (reservoir order = stream order here)
-    from sklearn.metrics import adjusted_rand_score
-    assert adjusted_rand_score(labels, ref.labels) > 0.95
+    # k-means on the same points with the same backend ("auto" in both) and seed (reservoir order = stream order)
+    np.testing.assert_array_equal(labels, ref.labels)
+    assert out["backend"] == ref.backend and out["cluster_sizes"] == np.bincount(ref.labels, minlength=6).tolist()
+    np.testing.assert_array_equal(np.load(tmp_path / "pseudo.npy"), ref.labels)
+
+
+@pytest.mark.parametrize("backend", ["sklearn", "faiss"])
+def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backend):
+    if backend == "faiss":
+        pytest.importorskip("faiss")
+    from vise_lib.labels.pseudo_labels import build_pseudo_labels
+    ref = build_pseudo_labels(world, signal="reactions", n_clusters=8, svd_dim=16, seed=2, backend=backend)
+    out = pseudo_labels_out_of_core(lambda: ManifestReader(world, chunk_rows=100), tmp_path, "reactions",
+                                    n_clusters=8, svd_dim=16, seed=2, backend=backend)
+    with np.load(tmp_path / "labels.npz") as z:
+        np.testing.assert_array_equal(z["label"], ref.labels)
+        assert z["post_id"].tolist() == ref.engagement.post_ids and z["image_index"].dtype == np.int64
+    assert out["backend"] == backend
 
 
 def test_out_of_core_with_small_samples_still_labels_every_post(world, tmp_path):

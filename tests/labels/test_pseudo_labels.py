@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-
 from conftest import make_post, write_manifest
+
 from vise_lib.labels import diagnostics as clustering
 from vise_lib.labels.kmeans import faiss_available
 from vise_lib.labels.pseudo_labels import build_pseudo_labels, load_labels
@@ -16,14 +16,18 @@ SMALL = dict(n_posts=1500, image_px=16, n_train=8, n_val=8, n_test=8, eng_affect
 
 @pytest.fixture(scope="module")
 def worlds(tmp_path_factory):
-    return {noise: generate_world(WorldConfig(seed=0, engagement_noise=noise, **SMALL),
-                                  tmp_path_factory.mktemp(f"w{noise}") / "world")
-            for noise in (0.0, 1.0)}
+    return {
+        noise: generate_world(
+            WorldConfig(seed=0, engagement_noise=noise, **SMALL), tmp_path_factory.mktemp(f"w{noise}") / "world"
+        )
+        for noise in (0.0, 1.0)
+    }
 
 
 def affect_nmi(world, signal="both"):
-    pl = build_pseudo_labels(world / "posts" / "manifest.jsonl", signal=signal, n_clusters=12,
-                             svd_dim=16, seed=0, backend="sklearn")
+    pl = build_pseudo_labels(
+        world / "posts" / "manifest.jsonl", signal=signal, n_clusters=12, svd_dim=16, seed=0, backend="sklearn"
+    )
     aff = {"affect": load_latents(world)["affect"][pl.engagement.image_index]}
     real = clustering.agreement(pl.labels, aff)["affect"]["nmi"]
     control = np.mean([clustering.shuffled_control(pl.labels, aff, seed=s)["affect"]["nmi"] for s in range(3)])
@@ -40,8 +44,9 @@ def test_affect_recovered_at_zero_noise_and_not_at_full_noise(worlds, signal):
 
 def test_label_sets_saved_and_loaded_aligned(worlds, tmp_path):
     m = worlds[0.0] / "posts" / "manifest.jsonl"
-    pl = build_pseudo_labels(m, signal="both", n_clusters=8, svd_dim=8, seed=0,
-                             extra_signals=["comments", "reactions", "both"])
+    pl = build_pseudo_labels(
+        m, signal="both", n_clusters=8, svd_dim=8, seed=0, extra_signals=["comments", "reactions", "both"]
+    )
     assert list(pl.sets) == ["both", "comments", "reactions"]
     np.testing.assert_array_equal(pl.labels, pl.sets["both"].labels)
     pl.save(tmp_path)
@@ -67,7 +72,7 @@ def test_cached_phi_gives_identical_labels_and_backends_resolve(worlds):
 
 
 def test_errors_name_the_problem(tmp_path):
-    with pytest.raises(FileNotFoundError, match="labels.npz is missing"):
+    with pytest.raises(FileNotFoundError, match=r"labels\.npz is missing"):
         load_labels(tmp_path)
     m = write_manifest(tmp_path / "m.jsonl", [make_post(i) for i in range(5)])
     with pytest.raises(ValueError, match="fewer than n_clusters=8"):

@@ -1,8 +1,10 @@
 import numpy as np
 import pytest
-
 from conftest import make_post
-from vise_lib.labels.signals import SignalEncoder
+
+from vise_lib.labels.encoders.counts import CountEncoder
+from vise_lib.labels.signals import SIGNALS, SignalEncoder, encode_signals
+from vise_lib.labels.text import MAX_CHARS, clean_comment, post_documents, text_issues
 
 WORDS = {0: ["haha", "lol", "funny"], 1: ["sad", "cry", "sorry"]}
 
@@ -11,8 +13,13 @@ def rows(n=60):
     out = []
     for i in range(n):
         c = i % 2
-        out.append(make_post(i, comments=[f"{WORDS[c][i % 3]} {WORDS[c][(i + 1) % 3]}"] if i % 5 else [],
-                             reactions={"haha": 10 * (1 - c) + 1, "sad": 10 * c + 1}))
+        out.append(
+            make_post(
+                i,
+                comments=[f"{WORDS[c][i % 3]} {WORDS[c][(i + 1) % 3]}"] if i % 5 else [],
+                reactions={"haha": 10 * (1 - c) + 1, "sad": 10 * c + 1},
+            )
+        )
     return out
 
 
@@ -60,29 +67,33 @@ def test_unknown_signal_rejected():
 
 # --- blocks, sharing, documented edge cases --------------------------------------------
 
-from vise_lib.labels.text import MAX_CHARS, clean_comment, post_documents, text_issues  # noqa: E402
-from vise_lib.labels.signals import SIGNALS, encode_signals
-from vise_lib.labels.encoders.counts import CountEncoder
-
 
 @pytest.mark.parametrize("signal, width", [("reactions", 3), ("counts", 16), ("all", None)])
 def test_block_widths(manifest_of, signal, width):
     eng, _ = manifest_of(rows())
     z = SignalEncoder(signal, dim=4).fit_transform(eng)
     if width:
-        assert z.shape == (len(eng), width)    # 2 reactions + log total; 2 x 8 count bins
+        assert z.shape == (len(eng), width)  # 2 reactions + log total; 2 x 8 count bins
     else:
         assert z.shape[1] == 4 + 3 + 16
 
 
 def test_count_bins_are_log2():
     from vise_lib.engagement.table import Engagement
-    eng = Engagement(post_ids=list("abcd"), image_index=np.arange(4), images=[None] * 4,
-                     comments=[[], ["a"], ["a"] * 7, ["a"] * 2], reactions=np.zeros((4, 1), np.int64),
-                     reaction_names=("like",), shares=np.array([0, 1, 3, 1000]), timestamp=np.zeros(4))
+
+    eng = Engagement(
+        post_ids=list("abcd"),
+        image_index=np.arange(4),
+        images=[None] * 4,
+        comments=[[], ["a"], ["a"] * 7, ["a"] * 2],
+        reactions=np.zeros((4, 1), np.int64),
+        reaction_names=("like",),
+        shares=np.array([0, 1, 3, 1000]),
+        timestamp=np.zeros(4),
+    )
     z = CountEncoder(n_bins=4).transform(eng)
-    np.testing.assert_array_equal(z[:, :4].argmax(1), [0, 1, 2, 3])   # shares 0, 1, 3, 1000 (clipped)
-    np.testing.assert_array_equal(z[:, 4:].argmax(1), [0, 1, 3, 1])   # 0, 1, 7, 2 comments
+    np.testing.assert_array_equal(z[:, :4].argmax(1), [0, 1, 2, 3])  # shares 0, 1, 3, 1000 (clipped)
+    np.testing.assert_array_equal(z[:, 4:].argmax(1), [0, 1, 3, 1])  # 0, 1, 7, 2 comments
     assert np.all(z.sum(1) == 2)
 
 
@@ -90,7 +101,7 @@ def test_encode_signals_shares_blocks_and_matches_separate_fits(manifest_of):
     eng, _ = manifest_of(rows())
     fitted = {}
     out = encode_signals(eng, ["both", "comments", "reactions"], dim=4, fitted=fitted)
-    assert set(fitted) == {"comments", "reactions"}          # each block fit once
+    assert set(fitted) == {"comments", "reactions"}  # each block fit once
     for s in ("both", "comments", "reactions"):
         np.testing.assert_allclose(out[s][1], SignalEncoder(s, dim=4).fit_transform(eng), atol=1e-5)
         np.testing.assert_allclose(out[s][0].transform(eng), out[s][1], atol=1e-5)
@@ -114,21 +125,22 @@ def test_all_zero_reactions_everywhere(manifest_of):
 
 def test_invalid_utf8_surrogates_and_long_comments(manifest_of, tmp_path):
     r = rows()
-    r[1]["comments"] = ["lol " * 5000]                     # 20,000 characters
-    r[2]["comments"] = ["bad \udcff surrogate"]              # lone surrogate via JSON escape
+    r[1]["comments"] = ["lol " * 5000]  # 20,000 characters
+    r[2]["comments"] = ["bad \udcff surrogate"]  # lone surrogate via JSON escape
     path = tmp_path / "m.jsonl"
     with open(path, "wb") as f:
         for i, row in enumerate(r):
             line = __import__("json").dumps(row).encode()
-            if i == 3:                                        # raw invalid UTF-8 bytes
+            if i == 3:  # raw invalid UTF-8 bytes
                 line = line.replace(b"sad", b"s\xff\xfed")
             f.write(line + b"\n")
     from vise_lib.engagement.reader import read_manifest
+
     eng, rep = read_manifest(path)
     assert rep.n_kept == len(r)
     docs = post_documents(eng)
     assert len(docs[1]) == MAX_CHARS and "\ufffd" in docs[2] and "\ufffd" in docs[3]
-    docs[2].encode("utf-8")                                  # encodable after cleaning
+    docs[2].encode("utf-8")  # encodable after cleaning
     issues = text_issues(eng)
     assert issues["comments_truncated"] == 1 and issues["comments_with_invalid_unicode"] == 2
     z = SignalEncoder("both", dim=4).fit_transform(eng)
@@ -143,7 +155,7 @@ def test_sentence_encoder_needs_a_local_model(manifest_of, tmp_path, monkeypatch
     with pytest.raises(ValueError, match="unknown comment encoder"):
         SignalEncoder("comments", encoder="bert")
 
-    class FakeModel:                                         # stands in for a local model
+    class FakeModel:  # stands in for a local model
         def __init__(self, path, device=None):
             self.path = path
 
@@ -152,8 +164,8 @@ def test_sentence_encoder_needs_a_local_model(manifest_of, tmp_path, monkeypatch
 
     import sys
     import types
-    monkeypatch.setitem(sys.modules, "sentence_transformers",
-                        types.SimpleNamespace(SentenceTransformer=FakeModel))
+
+    monkeypatch.setitem(sys.modules, "sentence_transformers", types.SimpleNamespace(SentenceTransformer=FakeModel))
     z = SignalEncoder("comments", encoder="sentence-transformers", encoder_model=str(tmp_path)).fit_transform(eng)
     empty = np.array([len(c) == 0 for c in eng.comments])
     assert z.shape == (20, 3) and np.all(z[empty] == 0) and np.isfinite(z).all()

@@ -38,7 +38,7 @@ def test_a_registered_objective_trains_through_the_unchanged_loop(tmp_path, monk
             x = super().prepare(images_u8, g, cfg)
             k = torch.randint(0, 4, (len(x),), generator=g)
             self.last_k = k
-            return torch.stack([torch.rot90(xi, int(ki), (1, 2)) for xi, ki in zip(x, k)])
+            return torch.stack([torch.rot90(xi, int(ki), (1, 2)) for xi, ki in zip(x, k, strict=True)])
 
         def loss(self, outs, ys, cfg):
             (logits,) = outs

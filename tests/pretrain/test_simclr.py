@@ -3,7 +3,11 @@ import torch
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.pretrain.objectives.simclr import (
-    SimCLRModel, colour_distort, nt_xent, resized_crop_flip, two_views,
+    SimCLRModel,
+    colour_distort,
+    nt_xent,
+    resized_crop_flip,
+    two_views,
 )
 
 
@@ -27,7 +31,7 @@ def test_two_views_shape_determinism_and_difference():
 def test_crop_full_scale_is_identity_or_flip():
     x = _x()
     out = resized_crop_flip(x, torch.Generator().manual_seed(0), scale=(1.0, 1.0), ratio=(1.0, 1.0))
-    for o, i in zip(out, x):
+    for o, i in zip(out, x, strict=True):
         assert torch.allclose(o, i, atol=1e-5) or torch.allclose(o, i.flip(2), atol=1e-5)
 
 

@@ -31,7 +31,10 @@ def test_every_variant(tmp_path):
         assert ts.num_classes == expected[v], v
         assert ts.objective == {"simclr": "simclr", "random": "none"}.get(v, "classify")
     assert training_set("vise_multi", world, labels).sources == [
-        "labels.npz:label_both", "labels.npz:label_comments", "labels.npz:label_reactions"]
+        "labels.npz:label_both",
+        "labels.npz:label_comments",
+        "labels.npz:label_reactions",
+    ]
     assert np.array_equal(training_set("object", world, labels).label_sets[0], np.arange(1, 20) % 5)
     assert set(label_arrays(labels)) >= {"image_index", "label", "label_comments"}
     assert np.array_equal(training_set("oracle", world, labels).label_sets[0], np.arange(1, 20) % 3)

@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+import torch
 import yaml
 from PIL import Image
 
@@ -64,8 +65,12 @@ def test_paper_preset_dry_run(real_layout):
     ingest = json.loads((run_dir / "ingest" / "results.json").read_text())
     assert ingest["n_posts"] == 240
     assert sum(ingest["ingest"]["skipped"].values()) == 1  # the path escaping the data root
+    ck = torch.load(run_dir / "pretrain" / "vise" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    assert ck["data"]["stream"]["source"] == "shards"  # trained straight from the ingested shards
+    assert ck["data"]["n_images"] == 240 and ck["data_position"]["batch"] == 0  # completed epochs
     down = json.loads((run_dir / "downstream" / "results.json").read_text())
     assert {r["backbone"] for r in down["runs"]} == {"vise"} and len(down["runs"]) == 1
     html = root / "out" / "_build" / "paper_dry" / "_build" / "html"
     assert (html / "book" / "_generated" / "10_ingest.html").exists()
+    assert (html / "book" / "_generated" / "scaling.html").exists()  # the "Scaling to the paper" page
     assert not (html / "book" / "_generated" / "00_world.html").exists()

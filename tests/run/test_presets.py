@@ -18,7 +18,7 @@ def test_stage_parameters_carry_run_dir_and_the_world_config(tmp_path):
 
 
 def test_unknown_preset_and_section_are_clear_errors(tmp_path):
-    with pytest.raises(ValueError, match="unknown preset 'nope'.*available"):
+    with pytest.raises(ValueError, match=r"unknown preset 'nope'.*available"):
         load_preset("nope")
     bad = tmp_path / "bad.yml"
     bad.write_text("wrld: {}\n")
@@ -28,6 +28,7 @@ def test_unknown_preset_and_section_are_clear_errors(tmp_path):
 
 def test_typed_sections_reach_the_notebook_as_one_validated_config(tmp_path):
     from vise_lib.run.presets import ALL_STAGES
+
     cfg = load_preset("smoke")
     labels = next(s for s in ALL_STAGES if s.section == "labels")
     p = stage_parameters(cfg, labels, "smoke", tmp_path)
@@ -35,9 +36,10 @@ def test_typed_sections_reach_the_notebook_as_one_validated_config(tmp_path):
     assert p["config"]["n_clusters"] == 16 and p["config"]["pca_dim"] is None  # defaults filled in
 
 
-@pytest.mark.parametrize("section, typo, closest", [("labels", "n_cluster", "n_clusters"),
-                                                    ("labels", "sigal", "signal"),
-                                                    ("ingest", "imagesize", "image_size")])
+@pytest.mark.parametrize(
+    "section, typo, closest",
+    [("labels", "n_cluster", "n_clusters"), ("labels", "sigal", "signal"), ("ingest", "imagesize", "image_size")],
+)
 def test_a_typo_in_a_typed_section_stops_before_any_notebook(tmp_path, section, typo, closest):
     bad = tmp_path / "typo.yml"
     bad.write_text(f"{section}:\n  {typo}: 3\n")

@@ -3,8 +3,15 @@
 import numpy as np
 import pytest
 
-from vise_lib.study.results import (compare, read_claims, read_correct, read_scores, write_claims,
-                                    write_correct, write_scores)
+from vise_lib.study.results import (
+    compare,
+    read_claims,
+    read_correct,
+    read_scores,
+    write_claims,
+    write_correct,
+    write_scores,
+)
 from vise_lib.study.statistics import Comparison, paired_bootstrap, verdict
 
 
@@ -51,8 +58,11 @@ def test_mismatched_images_are_refused():
 
 
 def test_results_files_round_trip(tmp_path):
-    rows = [{"backbone": b, "task": "emotion", "pretrain_seed": s, "probe_seed": 0, "top1": 50 + s}
-            for b in ("vise", "object") for s in range(3)]
+    rows = [
+        {"backbone": b, "task": "emotion", "pretrain_seed": s, "probe_seed": 0, "top1": 50 + s}
+        for b in ("vise", "object")
+        for s in range(3)
+    ]
     df = read_scores(write_scores(tmp_path / "downstream" / "scores.csv", rows))
     assert list(df.columns) == ["backbone", "task", "pretrain_seed", "probe_seed", "top1"] and len(df) == 6
     with pytest.raises(ValueError, match="lacks"):

@@ -15,9 +15,7 @@ import torchvision
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-
 ARCHS = ("small_resnet", "resnet18", "resnet50")
-
 
 
 def _small_resnet(width: int, blocks: int) -> nn.Sequential:
@@ -51,7 +49,8 @@ def _small_resnet(width: int, blocks: int) -> nn.Sequential:
         elif isinstance(m, nn.BatchNorm2d):
             nn.init.constant_(m.weight, 1)
             nn.init.constant_(m.bias, 0)
-    seq.feature_dim = inplanes
+    # a plain int attribute: nn.Module.__setattr__ is typed for tensors and modules only
+    seq.feature_dim = inplanes  # type: ignore[assignment]
     return seq
 
 

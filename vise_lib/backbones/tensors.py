@@ -8,6 +8,7 @@ are no per-sample PIL transforms: at 32 px on a few CPU cores they would dominat
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -21,7 +22,7 @@ STD = (0.229, 0.224, 0.225)
 PAD_MODES = ("reflect", "zeros")
 
 
-def check_images(images, name: str = "images") -> np.ndarray:
+def check_images(images: object, name: str = "images") -> np.ndarray:
     """Validate a uint8 ``(N, H, W, 3)`` array and return it; ``ValueError`` otherwise."""
     if not isinstance(images, np.ndarray):
         raise ValueError(f"{name} must be a numpy array, got {type(images).__name__}")
@@ -32,7 +33,7 @@ def check_images(images, name: str = "images") -> np.ndarray:
     return images
 
 
-def check_labels(label_sets, n: int) -> list[np.ndarray]:
+def check_labels(label_sets: object, n: int) -> list[np.ndarray]:
     """Validate a non-empty list of 1-D non-negative int label arrays of length ``n``; return int64 copies."""
     if not isinstance(label_sets, (list, tuple)) or not label_sets:
         raise ValueError("label_sets must be a non-empty list of 1-D int arrays (or None for 'random')")
@@ -132,7 +133,7 @@ def iterate_batches(
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     stop = n - n % batch_size if drop_last else n
     for start in range(0, stop, batch_size):
-        yield order[start:start + batch_size]
+        yield order[start : start + batch_size]
 
 
 def num_batches(n: int, batch_size: int, drop_last: bool = False) -> int:
@@ -159,7 +160,7 @@ def prefetch(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
     q: queue.Queue = queue.Queue(maxsize=depth)
     stop = threading.Event()
 
-    def work():
+    def work() -> None:
         try:
             for item in items:
                 if stop.is_set():
@@ -182,8 +183,6 @@ def prefetch(items: Iterable, fn: Callable, depth: int = 2) -> Iterator:
     finally:
         stop.set()
         while thread.is_alive():  # unblock a producer waiting on a full queue
-            try:
+            with contextlib.suppress(queue.Empty):
                 q.get(timeout=0.05)
-            except queue.Empty:
-                pass
         thread.join()

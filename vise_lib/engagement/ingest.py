@@ -39,7 +39,7 @@ def image_reason(err: ImageError) -> str:
 
 def ingest(manifest, out_dir, data_root, comments=None, reaction_columns=(), reaction_names=None,
            image_size: int | None = None, decode: bool = True, shards: bool = False, shard_size: int = 1000,
-           image_format: str = "png", chunk_rows: int = 10_000, strict: bool = False) -> dict:
+           image_format: str = "jpg", chunk_rows: int = 10_000, strict: bool = False) -> dict:
     """Validate ``manifest`` against ``data_root`` and write the clean outputs; returns the report dict.
 
     Skips (counted by reason, listed with row numbers in ``report.json``): every invalid row
@@ -115,7 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-decode", action="store_true", help="only check that image files exist (faster)")
     p.add_argument("--shards", action="store_true", help="also write WebDataset shards")
     p.add_argument("--shard-size", type=int, default=1000, help="samples per shard")
-    p.add_argument("--image-format", choices=FORMATS, default="png", help="image encoding in shards")
+    p.add_argument("--image-format", choices=FORMATS, default="jpg", help="image encoding in shards (JPEG at shards.JPEG_QUALITY for photos; png is lossless)")
     p.add_argument("--strict", action="store_true", help="stop at the first bad row or image")
     a = p.parse_args(argv)
     res = ingest(a.manifest, a.out, a.data_root, a.comments, a.reaction_column, None, a.image_size,

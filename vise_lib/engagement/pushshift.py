@@ -61,7 +61,7 @@ NOTE_SURROGATES = "lone surrogates replaced"
 
 @dataclass
 class PushshiftReport:
-    """Counts at each filter step of both passes, and the first problems with file:line."""
+    """Counts at each filter step of both passes, and the first problems with ``file:line``."""
 
     submissions: Counter = field(default_factory=Counter)
     comments: Counter = field(default_factory=Counter)

@@ -42,5 +42,7 @@ class LabelsConfig(StageConfig):
         if self.backend not in BACKENDS:
             raise ValueError(f"labels.backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.n_clusters < 2 or self.svd_dim < 1 or self.seed < 0:
-            raise ValueError(f"labels: need n_clusters >= 2, svd_dim >= 1, seed >= 0 (got {self.n_clusters}, "
-                             f"{self.svd_dim}, {self.seed})")
+            raise ValueError(
+                f"labels: need n_clusters >= 2, svd_dim >= 1, seed >= 0 (got {self.n_clusters}, "
+                f"{self.svd_dim}, {self.seed})"
+            )

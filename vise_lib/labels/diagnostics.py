@@ -6,8 +6,14 @@ The k-means backends themselves live in :mod:`vise_lib.labels.kmeans`.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
 import numpy as np
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 
 def cluster_sizes(labels: np.ndarray, k: int) -> np.ndarray:
@@ -17,9 +23,10 @@ def cluster_sizes(labels: np.ndarray, k: int) -> np.ndarray:
 
 def agreement(labels: np.ndarray, latents: dict[str, np.ndarray]) -> dict[str, dict[str, float]]:
     """NMI / ARI of pseudo labels against each latent (diagnostics on the synthetic world)."""
-    return {name: {"nmi": float(normalized_mutual_info_score(y, labels)),
-                   "ari": float(adjusted_rand_score(y, labels))}
-            for name, y in latents.items()}
+    return {
+        name: {"nmi": float(normalized_mutual_info_score(y, labels)), "ari": float(adjusted_rand_score(y, labels))}
+        for name, y in latents.items()
+    }
 
 
 def shuffled_control(labels: np.ndarray, latents: dict[str, np.ndarray], seed: int = 0) -> dict:
@@ -28,15 +35,22 @@ def shuffled_control(labels: np.ndarray, latents: dict[str, np.ndarray], seed: i
     return agreement(rng.permutation(labels), latents)
 
 
-def top_terms(tfidf, vocab, labels: np.ndarray, k: int, n: int = 8, exclude=()) -> list[list[str]]:
+def top_terms(
+    tfidf: sparse.spmatrix | np.ndarray,
+    vocab: np.ndarray,
+    labels: np.ndarray,
+    k: int,
+    n: int = 8,
+    exclude: Iterable[str] = (),
+) -> list[list[str]]:
     """The ``n`` terms with the highest mean TF-IDF in each cluster.
 
     ``exclude``: words to leave out (e.g. ``sklearn``'s ``ENGLISH_STOP_WORDS``); an n-gram is
     left out when any of its words is excluded ("is sad" goes, "sad" stays).
     """
-    exclude = set(exclude)
-    keep = np.array([not any(w in exclude for w in str(t).split()) for t in vocab], dtype=bool)
-    out = []
+    excluded = set(exclude)
+    keep = np.array([not any(w in excluded for w in str(t).split()) for t in vocab], dtype=bool)
+    out: list[list[str]] = []
     for c in range(k):
         rows = tfidf[labels == c]
         if rows.shape[0] == 0:
@@ -67,8 +81,9 @@ def majority(values: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def explorer_sample(labels: np.ndarray, k: int, n_clusters: int = 8, per_cluster: int = 6,
-                    seed: int = 0) -> dict[int, np.ndarray]:
+def explorer_sample(
+    labels: np.ndarray, k: int, n_clusters: int = 8, per_cluster: int = 6, seed: int = 0
+) -> dict[int, np.ndarray]:
     """For the cluster explorer: up to ``per_cluster`` random members (row indices) of each of
     the ``n_clusters`` largest clusters, largest first; deterministic given ``seed``."""
     rng = np.random.default_rng(seed)

@@ -12,9 +12,12 @@ every post at once. Here the work is split into passes over chunks, each holding
 3. every post is assigned to its nearest centroid chunk by chunk (:func:`assign`, plain numpy,
    in row blocks so that the ``block × k`` distance matrix stays small).
 
-Memory: the two samples, one chunk, and per post its id, image path and label.
-When ``fit_posts`` and ``kmeans_posts`` cover all posts the result equals the in-memory fit
-(up to float rounding).
+Memory: the two samples and one chunk; per-post ids, image paths and labels go to chunk
+files next to φ and are streamed into ``labels.npz`` (``benchmarks/labels_ooc.py`` measures
+the peak at 400k and 4M posts). When ``fit_posts`` and ``kmeans_posts`` cover all posts the
+result equals the in-memory fit (same encoder, same k-means backend and seed), tested in
+``tests/labels/test_out_of_core.py``. On more posts than the samples it differs by design:
+φ(e) and the centroids come from the samples.
 """
 
 from __future__ import annotations
@@ -27,9 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from vise_lib.labels.kmeans import assign, fit_kmeans
+from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.engagement.table import Engagement
-from vise_lib.io import save_npy, write_json
+from vise_lib.io import atomic_write, save_npy, write_json
 from vise_lib.labels.encoders import ENCODERS
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
 
@@ -108,45 +111,94 @@ def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterat
 
 def pseudo_labels_out_of_core(make_chunks: Callable[[], Iterable[Engagement]], out_dir, signal: str = "both",
                               n_clusters: int = 16, svd_dim: int = 64, seed: int = 0, fit_posts: int = 200_000,
-                              kmeans_posts: int = 200_000, backend: str = "sklearn",
+                              kmeans_posts: int = 200_000, backend: str = "auto",
                               encoder: str = "tfidf", encoder_model: str | None = None) -> dict:
     """φ(e) -> k-means -> pseudo labels for a stream too large for memory (see the module docstring).
 
     ``make_chunks()`` must return a fresh iterable of :class:`Engagement` chunks with the same
     posts in the same order each call (e.g. ``lambda: iter(ManifestReader(path, ...))``); it is
-    called twice. Writes ``out_dir/phi/*.npy``, ``out_dir/labels.npz`` (``label``,
-    ``image_index``, ``post_id``, ``image``, ``centroids``), ``out_dir/pseudo.npy`` (the labels
-    alone, int64, in stream order: what ``python -m vise_lib.pretrain --labels`` reads) and
-    ``out_dir/out_of_core.json``; returns that summary dict.
+    called twice. Writes ``out_dir/phi/*.npy`` (with each chunk's ids, image paths and labels),
+    ``out_dir/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``, ``centroids``;
+    written array by array from the chunk files), ``out_dir/pseudo.npy`` (the labels alone,
+    int64, in stream order: what ``python -m vise_lib.pretrain --labels`` reads) and
+    ``out_dir/out_of_core.json``; returns that summary dict. ``backend`` and ``seed`` mean
+    what they mean for the in-memory stage (``auto``: faiss when installed), so on posts that
+    fit (``fit_posts`` and ``kmeans_posts`` at least the post count) both give the same labels.
     """
     out = Path(out_dir)
     sample = sample_posts(make_chunks(), fit_posts, seed)
     if len(sample) < n_clusters:
         raise ValueError(f"{len(sample)} valid posts, fewer than n_clusters={n_clusters}")
     enc = SignalEncoder(signal, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model).fit(sample)
+    del sample
     phi_dir = out / "phi"
     shutil.rmtree(phi_dir, ignore_errors=True)
-    res, files, ids, images, index = Reservoir(kmeans_posts, seed + 1), [], [], [], []
+    res, files, widths = Reservoir(kmeans_posts, seed + 1), [], [1, 1]
     for eng, phi in transform_chunks(enc, make_chunks()):
-        files.append(save_npy(phi_dir / f"{len(files):06d}.npy", phi))
+        stem = phi_dir / f"{len(files):06d}"
+        files.append(save_npy(stem.with_suffix(".npy"), phi))
+        ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
+        widths = [max(widths[0], ids.dtype.itemsize // 4), max(widths[1], images.dtype.itemsize // 4)]
+        np.savez(stem.with_suffix(".posts.npz"), post_id=ids, image=images, image_index=eng.image_index)
         res.add(phi)
-        ids += eng.post_ids
-        images += [im or "" for im in eng.images]
-        index.append(eng.image_index)
     km = fit_kmeans(np.stack(res.items), n_clusters, seed=seed, backend=backend)
-    parts = list(assign_chunks((np.load(f) for f in files), km["centroids"]))
-    labels = np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, np.int64)
-    inertia = float(sum(p[1] for p in parts))
-    tmp = out / ".labels.tmp.npz"
-    np.savez(tmp, label=labels, image_index=np.concatenate(index), post_id=np.array(ids),
-             image=np.array(images), centroids=km["centroids"])
-    tmp.replace(out / "labels.npz")
-    save_npy(out / "pseudo.npy", labels)
-    summary = {"n_posts": len(labels), "n_clusters": n_clusters, "fit_posts": len(sample),
-               "kmeans_posts": len(res.items), "phi_chunks": len(files), "inertia": inertia,
-               "cluster_sizes": np.bincount(labels, minlength=n_clusters).tolist()}
+    del res
+    sizes, inertia, n = np.zeros(n_clusters, np.int64), 0.0, 0
+    for f in files:
+        labels, part = assign(np.load(f), km["centroids"])
+        save_npy(f.with_suffix(".label.npy"), labels)
+        sizes += np.bincount(labels, minlength=n_clusters)
+        inertia, n = inertia + part, n + len(labels)
+
+    def parts(key):
+        for f in files:
+            if key == "label":
+                yield np.load(f.with_suffix(".label.npy"))
+            else:
+                with np.load(f.with_suffix(".posts.npz")) as z:
+                    yield z[key]
+
+    arrays = {"label": (np.dtype(np.int64), parts("label")), "image_index": (np.dtype(np.int64), parts("image_index")),
+              "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
+              "image": (np.dtype(f"<U{widths[1]}"), parts("image"))}
+    write_npz_streaming(out / "labels.npz", n, arrays, centroids=km["centroids"])
+    atomic_write(out / "pseudo.npy", lambda fh: _write_npy_parts(fh, np.dtype(np.int64), n, parts("label")))
+    summary = {"n_posts": n, "n_clusters": n_clusters, "fit_posts": min(fit_posts, n), "backend": km["backend"],
+               "kmeans_posts": min(kmeans_posts, n), "phi_chunks": len(files), "inertia": float(inertia),
+               "cluster_sizes": sizes.tolist()}
     write_json(out / "out_of_core.json", summary)
     return summary
+
+
+def _write_npy_parts(fh, dtype: np.dtype, n: int, parts: Iterable[np.ndarray]) -> None:
+    np.lib.format.write_array_header_2_0(fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False,
+                                              "shape": (n,)})
+    written = 0
+    for a in parts:
+        fh.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
+        written += len(a)
+    if written != n:
+        raise ValueError(f"wrote {written} rows, expected {n}")
+
+
+def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
+    """An ``.npz`` whose 1-D arrays of length ``n`` are written chunk by chunk (memory: one chunk).
+
+    ``arrays`` maps a key to ``(dtype, iterable of chunks)``; ``small`` are arrays saved whole.
+    ``np.load`` reads the result like any ``np.savez`` file (written atomically).
+    """
+    import zipfile
+
+    def write(f):
+        with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
+            for key, (dtype, parts) in arrays.items():
+                with z.open(f"{key}.npy", "w", force_zip64=True) as fh:
+                    _write_npy_parts(fh, dtype, n, parts)
+            for key, a in small.items():
+                with z.open(f"{key}.npy", "w", force_zip64=True) as fh:
+                    np.lib.format.write_array(fh, np.asarray(a), allow_pickle=False)
+
+    return atomic_write(path, write)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -167,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kmeans-posts", type=int, default=200_000, help="φ rows k-means is fitted on (sample)")
     p.add_argument("--chunk-rows", type=int, default=50_000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", default="auto", choices=BACKENDS, help="k-means backend, as in the 01 stage")
     a = p.parse_args(argv)
     readers = []
 
@@ -176,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
                                       chunk_rows=a.chunk_rows))
         return readers[-1]
     s = pseudo_labels_out_of_core(chunks, a.out, a.signal, a.n_clusters, a.svd_dim, a.seed, a.fit_posts,
-                                  a.kmeans_posts,
+                                  a.kmeans_posts, backend=a.backend,
                                   encoder=a.encoder, encoder_model=a.encoder_model)
     print(readers[-1].report.summary())
     print(f"{s['n_posts']} posts -> {s['n_clusters']} clusters; wrote {a.out}/pseudo.npy and labels.npz")

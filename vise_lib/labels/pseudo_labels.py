@@ -10,21 +10,26 @@ pass ``cache=False`` to refit.
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from vise_lib.labels.kmeans import fit_kmeans
-from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.engagement.reader import read_manifest
+from vise_lib.engagement.table import Engagement, ReadReport
 from vise_lib.io import read_json, write_json
 from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
+from vise_lib.labels.encoders import BlockEncoder
+from vise_lib.labels.kmeans import fit_kmeans
 from vise_lib.labels.signals import SignalEncoder, encode_signals
 from vise_lib.labels.text import text_issues
 
-_CACHE: OrderedDict = OrderedDict()
+#: (encoder settings) -> fitted blocks, shared by the builds on one manifest
+FittedBySetting = dict[tuple[int, int, str, str | None], dict[str, tuple[BlockEncoder, float, np.ndarray]]]
+_CACHE: OrderedDict[tuple[str, int, int], tuple[Engagement, ReadReport, FittedBySetting]] = OrderedDict()
 _CACHE_SIZE = 4
 
 
@@ -34,9 +39,9 @@ class LabelSet:
 
     signal: str
     encoder: SignalEncoder
-    phi: np.ndarray           # (N, d)
-    labels: np.ndarray        # (N,)
-    centroids: np.ndarray     # (K, d)
+    phi: np.ndarray  # (N, d)
+    labels: np.ndarray  # (N,)
+    centroids: np.ndarray  # (K, d)
     inertia: float
 
 
@@ -46,19 +51,19 @@ class PseudoLabels:
 
     engagement: Engagement
     report: ReadReport
-    encoder: SignalEncoder    # the primary signal's
-    phi: np.ndarray           # (N, d) φ(e) of the primary signal
-    labels: np.ndarray        # (N,) cluster index = pseudo label (primary signal)
+    encoder: SignalEncoder  # the primary signal's
+    phi: np.ndarray  # (N, d) φ(e) of the primary signal
+    labels: np.ndarray  # (N,) cluster index = pseudo label (primary signal)
     centroids: np.ndarray
     inertia: float
     n_clusters: int
     signal: str = "both"
-    sets: dict[str, LabelSet] = field(default_factory=dict)   # every signal, primary included
+    sets: dict[str, LabelSet] = field(default_factory=dict)  # every signal, primary included
     backend: str = "sklearn"
     schedule: dict = field(default_factory=dict)
-    text: dict = field(default_factory=dict)                  # text_issues() counts
+    text: dict = field(default_factory=dict)  # text_issues() counts
 
-    def save(self, out_dir) -> Path:
+    def save(self, out_dir: str | os.PathLike) -> Path:
         """Write ``labels.npz`` and ``read_report.json``.
 
         ``labels.npz`` holds ``image_index``, ``post_id``, ``label`` (primary signal),
@@ -68,17 +73,31 @@ class PseudoLabels:
         out.mkdir(parents=True, exist_ok=True)
         tmp = out / ".labels.tmp.npz"
         extra = {f"label_{s}": ls.labels for s, ls in self.sets.items()}
-        np.savez(tmp, image_index=self.engagement.image_index, label=self.labels,
-                 post_id=np.array(self.engagement.post_ids), centroids=self.centroids, **extra)
+        np.savez(
+            tmp,
+            image_index=self.engagement.image_index,
+            label=self.labels,
+            post_id=np.array(self.engagement.post_ids),
+            centroids=self.centroids,
+            # numpy's stub types **kwds against the allow_pickle flag; these keys are array names
+            **extra,  # type: ignore[arg-type]
+        )
         tmp.replace(out / "labels.npz")
-        write_json(out / "read_report.json", {
-            "path": self.report.path, "rows": self.report.n_rows, "kept": self.report.n_kept,
-            "skipped": dict(self.report.skipped), "examples": self.report.examples,
-            "text": self.text})
+        write_json(
+            out / "read_report.json",
+            {
+                "path": self.report.path,
+                "rows": self.report.n_rows,
+                "kept": self.report.n_kept,
+                "skipped": dict(self.report.skipped),
+                "examples": self.report.examples,
+                "text": self.text,
+            },
+        )
         return out / "labels.npz"
 
 
-def _read(manifest, cache: bool):
+def _read(manifest: str | os.PathLike, cache: bool) -> tuple[Engagement, ReadReport, FittedBySetting]:
     path = Path(manifest)
     if not path.is_file():
         raise FileNotFoundError(f"engagement manifest not found: {path}")
@@ -88,7 +107,8 @@ def _read(manifest, cache: bool):
         _CACHE.move_to_end(key)
         return _CACHE[key]
     eng, report = read_manifest(path)
-    entry = (eng, report, {})   # {} : encoder settings -> fitted blocks
+    fitted: FittedBySetting = {}  # encoder settings -> fitted blocks
+    entry = (eng, report, fitted)
     if cache:
         _CACHE[key] = entry
         while len(_CACHE) > _CACHE_SIZE:
@@ -96,10 +116,19 @@ def _read(manifest, cache: bool):
     return entry
 
 
-def build_pseudo_labels(manifest, signal: str = "both", n_clusters: int = 16, svd_dim: int = 64,
-                        seed: int = 0, backend: str = "auto", extra_signals=(),
-                        encoder: str = "tfidf", encoder_model: str | None = None,
-                        pca_dim: int | None = None, cache: bool = True) -> PseudoLabels:
+def build_pseudo_labels(
+    manifest: str | os.PathLike,
+    signal: str = "both",
+    n_clusters: int = 16,
+    svd_dim: int = 64,
+    seed: int = 0,
+    backend: str = "auto",
+    extra_signals: Iterable[str] | None = (),
+    encoder: str = "tfidf",
+    encoder_model: str | None = None,
+    pca_dim: int | None = None,
+    cache: bool = True,
+) -> PseudoLabels:
     """Read the manifest, fit φ(e) on its posts, cluster, and return the pseudo labels.
 
     ``signal`` gives the primary ``label``; each of ``extra_signals`` (e.g. ``["comments",
@@ -113,21 +142,33 @@ def build_pseudo_labels(manifest, signal: str = "both", n_clusters: int = 16, sv
     signals = list(dict.fromkeys([signal, *(extra_signals or [])]))
     setting = (svd_dim, seed, encoder, encoder_model)
     fitted = fitted_by_setting.setdefault(setting, {}) if cache else {}
-    encoded = encode_signals(eng, signals, dim=svd_dim, seed=seed, encoder=encoder,
-                             encoder_model=encoder_model, fitted=fitted)
-    sets, first = {}, None
+    encoded = encode_signals(
+        eng, signals, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model, fitted=fitted
+    )
+    sets, kms = {}, {}
     for s in signals:
         enc, phi = encoded[s]
-        km = fit_kmeans(phi, n_clusters, seed=seed, backend=backend, pca_dim=pca_dim)
+        kms[s] = km = fit_kmeans(phi, n_clusters, seed=seed, backend=backend, pca_dim=pca_dim)
         sets[s] = LabelSet(s, enc, phi, km["labels"], km["centroids"], km["inertia"])
-        first = first or km
-    p = sets[signal]
-    return PseudoLabels(eng, report, p.encoder, p.phi, p.labels, p.centroids, p.inertia, n_clusters,
-                        signal=signal, sets=sets, backend=first["backend"], schedule=first["schedule"],
-                        text=text_issues(eng))
+    p, first = sets[signal], kms[signal]  # signals[0] is the primary signal
+    return PseudoLabels(
+        eng,
+        report,
+        p.encoder,
+        p.phi,
+        p.labels,
+        p.centroids,
+        p.inertia,
+        n_clusters,
+        signal=signal,
+        sets=sets,
+        backend=first["backend"],
+        schedule=first["schedule"],
+        text=text_issues(eng),
+    )
 
 
-def load_labels(labels_dir) -> dict[str, np.ndarray]:
+def load_labels(labels_dir: str | os.PathLike) -> dict[str, np.ndarray]:
     """The saved pseudo labels: ``image_index``, ``label``, every ``label_<signal>`` and
     ``post_id`` (when present), all aligned."""
     path = Path(labels_dir) / "labels.npz"
@@ -156,24 +197,38 @@ def label_diagnostics(pl: PseudoLabels, latents: dict[str, np.ndarray] | None, s
     if not latents:
         return {"agreement": {s: {} for s in pl.sets}, "shuffled_control": {s: {} for s in pl.sets}}
     lat = {k: np.asarray(v)[pl.engagement.image_index] for k, v in latents.items()}
-    return {"agreement": {s: agreement(ls.labels, lat) for s, ls in pl.sets.items()},
-            "shuffled_control": {s: shuffled_control(ls.labels, lat, seed=seed) for s, ls in pl.sets.items()}}
+    return {
+        "agreement": {s: agreement(ls.labels, lat) for s, ls in pl.sets.items()},
+        "shuffled_control": {s: shuffled_control(ls.labels, lat, seed=seed) for s, ls in pl.sets.items()},
+    }
 
 
-def write_results(out_dir, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
+def write_results(out_dir: str | os.PathLike, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
     """Save the labels (:meth:`PseudoLabels.save`) and the stage's ``results.json``."""
     out = Path(out_dir)
     pl.save(out)
     agree, control = diagnostics["agreement"], diagnostics["shuffled_control"]
-    return write_json(out / "results.json", {
-        **config, "backend": pl.backend, "schedule": pl.schedule, "n_posts": len(pl.engagement),
-        "inertia": pl.inertia, "sizes": cluster_sizes(pl.labels, pl.n_clusters),
-        "agreement": agree[pl.signal], "shuffled_control": control[pl.signal],
-        "label_sets": {s: {"inertia": ls.inertia, "agreement": agree[s], "shuffled_control": control[s]}
-                       for s, ls in pl.sets.items()},
-        "text": pl.text, "skipped_rows": dict(pl.report.skipped)})
+    return write_json(
+        out / "results.json",
+        {
+            **config,
+            "backend": pl.backend,
+            "schedule": pl.schedule,
+            "n_posts": len(pl.engagement),
+            "inertia": pl.inertia,
+            "sizes": cluster_sizes(pl.labels, pl.n_clusters),
+            "agreement": agree[pl.signal],
+            "shuffled_control": control[pl.signal],
+            "label_sets": {
+                s: {"inertia": ls.inertia, "agreement": agree[s], "shuffled_control": control[s]}
+                for s, ls in pl.sets.items()
+            },
+            "text": pl.text,
+            "skipped_rows": dict(pl.report.skipped),
+        },
+    )
 
 
-def read_results(labels_dir) -> dict:
+def read_results(labels_dir: str | os.PathLike) -> dict:
     """The ``results.json`` of the pseudo-label stage."""
     return read_json(Path(labels_dir) / "results.json")

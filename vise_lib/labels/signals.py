@@ -30,19 +30,23 @@ dominate a post or the run time. :func:`text_issues` counts both for the stage r
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import numpy as np
-from scipy import sparse
-from sklearn.decomposition import TruncatedSVD
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vise_lib.engagement.table import Engagement
-from vise_lib.labels.encoders import make_block
+from vise_lib.labels.encoders import BlockEncoder, make_block
 
-SIGNAL_BLOCKS = {"comments": ("comments",), "reactions": ("reactions",), "counts": ("counts",),
-                 "both": ("comments", "reactions"), "all": ("comments", "reactions", "counts")}
+SIGNAL_BLOCKS = {
+    "comments": ("comments",),
+    "reactions": ("reactions",),
+    "counts": ("counts",),
+    "both": ("comments", "reactions"),
+    "all": ("comments", "reactions", "counts"),
+}
 SIGNALS = tuple(SIGNAL_BLOCKS)
+
+
 def block_scale(z: np.ndarray) -> float:
     """The factor that gives a block unit average row norm (1 for an all-zero block)."""
     return 1.0 / max(float(np.linalg.norm(z, axis=1).mean()), 1e-8)
@@ -51,15 +55,21 @@ def block_scale(z: np.ndarray) -> float:
 class SignalEncoder:
     """φ(e) for one of :data:`SIGNALS`: its blocks, each scaled to unit average norm."""
 
-    def __init__(self, signal: str = "both", dim: int = 64, seed: int = 0, encoder: str = "tfidf",
-                 encoder_model: str | None = None):
+    def __init__(
+        self,
+        signal: str = "both",
+        dim: int = 64,
+        seed: int = 0,
+        encoder: str = "tfidf",
+        encoder_model: str | None = None,
+    ) -> None:
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r}; choose one of {SIGNALS}")
         self.signal = signal
         self.blocks = {b: make_block(b, dim, seed, encoder, encoder_model) for b in SIGNAL_BLOCKS[signal]}
 
     @classmethod
-    def from_fitted(cls, signal: str, blocks: dict, scales: dict) -> "SignalEncoder":
+    def from_fitted(cls, signal: str, blocks: dict[str, BlockEncoder], scales: dict[str, float]) -> SignalEncoder:
         """Assemble an encoder from already fitted blocks (shared between signals)."""
         self = cls.__new__(cls)
         self.signal = signal
@@ -68,21 +78,21 @@ class SignalEncoder:
         return self
 
     @property
-    def comments(self):
+    def comments(self) -> BlockEncoder | None:
         """The fitted ``comments`` block encoder, or None when the signal has no such block."""
         return self.blocks.get("comments")
 
     @property
-    def reactions(self):
+    def reactions(self) -> BlockEncoder | None:
         """The fitted ``reactions`` block encoder, or None when the signal has no such block."""
         return self.blocks.get("reactions")
 
     @property
-    def counts(self):
+    def counts(self) -> BlockEncoder | None:
         """The fitted ``counts`` block encoder, or None when the signal has no such block."""
         return self.blocks.get("counts")
 
-    def fit(self, eng: Engagement) -> "SignalEncoder":
+    def fit(self, eng: Engagement) -> SignalEncoder:
         """Fit every block on ``eng`` (the training posts)."""
         self.fit_transform(eng)
         return self
@@ -91,7 +101,8 @@ class SignalEncoder:
         """Fit on ``eng`` and return its φ(e), (N, d) float32."""
         if len(eng) == 0:
             raise ValueError("cannot fit φ(e) on zero posts")
-        out, self.scales_ = [], {}
+        out: list[np.ndarray] = []
+        self.scales_: dict[str, float] = {}
         for name, enc in self.blocks.items():
             z = enc.fit_transform(eng)
             self.scales_[name] = block_scale(z)
@@ -100,13 +111,18 @@ class SignalEncoder:
 
     def transform(self, eng: Engagement) -> np.ndarray:
         """φ(e) of any posts with the fitted blocks and scales."""
-        return np.hstack([enc.transform(eng) * self.scales_[n] for n, enc in self.blocks.items()]
-                         ).astype(np.float32)
+        return np.hstack([enc.transform(eng) * self.scales_[n] for n, enc in self.blocks.items()]).astype(np.float32)
 
 
-def encode_signals(eng: Engagement, signals, dim: int = 64, seed: int = 0, encoder: str = "tfidf",
-                   encoder_model: str | None = None, fitted: dict | None = None
-                   ) -> dict[str, tuple[SignalEncoder, np.ndarray]]:
+def encode_signals(
+    eng: Engagement,
+    signals: Sequence[str],
+    dim: int = 64,
+    seed: int = 0,
+    encoder: str = "tfidf",
+    encoder_model: str | None = None,
+    fitted: dict[str, tuple[BlockEncoder, float, np.ndarray]] | None = None,
+) -> dict[str, tuple[SignalEncoder, np.ndarray]]:
     """Fit and apply several signals at once, each block fit only once.
 
     ``fitted`` (optional, mutated) maps block name -> (encoder, scale, scaled output) and lets a
@@ -128,6 +144,6 @@ def encode_signals(eng: Engagement, signals, dim: int = 64, seed: int = 0, encod
     out = {}
     for s in signals:
         bs = SIGNAL_BLOCKS[s]
-        enc = SignalEncoder.from_fitted(s, {b: fitted[b][0] for b in bs}, {b: fitted[b][1] for b in bs})
-        out[s] = (enc, np.hstack([fitted[b][2] for b in bs]).astype(np.float32))
+        sig = SignalEncoder.from_fitted(s, {b: fitted[b][0] for b in bs}, {b: fitted[b][1] for b in bs})
+        out[s] = (sig, np.hstack([fitted[b][2] for b in bs]).astype(np.float32))
     return out

@@ -26,8 +26,7 @@ def clean_comment(text: str, max_chars: int = MAX_CHARS) -> str:
 
 def text_issues(eng: Engagement, max_chars: int = MAX_CHARS) -> dict[str, int]:
     """Counts of comments that were truncated or had invalid Unicode (U+FFFD / surrogates)."""
-    out = {"comments": 0, "posts_without_comments": 0, "comments_truncated": 0,
-           "comments_with_invalid_unicode": 0}
+    out = {"comments": 0, "posts_without_comments": 0, "comments_truncated": 0, "comments_with_invalid_unicode": 0}
     for cs in eng.comments:
         out["comments"] += len(cs)
         out["posts_without_comments"] += not cs

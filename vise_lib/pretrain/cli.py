@@ -8,10 +8,15 @@ Examples::
     python -m vise_lib.pretrain --images posts.npy --labels pseudo.npy --out runs/x/vise --resume
     # SimCLR (no labels), and the untrained baseline (no labels, objective none)
     python -m vise_lib.pretrain --images posts.npy --objective simclr --out runs/x/simclr
+    # straight from WebDataset shards (no images.npy), pseudo labels joined by post id
+    python -m vise_lib.pretrain --shards ingest/shards --labels-npz labels/labels.npz --out runs/x/vise
     # ResNet-50 at 224 px on 8 GPUs: DDP + DistributedSampler, bf16 autocast, channels_last
     torchrun --standalone --nproc_per_node=8 -m vise_lib.pretrain --images posts224.npy \\
         --labels pseudo.npy --out runs/paper/vise --arch resnet50 --batch-size 2048 --lr 0.8 \\
         --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --pad 28 --ckpt-every 1000 --prefetch 2 --resume
+    # the same from shards: each rank and loader worker reads its own shards
+    torchrun --standalone --nproc_per_node=8 -m vise_lib.pretrain --shards shards224 \
+        --labels-npz labels.npz --workers 6 --out runs/paper/vise --arch resnet50 --batch-size 2048 ...
 """
 
 from __future__ import annotations
@@ -19,13 +24,16 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from vise_lib.pretrain import distributed as D
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.objectives import CHOICES
-from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.streaming import DEFAULT_BUFFER, ShardSource
 
 
 def _boolean(text: str) -> bool:
@@ -39,19 +47,34 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="vise train", description=__doc__.splitlines()[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter,
                                 epilog=__doc__.split("Examples::", 1)[1])
-    p.add_argument("--images", required=True, help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
+    data = p.add_mutually_exclusive_group(required=True)
+    data.add_argument("--images", help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
+    data.add_argument("--shards", help="WebDataset shard folder (with shards.json) to stream from")
     p.add_argument("--labels", action="append", default=None,
                    help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline")
+    p.add_argument("--labels-npz", default=None, help="with --shards: labels.npz with post_id (joined by post id)")
+    p.add_argument("--label-key", action="append", default=None,
+                   help="with --labels-npz: label set key, one per head; repeatable (default: label)")
+    p.add_argument("--workers", type=int, default=None,
+                   help="with --shards: loader workers per process (default: the cores but one, shared by the ranks)")
+    p.add_argument("--shuffle-buffer", type=int, default=DEFAULT_BUFFER, help="with --shards: samples per worker")
     p.add_argument("--objective", default="auto", choices=CHOICES,
                    help="auto: classify with --labels, none (untrained 'random') without")
     p.add_argument("--out", required=True, help="output folder")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    # field annotations are strings here (postponed evaluation): the parser of each
+    kinds: dict[Any, Callable[[str], Any]] = {"int": int, "float": float, "bool": _boolean, "str": str}
     for f in dataclasses.fields(TrainConfig):
-        kind = {"int": int, "float": float, "bool": _boolean, "str": str}[f.type]
-        p.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=kind, default=f.default,
-                       help=f"TrainConfig.{f.name} (default: %(default)s)")
+        kind = kinds[f.type]
+        p.add_argument(
+            "--" + f.name.replace("_", "-"),
+            dest=f.name,
+            type=kind,
+            default=f.default,
+            help=f"TrainConfig.{f.name} (default: %(default)s)",
+        )
     return p
 
 
@@ -77,11 +100,29 @@ def main(argv: list[str] | None = None) -> dict:
     started = False
     try:
         cfg = TrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)})
-        images = _load(a.images, "images", mmap=True)
-        labels = None if a.labels is None else [_load(path, "labels", mmap=False) for path in a.labels]
+        if a.shards is not None:
+            if a.labels is not None:
+                raise ValueError("--shards takes its labels from --labels-npz (joined by post id), not --labels")
+            kw = {"workers": a.workers, "shuffle_buffer": a.shuffle_buffer}
+            images = (ShardSource(a.shards, **kw) if a.labels_npz is None else
+                      ShardSource.from_labels_npz(a.shards, a.labels_npz, tuple(a.label_key or ("label",)), **kw))
+            labels = images.label_sets
+        else:
+            if a.labels_npz is not None:
+                raise ValueError("--labels-npz goes with --shards; with --images pass --labels")
+            images = _load(a.images, "images", mmap=True)
+            labels = None if a.labels is None else [_load(path, "labels", mmap=False) for path in a.labels]
         started = D.init_from_env(cfg.device)
-        res = pretrain(images, labels, cfg, a.out, resume=a.resume, progress=not a.no_progress,
-                       stop_after_steps=a.stop_after_steps, objective=a.objective)
+        res = pretrain(
+            images,
+            labels,
+            cfg,
+            a.out,
+            resume=a.resume,
+            progress=not a.no_progress,
+            stop_after_steps=a.stop_after_steps,
+            objective=a.objective,
+        )
     except (ValueError, FileNotFoundError):
         if started:
             D.cleanup()

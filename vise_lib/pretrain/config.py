@@ -6,6 +6,7 @@ import dataclasses
 import math
 import numbers
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -50,12 +51,31 @@ class TrainConfig:
     temperature: float = 0.2
     simclr_strength: float = 0.5
 
-    def __post_init__(self):
-        lows = {"width": 1, "blocks": 1, "epochs": 1, "batch_size": 2, "pad": 0, "seed": 0, "ckpt_every": 0,
-                "num_threads": 0, "prefetch": 0, "simclr_epochs": 0, "proj_dim": 1, "lr": 0.0, "momentum": 0.0,
-                "weight_decay": 0.0, "warmup_epochs": 0.0, "temperature": 0.0, "simclr_strength": 0.0}
+    def __post_init__(self) -> None:
+        lows = {
+            "width": 1,
+            "blocks": 1,
+            "epochs": 1,
+            "batch_size": 2,
+            "pad": 0,
+            "seed": 0,
+            "ckpt_every": 0,
+            "num_threads": 0,
+            "prefetch": 0,
+            "simclr_epochs": 0,
+            "proj_dim": 1,
+            "lr": 0.0,
+            "momentum": 0.0,
+            "weight_decay": 0.0,
+            "warmup_epochs": 0.0,
+            "temperature": 0.0,
+            "simclr_strength": 0.0,
+        }
+        # field annotations are strings (postponed evaluation); Any lets int()/float() take the value
+        # isinstance() checked against numbers.Integral / numbers.Real
+        kinds: dict[Any, Any] = {"int": numbers.Integral, "float": numbers.Real}
         for f in dataclasses.fields(self):
-            v, kind = getattr(self, f.name), {"int": numbers.Integral, "float": numbers.Real}.get(f.type)
+            v, kind = getattr(self, f.name), kinds.get(f.type)
             if f.type == "bool":
                 if not isinstance(v, (bool, np.bool_)):
                     raise ValueError(f"TrainConfig.{f.name} must be a bool, got {v!r}")
@@ -63,20 +83,24 @@ class TrainConfig:
             if kind is None:
                 continue
             if isinstance(v, bool) or not isinstance(v, kind) or not math.isfinite(v) or v < lows[f.name]:
-                raise ValueError(f"TrainConfig.{f.name} must be {'an int' if f.type == 'int' else 'a number'} "
-                                 f">= {lows[f.name]}, got {v!r}")
+                raise ValueError(
+                    f"TrainConfig.{f.name} must be {'an int' if f.type == 'int' else 'a number'} "
+                    f">= {lows[f.name]}, got {v!r}"
+                )
             object.__setattr__(self, f.name, int(v) if f.type == "int" else float(v))
         dev_ok = isinstance(self.device, str) and (self.device in ("auto", "cpu") or self.device.startswith("cuda"))
-        for ok, what in ((self.arch in ARCHS, f"arch must be one of {ARCHS}, got {self.arch!r}"),
-                         (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-                         (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
-                         (self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
-                         (dev_ok, f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}")):
+        for ok, what in (
+            (self.arch in ARCHS, f"arch must be one of {ARCHS}, got {self.arch!r}"),
+            (self.lr > 0, f"lr must be > 0, got {self.lr}"),
+            (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
+            (self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
+            (dev_ok, f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}"),
+        ):
             if not ok:
                 raise ValueError(f"TrainConfig.{what}")
 
     @classmethod
-    def from_params(cls, params: dict) -> "TrainConfig":
+    def from_params(cls, params: dict) -> TrainConfig:
         """Build from a flat dict (e.g. papermill parameters); unknown keys raise ``ValueError``."""
         names = [f.name for f in dataclasses.fields(cls)]
         if not isinstance(params, dict):

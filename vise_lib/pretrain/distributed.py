@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from typing import Any
 
 import numpy as np
 import torch
@@ -22,9 +23,10 @@ from torch.utils.data import DistributedSampler
 def env_rank_world() -> tuple[int, int, int]:
     """``(rank, world_size, local_rank)`` from the ``torchrun`` environment (``(0, 1, 0)`` outside it)."""
     try:
-        return tuple(int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
+        rank, world, local = (int(os.environ.get(k, d)) for k, d in (("RANK", 0), ("WORLD_SIZE", 1), ("LOCAL_RANK", 0)))
     except ValueError as e:
         raise ValueError(f"RANK / WORLD_SIZE / LOCAL_RANK must be integers: {e}") from e
+    return rank, world, local
 
 
 def init_from_env(device: str = "auto") -> bool:
@@ -77,12 +79,12 @@ def all_reduce_sum(t: torch.Tensor) -> torch.Tensor:
     return t
 
 
-def all_gather_objects(obj) -> list:
+def all_gather_objects(obj: Any) -> list[Any]:
     """``[obj of rank 0, obj of rank 1, ...]`` (``[obj]`` in a single process)."""
     world = rank_world()[1]
     if world == 1:
         return [obj]
-    out = [None] * world
+    out: list[Any] = [None] * world
     dist.all_gather_object(out, obj)
     return out
 
@@ -120,6 +122,14 @@ def epoch_indices(n: int, epoch: int, seed: int, rank: int = 0, world: int = 1) 
     after ``set_epoch(epoch)``: every rank draws the same permutation and takes every
     ``world``-th entry, so the shards are disjoint and together cover ``n - n % world`` items.
     """
-    sampler = DistributedSampler(range(n), num_replicas=world, rank=rank, shuffle=True, seed=seed, drop_last=True)
+    # the sampler only takes len() of its dataset: a range of n is the smallest stand-in
+    sampler: DistributedSampler[int] = DistributedSampler(
+        range(n),  # type: ignore[arg-type]
+        num_replicas=world,
+        rank=rank,
+        shuffle=True,
+        seed=seed,
+        drop_last=True,
+    )
     sampler.set_epoch(epoch)
     return np.fromiter(iter(sampler), dtype=np.int64, count=len(sampler))

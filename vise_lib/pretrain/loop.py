@@ -32,6 +32,7 @@ from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
 from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
 from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
+from vise_lib.pretrain.streaming import ShardSource
 
 __all__ = ["TrainConfig", "lr_at", "pretrain", "batch_stream"]
 
@@ -57,7 +58,9 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
     """Pretrain a backbone on ``images``: classification heads, SimCLR, or nothing ("random").
 
     Args:
-        images: uint8 ``(N, H, W, 3)``; may be ``None`` for the ``none`` objective.
+        images: uint8 ``(N, H, W, 3)``; may be ``None`` for the ``none`` objective; or a
+            :class:`vise_lib.pretrain.streaming.ShardSource` to stream WebDataset shards (then
+            ``label_sets`` is the source's own ``label_sets``, joined by post id).
         label_sets: list of 1-D int label arrays (engagement pseudo labels, object labels,
             ...), one head each, for ``classify``; ``None`` for ``simclr`` and ``none``.
         cfg: a :class:`TrainConfig`.
@@ -90,9 +93,13 @@ def pretrain(images, label_sets, cfg: TrainConfig, out_dir, resume: bool = False
     if stop_after_steps is not None and (not isinstance(stop_after_steps, int) or stop_after_steps < 0):
         raise ValueError(f"stop_after_steps must be a non-negative int or None, got {stop_after_steps!r}")
     obj = resolve_objective(objective, label_sets is not None)
-    if images is not None or obj.trains:
+    streaming = isinstance(images, ShardSource)
+    if not streaming and (images is not None or obj.trains):
         check_images(images)
-    labels = check_labels(label_sets, len(images)) if obj.needs_labels else []
+    if streaming and obj.needs_labels and label_sets is not images.label_sets:
+        raise ValueError("streaming from shards: pass the ShardSource's own label_sets (joined by post id)")
+    n_labels = len(label_sets[0]) if streaming and label_sets else len(images) if images is not None else 0
+    labels = check_labels(label_sets, n_labels) if obj.needs_labels else []
     out, prev_threads = Path(out_dir), torch.get_num_threads()
     if D.is_main():
         out.mkdir(parents=True, exist_ok=True)
@@ -255,6 +262,8 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     heads = obj.heads(model, cfg)
     data_id = {"n_images": n, "image_shape": list(images.shape[1:]), "objective": objective, "world_size": world,
                "num_classes": heads, "labels_sha1": hashlib.sha1(b"".join(y.tobytes() for y in labels)).hexdigest()}
+    if isinstance(images, ShardSource):
+        data_id["stream"] = images.identity(world)
     st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
     if main:
         sweep_stale_temps(ckpt_path)  # temp files of a run killed while writing a checkpoint
@@ -278,6 +287,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         if main:
             ck = {"format": CKPT_FORMAT, "cfg": dataclasses.asdict(cfg), "data": data_id, "step": step,
                   "history": history, "model": model.state_dict(), "optimizer": opt.state_dict(),
+                  "data_position": {"epoch": step // spe, "batch": step % spe, "batches_per_epoch": spe},
                   "rng": {"torch": torch.get_rng_state()},
                   "running": (seconds + time.perf_counter() - mark, float(g_loss), g_correct.tolist(), int(g_seen))}
             _rotate(ckpt_path)
@@ -289,10 +299,13 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     model.train()
     bar = tqdm(total=total, initial=step, disable=not (progress and main), desc=f"pretrain {objective}", unit="step")
     for epoch in range(step // spe, epochs):
-        order = D.epoch_indices(n, epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
-        todo = [(epoch * spe + i, order[i * bs_rank:(i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
         mark = time.perf_counter()
-        batches = batch_stream(images, label_t, todo, cfg, objective, rank)
+        if isinstance(images, ShardSource):  # resumes at data_position: batch step - epoch * spe of the epoch
+            batches = images.batches(epoch, step - epoch * spe, spe, bs_rank, cfg, objective, rank, world)
+        else:
+            order = D.epoch_indices(n, epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
+            todo = [(epoch * spe + i, order[i * bs_rank:(i + 1) * bs_rank]) for i in range(step - epoch * spe, spe)]
+            batches = batch_stream(images, label_t, todo, cfg, objective, rank)
         for x, ys in batches:
             x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y.to(device) for y in ys]
             lr = lr_at(step, total, warmup, cfg.lr)

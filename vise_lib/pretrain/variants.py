@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.labels.pseudo_labels import load_labels
+from vise_lib.pretrain.streaming import ShardSource
 from vise_lib.world.generate import load_latents
 
 VARIANTS = ("vise", "vise_multi", "comments", "reactions", "object", "simclr", "random", "shuffled", "oracle")
@@ -43,11 +44,12 @@ class TrainingSet:
 
     ``objective`` is ``"classify"`` (one head per entry of ``label_sets``), ``"simclr"`` or
     ``"none"`` (``label_sets`` is None for both); ``sources`` names where each label set came
-    from (``labels.npz:label``, ``latents.npz:object``, ...).
+    from (``labels.npz:label``, ``latents.npz:object``, ...). ``images`` is a uint8 array, or a
+    :class:`ShardSource` when the run streams its ingested shards (see :func:`shard_folder`).
     """
 
     variant: str
-    images: np.ndarray
+    images: np.ndarray | ShardSource
     label_sets: list[np.ndarray] | None
     objective: str
     sources: list[str] = field(default_factory=list)
@@ -82,12 +84,45 @@ def shuffled_labels(labels: np.ndarray, seed: int) -> np.ndarray:
     return np.random.default_rng(np.random.SeedSequence([int(seed), 7919])).permutation(np.asarray(labels))
 
 
+def shard_folder(world_dir) -> Path | None:
+    """The run's ingested shards (``<run>/ingest/shards``, written by the 10_ingest stage for real
+    posts), or None (the generated world, which only has ``images.npy``).
+
+    Real posts are pretrained from these shards, streamed (:mod:`vise_lib.pretrain.streaming`):
+    at 224 px an in-memory ``images.npy`` costs ~150 KB a post, which the paper's post counts
+    cannot afford; the world's small images stay on the array path."""
+    folder = Path(world_dir).parent / "ingest" / "shards"
+    return folder if (folder / "shards.json").is_file() else None
+
+
+def _streamed(variant: str, shards: Path, labels_dir) -> TrainingSet:
+    labels_path = Path(labels_dir) / "labels.npz"
+    pl = label_arrays(labels_dir)
+    if "post_id" not in pl:
+        raise ValueError(f"{labels_path}: no post_id: rerun the 01_engagement_to_labels stage to stream the shards")
+    if variant == "object":
+        raise ValueError("variant 'object' needs the world's object latents; real posts have none")
+    if variant in ("oracle", "shuffled"):
+        raise ValueError(f"variant {variant!r} is a world-study control; real posts are streamed for vise, "
+                         "vise_multi, comments, reactions, simclr and random")
+    keys = (sorted(k for k in pl if k.startswith("label_")) if variant == "vise_multi"
+            else [_SINGLE_KEY.get(variant, "label")])
+    missing = [k for k in keys if k not in pl] if keys else ["label_*"]
+    if missing:
+        raise ValueError(f"{labels_path}: variant {variant!r} needs {missing} (present: {sorted(pl)}); {_RERUN}")
+    src = ShardSource(shards, [pl[k] for k in keys], pl["post_id"])  # only labelled posts, for every variant
+    if variant in ("simclr", "random"):
+        return TrainingSet(variant, src, None, "simclr" if variant == "simclr" else "none")
+    return TrainingSet(variant, src, src.label_sets, "classify", [f"labels.npz:{k}" for k in keys])
+
+
 def training_set(variant: str, world_dir, labels_dir, seed: int = 0) -> TrainingSet:
     """Images and supervision for one variant (see the module docstring for the variants).
 
     ``seed`` only matters for ``shuffled`` (which permutation). Images are the posts that have
-    pseudo labels (``labels.npz``'s ``image_index``), in that
-    order, for every variant, so all variants see the same images.
+    pseudo labels (``labels.npz``'s ``image_index``), in that order, for every variant, so all
+    variants see the same images. A run with ingested shards (real posts, :func:`shard_folder`)
+    streams them instead, joined with the labels by post id.
 
     Raises:
         ValueError: unknown variant; a missing label set (the message names the key and the
@@ -96,6 +131,8 @@ def training_set(variant: str, world_dir, labels_dir, seed: int = 0) -> Training
     """
     if variant not in VARIANTS:
         raise ValueError(f"unknown pretraining variant {variant!r}; choose from {VARIANTS}")
+    if (shards := shard_folder(world_dir)) is not None:
+        return _streamed(variant, shards, labels_dir)
     world_dir, labels_path = Path(world_dir), Path(labels_dir) / "labels.npz"
     images_path = world_dir / "posts" / "images.npy"
     if not images_path.is_file():

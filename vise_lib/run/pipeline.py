@@ -340,6 +340,7 @@ def run(preset: str = "default", stages: list[str] | None = None, force: bool = 
     atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
     atomic_write_text(gen_dir / "performance.md", book_pages.performance_page(
         name, plan, states, results, book_pages.load_benchmarks(root)))
+    atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(book_pages.load_benchmarks(root)))
     if book:
         t0 = time.perf_counter()
         index = build_book(name, strict=strict, root=root, out_root=out_root)

@@ -10,10 +10,9 @@ papermill parameter ``config`` (the validated section, every default filled in),
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from pathlib import Path
-
-import importlib
 
 import yaml
 
@@ -26,8 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 class Stage:
     """One pipeline stage: a notebook and the preset section that parameterizes it."""
 
-    name: str       # notebook stem, e.g. "00_world"
-    section: str    # preset section, e.g. "world"
+    name: str  # notebook stem, e.g. "00_world"
+    section: str  # preset section, e.g. "world"
     title: str
 
     @property
@@ -60,6 +59,8 @@ STAGE_CONFIGS: dict[str, str] = {
     "ablations": "vise_lib.study.stage_configs:AblationsConfig",
     "summary": "vise_lib.study.stage_configs:SummaryConfig",
     "ingest": "vise_lib.engagement.config:IngestConfig",
+    "transfer": "vise_lib.transfer.config:TransferConfig",
+    "transfer_summary": "vise_lib.transfer.config:TransferSummaryConfig",
 }
 
 
@@ -89,8 +90,7 @@ def load_preset(preset: str, root: Path = REPO_ROOT) -> dict:
     path = preset_path(preset, root)
     if not path.is_file():
         raise ValueError(
-            f"unknown preset {preset!r}: no file {path} "
-            f"(available: {', '.join(available_presets(root)) or 'none'})"
+            f"unknown preset {preset!r}: no file {path} (available: {', '.join(available_presets(root)) or 'none'})"
         )
     try:
         cfg = yaml.safe_load(path.read_text()) or {}

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
 from vise_lib.study.statistics import VERDICTS, Comparison, paired_bootstrap, verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SCORE_COLUMNS = ("backbone", "task", "pretrain_seed", "probe_seed", "top1")
 CLAIM_FIELDS = ("claim", "task", "a", "b", "diff", "ci_low", "ci_high", "verdict")
@@ -32,7 +37,7 @@ def _key(backbone: str, task: str, pretrain_seed: int, probe_seed: int) -> str:
     return f"{backbone}/{task}/{int(pretrain_seed)}/{int(probe_seed)}"
 
 
-def write_scores(path, rows: Iterable[Mapping]) -> Path:
+def write_scores(path: str | os.PathLike, rows: Iterable[Mapping]) -> Path:
     """Write ``scores.csv`` (atomically); each row needs every column of :data:`SCORE_COLUMNS`."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=SCORE_COLUMNS, lineterminator="\n")
@@ -41,12 +46,19 @@ def write_scores(path, rows: Iterable[Mapping]) -> Path:
         missing = [c for c in SCORE_COLUMNS if c not in r]
         if missing:
             raise ValueError(f"score row {i} lacks {missing}: {dict(r)}")
-        w.writerow({"backbone": r["backbone"], "task": r["task"], "pretrain_seed": int(r["pretrain_seed"]),
-                    "probe_seed": int(r["probe_seed"]), "top1": f"{float(r['top1']):.4f}"})
+        w.writerow(
+            {
+                "backbone": r["backbone"],
+                "task": r["task"],
+                "pretrain_seed": int(r["pretrain_seed"]),
+                "probe_seed": int(r["probe_seed"]),
+                "top1": f"{float(r['top1']):.4f}",
+            }
+        )
     return atomic_write_text(path, buf.getvalue())
 
 
-def read_scores(path):
+def read_scores(path: str | os.PathLike) -> pd.DataFrame:
     """``scores.csv`` as a pandas DataFrame (typed columns); ``ValueError`` naming the file if malformed."""
     import pandas as pd
 
@@ -59,15 +71,16 @@ def read_scores(path):
     return df.astype({"backbone": str, "task": str, "pretrain_seed": int, "probe_seed": int, "top1": float})
 
 
-def write_correct(path, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
+def write_correct(path: str | os.PathLike, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
     """Write per-image correctness, keyed by ``(backbone, task, pretrain_seed, probe_seed)``."""
     arrays = {_key(*k): np.asarray(v, dtype=bool) for k, v in correct.items()}
-    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))
+    # numpy's stub types **kwds against the allow_pickle flag; these keys are array names
+    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
 
 
-def read_correct(path) -> dict[tuple[str, str, int, int], np.ndarray]:
+def read_correct(path: str | os.PathLike) -> dict[tuple[str, str, int, int], np.ndarray]:
     """Per-image correctness as written by :func:`write_correct`."""
-    out = {}
+    out: dict[tuple[str, str, int, int], np.ndarray] = {}
     with np.load(path) as z:
         for k in z.files:
             b, t, ps, qs = k.rsplit("/", 3)
@@ -83,17 +96,39 @@ def seed_matrix(correct: Mapping, backbone: str, task: str) -> np.ndarray:
     return np.stack(rows)
 
 
-def compare(correct: Mapping, a: str, b: str, task: str, claim: str, min_effect: float, epsilon: float,
-            n_boot: int = 2000, seed: int = 0, **extra) -> dict:
+def compare(
+    correct: Mapping,
+    a: str,
+    b: str,
+    task: str,
+    claim: str,
+    min_effect: float,
+    epsilon: float,
+    n_boot: int = 2000,
+    seed: int = 0,
+    **extra: Any,
+) -> dict:
     """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and verdict."""
     c: Comparison = paired_bootstrap(seed_matrix(correct, a, task), seed_matrix(correct, b, task), n_boot, seed)
-    return {"claim": claim, "task": task, "a": a, "b": b, "diff": round(c.diff, 3),
-            "ci_low": round(c.ci_low, 3), "ci_high": round(c.ci_high, 3),
-            "verdict": verdict(c, min_effect, epsilon), "min_effect": min_effect, "epsilon": epsilon,
-            "n_images": c.n_images, "n_seeds_a": c.n_seeds_a, "n_seeds_b": c.n_seeds_b, **extra}
+    return {
+        "claim": claim,
+        "task": task,
+        "a": a,
+        "b": b,
+        "diff": round(c.diff, 3),
+        "ci_low": round(c.ci_low, 3),
+        "ci_high": round(c.ci_high, 3),
+        "verdict": verdict(c, min_effect, epsilon),
+        "min_effect": min_effect,
+        "epsilon": epsilon,
+        "n_images": c.n_images,
+        "n_seeds_a": c.n_seeds_a,
+        "n_seeds_b": c.n_seeds_b,
+        **extra,
+    }
 
 
-def write_claims(path, claims: list[dict]) -> Path:
+def write_claims(path: str | os.PathLike, claims: list[dict]) -> Path:
     """Write ``claims.json``; each claim must carry :data:`CLAIM_FIELDS` and a known verdict."""
     for i, c in enumerate(claims):
         missing = [f for f in CLAIM_FIELDS if f not in c]
@@ -104,6 +139,6 @@ def write_claims(path, claims: list[dict]) -> Path:
     return write_json(path, claims)
 
 
-def read_claims(path) -> list[dict]:
+def read_claims(path: str | os.PathLike) -> list[dict]:
     """The claims written by :func:`write_claims`."""
     return read_json(path)

@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 VERDICTS = ("holds", "reversed", "equivalent", "unresolved")
 MIN_EFFECT = 2.0  # accuracy points: the smallest difference a verdict calls a win
@@ -41,7 +42,7 @@ class Comparison:
     n_seeds_b: int
 
 
-def _as_matrix(x, name: str) -> np.ndarray:
+def _as_matrix(x: ArrayLike, name: str) -> np.ndarray:
     m = np.asarray(x, dtype=np.float64)
     if m.ndim == 1:
         m = m[None, :]
@@ -50,7 +51,7 @@ def _as_matrix(x, name: str) -> np.ndarray:
     return m
 
 
-def paired_bootstrap(a, b, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Comparison:
+def paired_bootstrap(a: ArrayLike, b: ArrayLike, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> Comparison:
     """Mean accuracy of ``a`` minus that of ``b`` (points) with a percentile bootstrap CI."""
     a, b = _as_matrix(a, "a"), _as_matrix(b, "b")
     if a.shape[1] != b.shape[1]:

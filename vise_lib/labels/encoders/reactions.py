@@ -19,7 +19,7 @@ class ReactionEncoder:
         dist = np.divide(counts, total, out=np.zeros_like(counts), where=total > 0)
         return np.hstack([dist, np.log1p(total)])
 
-    def fit(self, eng: Engagement) -> "ReactionEncoder":
+    def fit(self, eng: Engagement) -> ReactionEncoder:
         """Learn the per-column mean and standard deviation."""
         if eng.reactions.shape[1] == 0:
             raise ValueError("the engagement table has no reaction columns")

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.engagement.table import Engagement
-from vise_lib.labels.text import MAX_CHARS, l2_rows, clean_comment
+from vise_lib.labels.text import MAX_CHARS, clean_comment, l2_rows
 
 
 @dataclass
@@ -33,17 +33,21 @@ class SentenceEncoder:
         """The registry's constructor: ``model`` is the local model directory (dim is the model's)."""
         return cls(model or "")
 
-    def fit(self, eng: Engagement) -> "SentenceEncoder":
+    def fit(self, eng: Engagement) -> SentenceEncoder:
         """Load the model (there is nothing to fit)."""
         path = Path(self.model_path) if self.model_path else None
         if path is None or not path.is_dir():
-            raise FileNotFoundError(f"encoder_model {self.model_path!r} is not a local directory "
-                                    "(the sentence-transformers encoder never downloads a model)")
+            raise FileNotFoundError(
+                f"encoder_model {self.model_path!r} is not a local directory "
+                "(the sentence-transformers encoder never downloads a model)"
+            )
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as e:
-            raise ImportError("encoder='sentence-transformers' needs the sentence-transformers "
-                              "package; install it or use encoder='tfidf'") from e
+            raise ImportError(
+                "encoder='sentence-transformers' needs the sentence-transformers "
+                "package; install it or use encoder='tfidf'"
+            ) from e
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         self.model_ = SentenceTransformer(str(path), device="cpu")
         return self
@@ -56,8 +60,9 @@ class SentenceEncoder:
         """(N, d) float32: each post's mean comment embedding, L2-normalized; no comments -> 0."""
         per_post = eng.texts()  # the caption (if any), then the comments
         texts = sorted({clean_comment(c, self.max_chars) for cs in per_post for c in cs})
-        emb = np.asarray(self.model_.encode(texts, batch_size=self.batch_size,
-                                            show_progress_bar=False), dtype=np.float32)
+        emb = np.asarray(
+            self.model_.encode(texts, batch_size=self.batch_size, show_progress_bar=False), dtype=np.float32
+        )
         row = {t: i for i, t in enumerate(texts)}
         z = np.zeros((len(eng), emb.shape[1] if len(texts) else 1), np.float32)
         for i, cs in enumerate(per_post):

@@ -28,7 +28,7 @@ class TfidfEncoder:
         """The registry's constructor (``model`` is unused: TF-IDF is fit on the posts)."""
         return cls(dim=dim, seed=seed)
 
-    def fit(self, eng: Engagement) -> "TfidfEncoder":
+    def fit(self, eng: Engagement) -> TfidfEncoder:
         """Fit the vocabularies and the SVD on ``eng``'s posts."""
         self.fit_transform(eng)
         return self
@@ -37,15 +37,28 @@ class TfidfEncoder:
         """Fit on ``eng`` and return its (N, dim) float32 vectors (one TF-IDF pass)."""
         docs = post_documents(eng, self.max_chars)
         if not any(docs):
-            raise ValueError(f"none of the {len(docs)} posts has comment text: the comment "
-                             "encoder cannot be fit (use signal='reactions' or 'counts')")
+            raise ValueError(
+                f"none of the {len(docs)} posts has comment text: the comment "
+                "encoder cannot be fit (use signal='reactions' or 'counts')"
+            )
         min_df = self.min_df if sum(map(bool, docs)) >= 4 * self.min_df else 1
-        self.word_ = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), min_df=min_df,
-                                     max_features=self.max_features, sublinear_tf=True,
-                                     token_pattern=r"(?u)\b\w+\b", dtype=np.float32)
-        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), min_df=min_df,
-                                     max_features=self.max_features, sublinear_tf=True,
-                                     dtype=np.float32)
+        self.word_ = TfidfVectorizer(
+            analyzer="word",
+            ngram_range=(1, 2),
+            min_df=min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            token_pattern=r"(?u)\b\w+\b",
+            dtype=np.float32,
+        )
+        self.char_ = TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(2, 4),
+            min_df=min_df,
+            max_features=self.max_features,
+            sublinear_tf=True,
+            dtype=np.float32,
+        )
         self.word_tfidf_ = self.word_.fit_transform(docs)
         x = sparse.hstack([self.word_tfidf_, self.char_.fit_transform(docs)]).tocsr()
         dim = max(1, min(self.dim, x.shape[1] - 1))
@@ -57,7 +70,7 @@ class TfidfEncoder:
         z[~has_comments(eng)] = 0.0
         return z
 
-    def tfidf(self, eng: Engagement):
+    def tfidf(self, eng: Engagement) -> tuple[sparse.csr_matrix, np.ndarray]:
         """The sparse word TF-IDF matrix (for top-terms diagnostics) and its vocabulary."""
         return self.word_.transform(post_documents(eng, self.max_chars)), self.word_.get_feature_names_out()
 

@@ -10,7 +10,7 @@ one variant in :mod:`vise_lib.pretrain.variants` to train it in the study).
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -45,6 +45,10 @@ class Objective:
         x = to_tensor(images_u8)
         return augment(x, g, pad=cfg.pad) if cfg.augment else x
 
-    def loss(self, outs, ys: list[torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
-        """``(loss, hits per head, samples in the batch)`` for the model outputs ``outs``."""
+    def loss(self, outs: Any, ys: list[torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
+        """``(loss, hits per head, samples in the batch)`` for the model outputs ``outs``.
+
+        ``outs`` is whatever the objective's model returns (a list of logits per head for
+        ``classify``, a projection tensor for ``simclr``), hence ``Any``.
+        """
         raise NotImplementedError

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import cast
+
+import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from vise_lib.backbones.archs import MultiHeadClassifier
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.objectives.base import Objective
 
 
@@ -15,13 +20,17 @@ class Classify(Objective):
     name = "classify"
     needs_labels = True
 
-    def build(self, backbone, labels, cfg):
+    def build(self, backbone: nn.Module, labels: list[np.ndarray], cfg: TrainConfig) -> nn.Module:
         return MultiHeadClassifier(backbone, [int(y.max()) + 1 for y in labels])
 
-    def heads(self, model, cfg):
-        return [h.out_features for h in model.heads]
+    def heads(self, model: nn.Module, cfg: TrainConfig) -> list[int]:
+        heads = cast(MultiHeadClassifier, model).heads  # the model build() made: nn.Linear heads
+        return [cast(nn.Linear, h).out_features for h in heads]
 
-    def loss(self, outs, ys, cfg):
-        loss = sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys)) / len(ys)
-        hits = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys)])
+    def loss(
+        self, outs: list[torch.Tensor], ys: list[torch.Tensor], cfg: TrainConfig
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
+        # sum() of a non-empty sequence of tensors is a tensor (typeshed allows its int start)
+        loss = cast(torch.Tensor, sum(F.cross_entropy(o.float(), y) for o, y in zip(outs, ys, strict=True))) / len(ys)
+        hits = torch.stack([(o.argmax(1) == y).sum() for o, y in zip(outs, ys, strict=True)])
         return loss, hits, len(ys[0])

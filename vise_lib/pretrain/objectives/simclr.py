@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from vise_lib.backbones.tensors import normalize, to_unit
 from vise_lib.backbones.archs import feature_dim, pooled_features
+from vise_lib.backbones.tensors import normalize, to_unit
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.objectives.base import Objective
 
 
@@ -36,8 +38,12 @@ class SimCLRModel(nn.Module):
         dim = feature_dim(backbone)
         hidden = hidden_dim or dim
         self.backbone = backbone
-        self.projector = nn.Sequential(nn.Linear(dim, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                       nn.ReLU(inplace=True), nn.Linear(hidden, proj_dim))
+        self.projector = nn.Sequential(
+            nn.Linear(dim, hidden, bias=False),
+            nn.BatchNorm1d(hidden),
+            nn.ReLU(inplace=True),
+            nn.Linear(hidden, proj_dim),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.projector(pooled_features(self.backbone, x))
@@ -66,7 +72,12 @@ def _uniform(n: int, lo: float, hi: float, g: torch.Generator) -> torch.Tensor:
     return lo + (hi - lo) * torch.rand(n, generator=g)
 
 
-def resized_crop_flip(x: torch.Tensor, g: torch.Generator, scale=(0.25, 1.0), ratio=(3 / 4, 4 / 3)) -> torch.Tensor:
+def resized_crop_flip(
+    x: torch.Tensor,
+    g: torch.Generator,
+    scale: tuple[float, float] = (0.25, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+) -> torch.Tensor:
     """Random resized crop (area fraction in ``scale``, aspect in ``ratio``) and flip, per image.
 
     The crop box is resized back to the input size by nearest-neighbour sampling, vectorized
@@ -91,11 +102,12 @@ def resized_crop_flip(x: torch.Tensor, g: torch.Generator, scale=(0.25, 1.0), ra
 
 
 def _gray(x: torch.Tensor) -> torch.Tensor:
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
+    return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
 
 
-def colour_distort(x: torch.Tensor, g: torch.Generator, strength: float = 0.5,
-                   p_jitter: float = 0.8, p_gray: float = 0.2) -> torch.Tensor:
+def colour_distort(
+    x: torch.Tensor, g: torch.Generator, strength: float = 0.5, p_jitter: float = 0.8, p_gray: float = 0.2
+) -> torch.Tensor:
     """Brightness, contrast and saturation jitter (factors in ``1 ± 0.8*strength``) with
     probability ``p_jitter``, then grayscale with probability ``p_gray``; ``x`` in ``[0, 1]``."""
     b, dev = x.shape[0], x.device
@@ -133,18 +145,20 @@ class SimCLR(Objective):
     name = "simclr"
     views = 2
 
-    def epochs(self, cfg):
+    def epochs(self, cfg: TrainConfig) -> int:
         return cfg.simclr_epochs or cfg.epochs
 
-    def build(self, backbone, labels, cfg):
+    def build(self, backbone: nn.Module, labels: list[np.ndarray], cfg: TrainConfig) -> nn.Module:
         return SimCLRModel(backbone, proj_dim=cfg.proj_dim)
 
-    def heads(self, model, cfg):
+    def heads(self, model: nn.Module, cfg: TrainConfig) -> list[int]:
         return [cfg.proj_dim]
 
-    def prepare(self, images_u8, g, cfg):
+    def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
         return two_views(to_unit(images_u8), g, cfg.simclr_strength)
 
-    def loss(self, outs, ys, cfg):
+    def loss(
+        self, outs: torch.Tensor, ys: list[torch.Tensor], cfg: TrainConfig
+    ) -> tuple[torch.Tensor, torch.Tensor, int]:
         loss, hits = nt_xent(outs, cfg.temperature)
         return loss, hits.view(1), outs.shape[0] // 2

@@ -1,0 +1,97 @@
+"""Benchmark: does streaming JPEG shards keep up with the training step (CPU)?
+
+4,096 posts of 64 px written as JPEG shards (quality ``JPEG_QUALITY``, 256 posts a shard), and
+the same training step (small_resnet width 16, batch 128, channels_last, SGD; 2 threads) fed
+two ways, interleaved in rounds so machine load hits both alike:
+
+- ``loader``: :class:`vise_lib.pretrain.streaming.ShardSource` with its default worker count
+  (``default_workers()``: one on 2 cores): shuffle buffer, JPEG decoding in the worker, labels
+  joined by post id, the objective's crop + flip in the main process — what ``pretrain`` runs;
+- ``memory``: the same number of batches prepared beforehand, as tensors in memory.
+
+Goal: loader_img_s >= 0.9 * memory_img_s. Also reports the decode-only rate of one core
+(``decode_img_s_per_core``: shards read and JPEG decoded, no training), which the "Scaling to
+the paper" page uses. Ends with exactly one line:
+
+    BENCH shards loader_img_s=<float> memory_img_s=<float> ratio=<float> workers=<int> ...
+"""
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone  # noqa: E402
+from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards  # noqa: E402
+from vise_lib.pretrain.config import TrainConfig  # noqa: E402
+from vise_lib.pretrain.streaming import ShardSource  # noqa: E402
+
+N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 3, 2
+
+
+def _write(folder: Path) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    base = rng.integers(0, 256, (64, PX // 8, PX // 8, 3), dtype=np.uint8)  # smooth images: JPEG-like sizes
+    with ShardWriter(folder, PER_SHARD) as w:
+        for i in range(N_POSTS):
+            img = np.kron(base[i % 64], np.ones((8, 8, 1), np.uint8))
+            img = np.clip(img.astype(np.int16) + rng.integers(-8, 9, img.shape), 0, 255).astype(np.uint8)
+            w.add(img, {"post_id": f"p{i:07d}"})
+        w.close()
+    return np.array([f"p{i:07d}" for i in range(N_POSTS)])
+
+
+def main() -> None:
+    torch.set_num_threads(THREADS)
+    cfg = TrainConfig(arch="small_resnet", width=16, batch_size=128, seed=0, pad=8)
+    fmt = torch.channels_last
+    torch.manual_seed(0)
+    model = MultiHeadClassifier(build_backbone(cfg.arch, cfg.width), [CLUSTERS]).to(memory_format=fmt).train()
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step(x, ys):
+        loss = F.cross_entropy(model(x.to(memory_format=fmt))[0], ys[0])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+
+    with tempfile.TemporaryDirectory(prefix="vise-bench-shards-") as tmp:
+        ids = _write(Path(tmp) / "s")
+        labels = np.random.default_rng(1).integers(0, CLUSTERS, N_POSTS)
+        src = ShardSource(Path(tmp) / "s", [labels], ids)
+        bs = cfg.batch_size
+        t0 = time.perf_counter()
+        n_dec = sum(1 for _ in iter_shards(Path(tmp) / "s"))
+        decode_rate = n_dec / (time.perf_counter() - t0)
+        in_memory = list(src.batches(99, 0, STEPS, bs, cfg, "classify"))  # same kind of batches, up front
+        for x, ys in in_memory[:2]:  # warm-up
+            step(x, ys)
+        times = {"loader": 0.0, "memory": 0.0}
+        feeds = {"loader": lambda r: src.batches(r, 0, STEPS, bs, cfg, "classify"), "memory": lambda r: iter(in_memory)}
+        for r in range(ROUNDS):
+            for name in (("loader", "memory") if r % 2 == 0 else ("memory", "loader")):
+                t0 = time.perf_counter()
+                for x, ys in feeds[name](r):
+                    step(x, ys)
+                times[name] += time.perf_counter() - t0
+    n = ROUNDS * STEPS * bs
+    ips = {k: n / v for k, v in times.items()}
+    print(f"shards: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px JPEG q{JPEG_QUALITY}, small_resnet "
+          f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))")
+    for k, v in ips.items():
+        print(f"  {k:>8}: {v:8.1f} img/s")
+    print(f"  decode only (main process, one core): {decode_rate:8.1f} img/s")
+    print(f"BENCH shards loader_img_s={ips['loader']:.1f} memory_img_s={ips['memory']:.1f} "
+          f"ratio={ips['loader'] / ips['memory']:.3f} workers={src.effective_workers(1)} "
+          f"decode_img_s_per_core={decode_rate:.1f} px={PX}")
+
+
+if __name__ == "__main__":
+    main()

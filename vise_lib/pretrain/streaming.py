@@ -1,0 +1,251 @@
+"""Pretraining straight from WebDataset shards: no ``images.npy``, memory independent of the post count.
+
+At paper scale an ``images.npy`` at 224 px is ~150 KB a post (1M posts: 150 GB; 250M: 37 TB),
+so the paper preset trains from the shards :mod:`vise_lib.engagement.shards` writes.
+:class:`ShardSource` stands where the loop otherwise takes a uint8 array; for each epoch it
+builds a ``webdataset`` pipeline (``tarfile_to_samples`` → ``shuffle`` buffer → JPEG/PNG
+decoding) per loader worker and reads it through ``webdataset.WebLoader``; the objective then
+prepares each batch in the main process exactly as on the array path (same per-step generator).
+
+The order is a pure function of ``(seed, epoch, rank)`` and the worker count, which is what makes
+DDP and resuming exact:
+
+* **Epochs by sample count.** An epoch is ``steps_per_epoch`` batches per rank, ``n`` being the
+  number of labelled posts (all posts for objectives without labels), as on the array path.
+* **Disjoint ranks.** Each epoch the shard list is permuted with a seed shared by all ranks,
+  and (rank, worker) ``j`` of ``world × workers`` reads shards ``j, j + world·workers, …`` —
+  every rank and worker reads its own shards. A worker whose shards run out before its quota
+  of batches reads them again in a new order (only with uneven shard sizes, at an epoch's end).
+* **Batches in a fixed order.** Worker ``w`` makes batches ``w, w + W, …`` of the epoch, each
+  tagged with its number; the main process hands them to the loop in that order.
+* **Resume.** A run resumed at batch ``b`` of an epoch rebuilds that epoch's streams and
+  drops, before decoding, the samples of the batches already trained, so no sample is
+  repeated or skipped (the checkpoint stores ``data_position``; the stream settings are part
+  of its data identity, so a resume with another worker count or buffer is refused).
+
+Pseudo labels are joined by ``post_id`` (``labels.npz`` as :mod:`vise_lib.labels.pseudo_labels`
+and ``vise labels`` write it); posts without a label are not trained on, exactly as on the
+array path, where only labelled posts' images are used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+
+from vise_lib.engagement.shards import shard_paths
+from vise_lib.pretrain.config import TrainConfig, derived_seed
+from vise_lib.pretrain.objectives import OBJECTIVES
+
+def default_workers() -> int:
+    """Loader workers per process: the cores but one (left to the training step), shared by the
+    ``LOCAL_WORLD_SIZE`` processes ``torchrun`` starts on this machine; 1 to 8."""
+    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
+    return max(1, min(8, ((os.cpu_count() or 2) - 1) // max(local, 1)))
+
+DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes: ~10 KB each at 224 px JPEG)
+IMAGE_KEYS = ("jpg", "jpeg", "png")
+
+
+def decode(data: bytes, where: str) -> np.ndarray:
+    """JPEG/PNG bytes -> uint8 ``(H, W, 3)``; ``ValueError`` naming ``where`` when undecodable."""
+    try:
+        with Image.open(io.BytesIO(data)) as im:
+            return np.asarray(im.convert("RGB"))
+    except Exception as e:  # PIL raises several types for bad bytes
+        raise ValueError(f"{where}: undecodable image ({e})") from None
+
+
+class ShardSource:
+    """Shards (+ pseudo labels keyed by post id) as the pretraining loop's data.
+
+    Args:
+        shards: a shard folder written by :mod:`vise_lib.engagement.shards` (its
+            ``shards.json`` gives the sample counts).
+        label_sets: int label arrays aligned with ``post_ids`` (one per head), or ``None``
+            for objectives without labels.
+        post_ids: the post ids of the label rows (``labels.npz``'s ``post_id``).
+        workers: loader worker processes (0: decode in the main process; None:
+            :func:`default_workers`).
+        shuffle_buffer: samples in each worker's shuffle buffer.
+    """
+
+    def __init__(self, shards, label_sets=None, post_ids=None, workers: int | None = None,
+                 shuffle_buffer: int = DEFAULT_BUFFER):
+        folder = Path(shards)
+        idx_path = folder / "shards.json"
+        if not idx_path.is_file():
+            raise FileNotFoundError(f"{idx_path} is missing: stream shards written by vise ingest --shards")
+        index = json.loads(idx_path.read_text())
+        self.folder, self.paths = folder, [str(p) for p in shard_paths(folder)]
+        self.counts = [s["n"] for s in index["shards"]]
+        workers = default_workers() if workers is None else workers
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 0:
+            raise ValueError(f"workers must be a non-negative int, got {workers!r}")
+        if isinstance(shuffle_buffer, bool) or not isinstance(shuffle_buffer, int) or shuffle_buffer < 1:
+            raise ValueError(f"shuffle_buffer must be a positive int, got {shuffle_buffer!r}")
+        self.workers, self.shuffle_buffer = workers, shuffle_buffer
+        self.label_sets = None
+        if label_sets is not None:
+            ids = np.asarray(post_ids if post_ids is not None else [], dtype=str)
+            if len(ids) == 0 or any(len(y) != len(ids) for y in label_sets):
+                raise ValueError(f"label_sets need post_ids of the same length ({len(ids)} ids, "
+                                 f"{[len(y) for y in label_sets]} labels)")
+            order = np.argsort(ids, kind="stable")
+            self._ids = ids[order]
+            if len(self._ids) > 1 and (dup := np.flatnonzero(self._ids[1:] == self._ids[:-1])).size:
+                raise ValueError(f"labels: post_id {self._ids[dup[0]]!r} appears more than once")
+            self._labels = np.stack([np.asarray(y, dtype=np.int64)[order] for y in label_sets])
+            self.label_sets = [np.asarray(y, dtype=np.int64) for y in label_sets]
+        n = int(index["n_samples"]) if self.label_sets is None else min(int(index["n_samples"]), len(self._ids))
+        self.n = n
+        first = self._first_image()
+        self.shape = (n,) + first.shape
+
+    @classmethod
+    def from_labels_npz(cls, shards, labels_npz, keys=("label",), **kw) -> "ShardSource":
+        """Shards joined with the label sets ``keys`` of a ``labels.npz`` holding ``post_id``."""
+        with np.load(labels_npz, allow_pickle=False) as z:
+            if "post_id" not in z.files:
+                raise ValueError(f"{labels_npz}: no post_id array: cannot join labels with the shards")
+            missing = [k for k in keys if k not in z.files]
+            if missing:
+                raise ValueError(f"{labels_npz}: label set(s) {missing} missing (present: {sorted(z.files)})")
+            return cls(shards, [z[k] for k in keys], z["post_id"], **kw)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def _first_image(self) -> np.ndarray:
+        import webdataset as wds
+
+        for sample in wds.tarfile_to_samples()(iter([{"url": self.paths[0]}])):
+            return decode(_image_bytes(sample), f"{self.paths[0]}: sample {sample['__key__']}")
+        raise ValueError(f"{self.paths[0]}: no samples")
+
+    def identity(self, world: int) -> dict:
+        """What a checkpoint must match to resume on this stream (shards, labels, settings)."""
+        h = hashlib.sha1("\n".join(f"{Path(p).name}:{c}" for p, c in zip(self.paths, self.counts)).encode())
+        if self.label_sets is not None:
+            h.update(self._ids.tobytes())
+            h.update(self._labels.tobytes())
+        return {"source": "shards", "shards_sha1": h.hexdigest(), "workers": self.effective_workers(world),
+                "shuffle_buffer": self.shuffle_buffer}
+
+    def effective_workers(self, world: int) -> int:
+        """Workers per rank: ``workers``, fewer when there are not enough shards for every
+        (rank, worker) to read its own (``ValueError`` with fewer shards than ranks)."""
+        if len(self.paths) < world:
+            raise ValueError(f"{self.folder}: {len(self.paths)} shard(s) for {world} ranks: write at least one "
+                             f"shard per rank (smaller shard_size)")
+        return min(max(self.workers, 1), len(self.paths) // world) if self.workers else 0
+
+    def batches(self, epoch: int, start: int, steps: int, batch: int, cfg: TrainConfig, objective: str,
+                rank: int = 0, world: int = 1):
+        """Yield ``(x, [labels])`` for batches ``start .. steps-1`` of ``epoch`` on ``rank``.
+
+        ``x`` is prepared by the objective with the generator of step ``epoch * steps + b``
+        (seeded as on the array path), ``labels`` one int64 tensor per head.
+        """
+        import webdataset as wds
+
+        obj = OBJECTIVES[objective]
+        spec = _EpochStream(self, epoch, start, steps, batch, cfg.seed, rank, world)
+        n_workers = self.effective_workers(world)
+        loader = wds.WebLoader(spec, batch_size=None, num_workers=n_workers, worker_init_fn=_one_thread,
+                               persistent_workers=False, prefetch_factor=4 if n_workers else None)
+        pending, b = {}, start
+        for k, images_u8, ys in loader:  # the loader hands numpy arrays over as tensors
+            pending[int(k)] = images_u8, ys
+            while b in pending:  # after a resume, workers' first batches can arrive out of order
+                images_u8, ys = pending.pop(b)
+                g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, epoch * steps + b, rank))
+                yield obj.prepare(np.asarray(images_u8), g, cfg), [torch.as_tensor(y) for y in ys]
+                b += 1
+        if b != steps:
+            raise RuntimeError(f"{self.folder}: the loader stopped at batch {b} of {steps} (epoch {epoch}, rank {rank})")
+
+
+def _one_thread(_worker_id: int) -> None:
+    torch.set_num_threads(1)  # decoding workers must not compete with the training step's threads
+
+
+def _image_bytes(sample: dict) -> bytes:
+    for k in IMAGE_KEYS:
+        if k in sample:
+            return sample[k]
+    raise ValueError(f"{sample.get('__url__')}: sample {sample.get('__key__')} has no image ({sorted(sample)})")
+
+
+class _EpochStream(torch.utils.data.IterableDataset):
+    """One rank's batches of one epoch; each loader worker makes its own share (see module doc)."""
+
+    def __init__(self, src: ShardSource, epoch, start, steps, batch, seed, rank, world):
+        super().__init__()
+        self.src, self.epoch, self.start, self.steps, self.batch = src, epoch, start, steps, batch
+        self.seed, self.rank, self.world = seed, rank, world
+
+    def __iter__(self):
+        import webdataset as wds
+
+        info = torch.utils.data.get_worker_info()
+        w, n_w = (info.id, info.num_workers) if info is not None else (0, 1)
+        mine = range(w, self.steps, n_w)  # this worker's batch numbers in the epoch
+        skip = sum(1 for b in mine if b < self.start)
+        take = len(mine) - skip
+        if take <= 0:
+            return
+        src, slot, slots = self.src, self.rank * n_w + w, self.world * n_w
+        rng = random.Random(derived_seed(self.seed, 2, self.epoch, self.rank, w))
+
+        order = np.random.default_rng(derived_seed(self.seed, 3, self.epoch)).permutation(len(src.paths))
+        own = [src.paths[i] for i in order[slot::slots]]  # this worker's shards this epoch
+
+        def passes():  # own shards, read again in a new order if the worker needs more samples
+            for cycle in range(1 << 62):
+                rows = own if cycle == 0 else random.Random(derived_seed(self.seed, 4, self.epoch, slot, cycle)
+                                                           ).sample(own, len(own))
+                samples = labelled(wds.tarfile_to_samples()(iter({"url": u} for u in rows)))
+                n = 0  # the shuffle buffer is flushed at the end of each pass: no sample twice in one pass
+                for n, item in enumerate(wds.shuffle(src.shuffle_buffer, min(src.shuffle_buffer, 100), rng=rng)(
+                        samples), 1):
+                    yield item
+                if n == 0:
+                    raise ValueError(f"{src.folder}: the shards of worker {w} on rank {self.rank} ({own[:3]}...) "
+                                     f"hold no post with a pseudo label")
+
+        def labelled(samples):
+            for s in samples:
+                if src.label_sets is None:
+                    yield s, None
+                    continue
+                pid = json.loads(s["json"])["post_id"]
+                i = int(np.searchsorted(src._ids, pid))
+                if i < len(src._ids) and src._ids[i] == pid:
+                    yield s, src._labels[:, i]
+
+        stream = passes()
+        for _ in range(skip * self.batch):  # batches already trained before a resume: not decoded
+            next(stream)
+        images, labels, todo = [], [], iter(mine[skip:])
+        for s, y in stream:
+            where = f"{s.get('__url__')}: sample {s['__key__']}"
+            images.append(decode(_image_bytes(s), where))
+            if images[-1].shape != src.shape[1:]:
+                raise ValueError(f"{where} is {images[-1].shape}, not {src.shape[1:]}: write the shards with one "
+                                 f"image size (vise ingest --image-size)")
+            labels.append(y)
+            if len(images) == self.batch:
+                ys = [] if labels[0] is None else list(np.stack(labels, axis=1))
+                yield next(todo), np.stack(images), ys
+                images, labels, take = [], [], take - 1
+                if take == 0:
+                    return
