@@ -10,13 +10,8 @@ def _world(tmp_path, n=20, engagement_sets=True, index=None):
     labels.mkdir()
     rng = np.random.default_rng(0)
     np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
-    np.savez(
-        world / "posts" / "latents.npz",
-        object=np.arange(n) % 5,
-        affect=np.arange(n) % 3,
-        stance=np.arange(n) % 2,
-        popularity=np.ones(n),
-    )
+    np.savez(world / "posts" / "latents.npz", object=np.arange(n) % 5, affect=np.arange(n) % 3,
+             stance=np.arange(n) % 2, poster=np.arange(n) % 4, popularity=np.ones(n))
     idx = np.arange(1, n) if index is None else index
     sets = {"label": idx % 7}
     if engagement_sets:
@@ -28,15 +23,8 @@ def _world(tmp_path, n=20, engagement_sets=True, index=None):
 def test_every_variant(tmp_path):
     world, labels = _world(tmp_path)
     images = np.load(world / "posts" / "images.npy")
-    expected = {
-        "vise": [7],
-        "vise_multi": [7, 4, 3],
-        "comments": [4],
-        "reactions": [3],
-        "object": [5],
-        "simclr": [],
-        "random": [],
-    }
+    expected = {"vise": [7], "vise_multi": [7, 4, 3], "comments": [4], "reactions": [3], "object": [5],
+                "simclr": [], "random": [], "shuffled": [7], "oracle": [3]}
     for v in VARIANTS:
         ts = training_set(v, world, labels)
         assert np.array_equal(ts.images, images[1:]), v  # the same images for every variant
@@ -49,6 +37,16 @@ def test_every_variant(tmp_path):
     ]
     assert np.array_equal(training_set("object", world, labels).label_sets[0], np.arange(1, 20) % 5)
     assert set(label_arrays(labels)) >= {"image_index", "label", "label_comments"}
+    assert np.array_equal(training_set("oracle", world, labels).label_sets[0], np.arange(1, 20) % 3)
+
+
+def test_shuffled_keeps_the_histogram_and_breaks_the_link(tmp_path):
+    world, labels = _world(tmp_path, n=400)
+    vise = training_set("vise", world, labels).label_sets[0]
+    a, b = (training_set("shuffled", world, labels, seed=s).label_sets[0] for s in (0, 1))
+    assert np.array_equal(np.bincount(a), np.bincount(vise))
+    assert np.mean(a == vise) < 0.3 and not np.array_equal(a, b)
+    assert np.array_equal(a, training_set("shuffled", world, labels, seed=0).label_sets[0])
 
 
 def test_missing_engagement_sets_name_key_and_stage(tmp_path):

@@ -54,18 +54,17 @@ def test_internal_links_resolve(smoke_run):
     assert not broken, broken[:10]
 
 
-def test_summary_table_matches_the_results_json(smoke_run):
-    import json
-
+def test_summary_table_matches_the_scores_file(smoke_run):
     import nbformat
 
     from vise_lib.study import tables as report
+    from vise_lib.study.results import read_scores
 
-    results = json.loads((REPO / "runs/smoke/downstream/results.json").read_text())
-    expected = report.headline_table(report.downstream_frame(results))
+    expected = report.scores_table(read_scores(REPO / "runs/smoke/downstream/scores.csv"))
     nb = nbformat.read(REPO / "book/_generated/smoke/05_summary.ipynb", as_version=4)
     shown = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-             if "text/plain" in o.get("data", {}) and "top1 (%)" in o["data"]["text/plain"]]
+             if "text/plain" in o.get("data", {}) and "emotion" in o["data"]["text/plain"]
+             and "±" in o["data"]["text/plain"]]
     assert shown, "the summary shows no headline table"
     for backbone in expected.index:
         row = next(line for line in shown[0].splitlines() if line.startswith(backbone))

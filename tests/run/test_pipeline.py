@@ -1,5 +1,6 @@
 """The pipeline's orchestration on a miniature project of trivial notebooks (fast)."""
 
+import dataclasses
 import json
 
 import nbformat
@@ -20,11 +21,13 @@ def _notebook(path, body="print('x =', x)"):
 
 
 def section(stage, i):
-    """A preset section with one parameter: ``x`` (untyped sections) or ``seed`` / ``chunk_rows`` (typed)."""
+    """A preset section with one parameter: ``x`` (untyped sections) or the typed config's first
+    integer field (typed)."""
     typed = stage_config(stage.section)
     if typed is None:
         return {"x": i}
-    return {"seed": i} if "seed" in typed.__dataclass_fields__ else {"chunk_rows": i + 1}
+    field = next(f for f in dataclasses.fields(typed) if f.type in ("int", int))
+    return {field.name: field.default + i + 1}
 
 
 @pytest.fixture
@@ -46,9 +49,8 @@ def test_runs_then_caches_then_reruns_only_downstream(mini):
     names = [s.name for s in STAGES]
     first = run("smoke", root=mini, book=False, echo=lambda *_: None)
     assert set(statuses(first).values()) == {"ran"}
-    untyped = next(i for i, s in enumerate(STAGES) if stage_config(s.section) is None)
-    out = nbformat.read(mini / "book/_generated/smoke" / f"{names[untyped]}.ipynb", as_version=4)
-    assert f"x = {untyped}" in out.cells[-1].outputs[0]["text"]  # the preset's parameter was injected
+    out = nbformat.read(mini / "book/_generated/smoke" / f"{names[0]}.ipynb", as_version=4)
+    assert "config = {" in "".join(c.source for c in out.cells)  # the preset's section was injected
 
     second = run("smoke", root=mini, book=False, echo=lambda *_: None)
     assert set(statuses(second).values()) == {"cached"}
@@ -145,7 +147,7 @@ def test_item4_an_edited_input_file_or_folder_reruns_its_stage_and_says_why(mini
     cfg["stages"] = [INGEST.name] + [s.name for s in STAGES]
     (data / "img").mkdir()
     cfg["ingest"] = {"manifest": str(manifest), "data_root": str(data / "img")}
-    cfg[STAGES[3].section] = {"x": 3, "datasets": [{"name": "mine", "path": str(images)}]}
+    cfg[STAGES[3].section] = {"dataset": str(images)}
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     names = [INGEST.name] + [s.name for s in STAGES]
 
@@ -177,12 +179,13 @@ def test_item4_why_a_stage_ran(mini):
     _run(mini, lines, force=True, stages=[names[0]])
     assert _why(lines, names[0]) == "--force"
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
-    cfg[STAGES[2].section]["x"] = 42
+    key = next(iter(cfg[STAGES[2].section]))
+    cfg[STAGES[2].section][key] += 1
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     (mini / "vise_lib").mkdir()
     lines = []
     _run(mini, lines, stages=names[2:3])
-    assert _why(lines, names[2]) == "parameters changed: x"
+    assert _why(lines, names[2]) == f"parameters changed: config.{key}"
     (mini / "vise_lib" / "new.py").write_text("X = 1\n")  # a library change reruns every stage
     lines = []
     st = _run(mini, lines)

@@ -10,10 +10,11 @@ def test_shipped_presets_load_and_cover_every_stage():
         assert all(isinstance(cfg[s.section], dict) for s in STAGES)
 
 
-def test_stage_parameters_are_flat_with_run_dir(tmp_path):
+def test_stage_parameters_carry_run_dir_and_the_world_config(tmp_path):
     cfg = load_preset("smoke")
     p = stage_parameters(cfg, STAGES[0], "smoke", tmp_path)
-    assert p["run_dir"] == str(tmp_path) and p["preset"] == "smoke" and "n_posts" in p
+    assert p["run_dir"] == str(tmp_path) and p["preset"] == "smoke" and p["config"]["n_posts"] == 800
+    assert p["config"]["affect_from_content"] == 0.7  # defaults filled in
 
 
 def test_unknown_preset_and_section_are_clear_errors(tmp_path):

@@ -1,38 +1,67 @@
+import numpy as np
 import pandas as pd
 import pytest
 
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.study import ablation
 from vise_lib.study import figures as ap
-from vise_lib.pretrain.config import TrainConfig
+from vise_lib.study.label_information import conditional_mi, label_information, permuted_within
 
-WORLD = {"seed": 0, "n_posts": 240, "engagement_noise": 0.0, "n_train": 60, "n_val": 30, "n_test": 60}
+WORLD = {"seed": 0, "n_posts": 300, "image_px": 24, "n_train": 60, "n_val": 30, "n_test": 60}
 LABELS = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0}
 
 
-def test_plan_changes_one_factor_at_a_time():
-    pts = ablation.plan(WORLD, LABELS, {"engagement_noise": [0.0, 1.0], "n_clusters": [4, 8]})
-    assert [p.name for p in pts] == ["base", "engagement_noise=1.0", "n_clusters=8"]
-    assert pts[1].world["engagement_noise"] == 1.0 and pts[1].labels == LABELS
-    assert pts[2].labels["n_clusters"] == 8 and pts[2].world == WORLD
-    with pytest.raises(ValueError, match="unknown ablation factor"):
-        ablation.plan(WORLD, LABELS, {"epochs": [1]})
+def test_plan_names_points_and_gives_seeds():
+    pts = ablation.plan(WORLD, LABELS, ["content_only", "nonvisual_only"], [0.5, 1.0], [0.0], [0, 1], [1],
+                        seeds=[0, 1, 2], sweep_seeds=[0])
+    names = [p.name for p in pts]
+    assert names == ["content_only", "nonvisual_only", "noise_0.5", "noise_1", "affect_0", "kmeans_seed_1",
+                     "world_seed_1"]
+    by = {p.name: p for p in pts}
+    assert by["content_only"].world["eng_affect"] == 0 and by["content_only"].seeds == (0, 1, 2)
+    assert by["noise_1"].seeds == (0, 1, 2) and by["noise_0.5"].seeds == (0,)
+    assert by["kmeans_seed_1"].labels["seed"] == 1 and by["kmeans_seed_1"].world == WORLD
+    assert by["world_seed_1"].variants == ("vise", "object")
+    with pytest.raises(ValueError, match="unknown no-world"):
+        ablation.plan(WORLD, LABELS, ["sideways"], [], [], [], [], [0], [0])
 
 
-def test_points_and_baselines_run_end_to_end(tmp_path):
-    cfg = TrainConfig(width=8, epochs=1, batch_size=64)
-    rows = ablation.run_baselines(WORLD, cfg, ["emotion"], [0], tmp_path)
-    assert [r["backbone"] for r in rows] == ["object", "random"]
-    pts = ablation.plan(WORLD, LABELS, {"engagement_noise": [1.0]})
-    outs = [ablation.run_point(p, cfg, ["emotion"], [0], tmp_path) for p in pts]
-    # the noisy world reuses nothing of the base world's engagement, and its clusters carry no affect
-    assert outs[0]["nmi_affect"] > outs[1]["nmi_affect"]
-    rows += [r for o in outs for r in o["rows"]]
-    assert all(0 <= r["top1"] <= 1 for r in rows)
-    assert len(list((tmp_path / "worlds").iterdir())) == 2  # one world per distinct world config
-    adv = ap.advantage(ap.frame(rows), "engagement_noise", 0.0, "object")
-    assert sorted(adv["x"]) == [0.0, 1.0]
-    base = next(r["top1"] for r in rows if r["point"] == "base")
-    obj = next(r["top1"] for r in rows if r["backbone"] == "object")
-    assert adv.set_index("x").loc[0.0, "advantage (points)"] == pytest.approx(100 * (base - obj))
-    fig, table = ap.phase_diagram(ap.frame(rows))
-    assert isinstance(table, pd.DataFrame) and len(fig.axes) == 2
+def test_point_runs_end_to_end_and_shares_images(tmp_path):
+    cfg = TrainConfig(width=8, epochs=1, batch_size=64, num_threads=1)
+    pts = ablation.plan(WORLD, LABELS, ["nonvisual_only"], [], [], [], [], seeds=[0], sweep_seeds=[0])
+    out = ablation.run_point(pts[0], cfg, ["emotion"], [0], tmp_path)
+    assert {r["backbone"] for r in out["rows"]} == {"nonvisual_only:vise"}
+    assert all(0 <= r["top1"] <= 100 for r in out["rows"])
+    assert set(out["correct"]) == {("nonvisual_only:vise", "emotion", 0, 0)}
+    base = ablation.world_for(WORLD, tmp_path)
+    point = ablation.world_for(pts[0].world, tmp_path)
+    assert base != point
+    assert (base / "posts/images.npy").read_bytes() == (point / "posts/images.npy").read_bytes()
+    # the non-visual world's pseudo labels follow the poster, not the content
+    assert out["information"]["nmi_poster"] > out["information"]["nmi_object"]
+
+
+def test_conditional_mi_reference_removes_the_bias():
+    rng = np.random.default_rng(0)
+    content = rng.integers(0, 8, 4000)
+    affect = (content + (rng.random(4000) < 0.3) * rng.integers(0, 6, 4000)) % 6
+    only_content = content * 3 + rng.integers(0, 3, 4000)  # labels: content plus noise
+    with_affect = content * 6 + affect                       # labels: content and affect
+    a, b = label_information(only_content, {"object": content, "affect": affect}), \
+        label_information(with_affect, {"object": content, "affect": affect})
+    assert abs(a["cmi_excess"]) < 0.02 < b["cmi_excess"]
+    perm = permuted_within(with_affect, content, seed=1)
+    assert np.array_equal(np.bincount(perm), np.bincount(with_affect))
+    assert conditional_mi(perm, affect, content) < conditional_mi(with_affect, affect, content)
+
+
+def test_phase_frame_subtracts_the_main_baselines():
+    main = pd.DataFrame({"backbone": ["vise", "shuffled", "object"] * 2, "task": ["emotion"] * 6,
+                         "pretrain_seed": [0, 0, 0, 1, 1, 1], "probe_seed": 0, "top1": [60, 50, 55, 62, 52, 57.0]})
+    abl = pd.DataFrame({"backbone": ["noise_1:vise"] * 2, "task": "emotion", "pretrain_seed": [0, 1],
+                        "probe_seed": 0, "top1": [51, 53.0], "kind": "noise", "value": 1.0})
+    f = ap.phase_frame(main, abl, "noise", 0.0).set_index(["over", "x"])["advantage (points)"]
+    assert f[("shuffled", 0.0)] == pytest.approx(10) and f[("shuffled", 1.0)] == pytest.approx(1)
+    assert f[("object", 1.0)] == pytest.approx(-4)
+    fig = ap.phase_plot(ap.phase_frame(main, abl, "noise", 0.0), "noise", "t")
+    assert len(fig.axes) == 2

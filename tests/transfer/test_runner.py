@@ -131,9 +131,9 @@ def test_notebook_runs_on_a_real_imagefolder(tmp_path):
     ck = save_backbone(build_backbone("resnet18"), tmp_path / "resnet18_vise_layout.pt")
     run = tmp_path / "run"
     pm.execute_notebook(str(REPO / "notebooks" / "03_downstream.ipynb"), str(tmp_path / "out.ipynb"),
-                        parameters={"run_dir": str(run), "preset": "test", "dataset": str(data),
-                                    "dataset_format": "imagefolder", "image_size": 32, "seeds": [0, 1, 2],
-                                    "backbones": {"r18": {"path": str(ck), "arch": "resnet18"}}},
+                        parameters={"run_dir": str(run), "preset": "test", "config": {
+                                    "dataset": str(data), "dataset_format": "imagefolder", "image_size": 32,
+                                    "seeds": [0, 1, 2], "backbones": {"r18": {"path": str(ck), "arch": "resnet18"}}}},
                         kernel_name=ensure_kernel(), cwd=str(tmp_path), progress_bar=False, log_output=False)
     res = json.loads((run / "downstream" / "results.json").read_text())
     assert res["backbones"] == ["r18"] and res["tasks"] == ["imagefolder"] and len(res["runs"]) == 3

@@ -1,20 +1,21 @@
-"""Calibration and contract tests for the synthetic world (vise_lib.world.generate)."""
+"""Contract and calibration tests for the synthetic world (vise_lib.world)."""
 from __future__ import annotations
 
-import dataclasses
 import json
 
 import numpy as np
 import pytest
 from scipy.stats import chi2_contingency
 
+from vise_lib.world.config import WorldConfig
+from vise_lib.world.diagnostics import engagement_probe
 from vise_lib.world.generate import (
-    AFFECTS, OBJECTS, REACTIONS, STANCES, WorldConfig, generate_world, load_downstream, load_latents, load_posts,
+    AFFECTS, OBJECTS, REACTIONS, STANCES, generate_world, load_downstream, load_latents, load_posts,
 )
-from vise_lib.world.diagnostics import engagement_probe, pixel_probe
+from vise_lib.world.latents import CONTENTS, heldout_contents
 
-SMALL = {"n_posts": 2400, "n_train": 600, "n_val": 300, "n_test": 600}
-TINY = {"n_posts": 300, "n_train": 40, "n_val": 20, "n_test": 40}
+SMALL = {"n_posts": 2400, "n_train": 600, "n_val": 300, "n_test": 600, "image_px": 24}
+TINY = {"n_posts": 300, "n_train": 40, "n_val": 20, "n_test": 40, "image_px": 24}
 FILES = ["world.json", "posts/manifest.jsonl", "posts/images.npy", "posts/latents.npz",
          "downstream/train.npz", "downstream/val.npz", "downstream/test.npz"]
 
@@ -26,30 +27,32 @@ def world(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def noisy_world(tmp_path_factory):
-    sizes = {**SMALL, "n_train": TINY["n_train"], "n_val": TINY["n_val"], "n_test": TINY["n_test"]}
-    cfg = WorldConfig(seed=0, engagement_noise=1.0, **sizes)
+    cfg = WorldConfig(seed=0, engagement_noise=1.0, **{**SMALL, "n_train": 40, "n_val": 20, "n_test": 40})
     return generate_world(cfg, tmp_path_factory.mktemp("w1") / "world")
 
 
-def test_pixel_probe_above_chance_below_ceiling(world):
-    res = pixel_probe(world)
-    n_cls = {"emotion": len(AFFECTS), "stance": len(STANCES), "object": len(OBJECTS)}
-    for task, acc in res["accuracy"].items():
-        chance = max(res["chance"][task], 1 / n_cls[task])
-        print(f"pixel probe {task}: acc={acc:.3f} chance={chance:.3f}")
-        assert chance + 0.1 < acc < 0.9, (task, acc, chance)
+def test_content_has_many_classes_and_heldout_ones_only_downstream(world):
+    assert len(OBJECTS) == len(CONTENTS) >= 30
+    held = set(heldout_contents(WorldConfig().n_heldout_content).tolist())
+    posts = set(load_latents(world)["object"].tolist())
+    down = set(np.concatenate([load_downstream(world, s)["object"] for s in ("train", "val", "test")]).tolist())
+    assert held and not (held & posts)
+    assert held <= down
 
 
-def test_affect_not_separable_by_mean_colour(world):
-    acc = pixel_probe(world, grid=1)["accuracy"]["emotion"]  # 3 features: the mean RGB
-    print(f"mean-colour probe emotion: acc={acc:.3f}")
-    assert acc < 0.75
+def test_pixel_reference_above_chance_below_ceiling(world):
+    from vise_lib.study.scoring import score_references
+    rows, _ = score_references(world, ["emotion", "stance", "object"], [0], names=("pixels",))
+    chance = {"emotion": 100 / len(AFFECTS), "stance": 100 / len(STANCES), "object": 100 / len(OBJECTS)}
+    for r in rows:
+        print(f"pixel probe {r['task']}: {r['top1']:.1f} (chance {chance[r['task']]:.1f})")
+        assert chance[r["task"]] + 10 < r["top1"] < 95, r
 
 
 def test_affect_recoverable_from_engagement_at_zero_noise(world):
     res = engagement_probe(world, "affect")
     print(f"engagement -> affect at noise 0: acc={res['accuracy']:.3f} chance={res['chance']:.3f}")
-    assert res["chance"] + 0.35 < res["accuracy"] < 0.97  # well above chance, not trivially perfect
+    assert res["chance"] + 0.2 < res["accuracy"] < 0.9  # well above chance, far from perfect
 
 
 def test_engagement_carries_nothing_at_full_noise(noisy_world):
@@ -59,19 +62,49 @@ def test_engagement_carries_nothing_at_full_noise(noisy_world):
         assert res["accuracy"] < max(res["chance"], 1 / k) + 0.06, (latent, res)
 
 
-def test_object_independent_of_affect_and_stance(world):
+def test_reactions_are_like_dominated(world):
+    r = np.array([[p["reactions"][k] for k in REACTIONS] for p in load_posts(world)], float)
+    share = r.sum(0) / r.sum()
+    print("reaction shares:", dict(zip(REACTIONS, share.round(3))))
+    assert share[REACTIONS.index("like")] > 0.5
+    assert share.argmax() == REACTIONS.index("like")
+
+
+@pytest.mark.parametrize("kappa, dependent", [(0.0, False), (0.6, True)])
+def test_affect_depends_on_content_through_the_knob(tmp_path, kappa, dependent):
+    w = generate_world(WorldConfig(affect_from_content=kappa, **{**TINY, "n_posts": 3000}), tmp_path / "w")
+    lat = load_latents(w)
+    table = np.zeros((len(CONTENTS), len(AFFECTS)), int)
+    np.add.at(table, (lat["object"], lat["affect"]), 1)
+    table = table[table.sum(1) > 0]
+    p = chi2_contingency(table).pvalue
+    print(f"kappa={kappa}: chi2 p={p:.2g}")
+    assert (p < 1e-6) if dependent else (p > 0.001)
+
+
+def test_stance_independent_of_content_and_affect(world):
     lat = load_latents(world)
-    obj, aff, st = lat["object"], lat["affect"], lat["stance"]
-    for split in ("train", "val", "test"):
-        d = load_downstream(world, split)
-        obj, aff, st = (np.concatenate([obj, d["object"]]), np.concatenate([aff, d["emotion"]]),
-                        np.concatenate([st, d["stance"]]))
-    for other, k in ((aff, len(AFFECTS)), (st, len(STANCES))):
-        table = np.zeros((len(OBJECTS), k), int)
-        np.add.at(table, (obj, other), 1)
-        p = chi2_contingency(table).pvalue
-        print(f"chi2 object vs {k}-class latent on {len(obj)} samples: p={p:.3f}")
-        assert p > 0.01
+    for other, k in ((lat["object"], len(CONTENTS)), (lat["affect"], len(AFFECTS))):
+        table = np.zeros((k, len(STANCES)), int)
+        np.add.at(table, (other, lat["stance"]), 1)
+        assert chi2_contingency(table[table.sum(1) > 0]).pvalue > 0.001
+
+
+def test_engagement_knobs_leave_images_and_downstream_identical(tmp_path):
+    a = generate_world(WorldConfig(**TINY), tmp_path / "a")
+    b = generate_world(WorldConfig(eng_affect=0.0, eng_content=3.0, engagement_noise=0.7, like_share=0.5, **TINY),
+                       tmp_path / "b")
+    for f in FILES[2:]:
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert (a / "posts/manifest.jsonl").read_bytes() != (b / "posts/manifest.jsonl").read_bytes()
+
+
+def test_nonvisual_world_comments_carry_no_content_words(tmp_path):
+    cfg = WorldConfig(eng_content=0.0, eng_affect=0.0, eng_stance=0.0, **TINY)
+    text = " ".join(c for p in load_posts(generate_world(cfg, tmp_path / "w")) for c in p["comments"])
+    for word in ("stripes", "pyramid", "outrageous", "union"):
+        assert word not in text
+    assert "acct" in text
 
 
 def test_same_seed_identical_bytes_different_seed_differs(tmp_path):
@@ -90,19 +123,19 @@ def test_regenerate_replaces_atomically(tmp_path):
     generate_world(WorldConfig(seed=2, **TINY), tmp_path / "w")
     assert not (out / "stale.txt").exists()
     assert json.loads((out / "world.json").read_text())["config"]["seed"] == 2
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]  # no temp dirs left behind
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
 
 
 @pytest.mark.parametrize("params, words", [
-    ({"n_post": 10}, ["unknown", "n_post"]),
+    ({"n_post": 10}, ["unknown", "n_post", "n_posts"]),
     ({"engagement_noise": 1.5}, ["engagement_noise", "[0, 1]"]),
-    ({"engagement_noise": -0.1}, ["engagement_noise"]),
+    ({"affect_from_content": -0.1}, ["affect_from_content"]),
     ({"n_posts": 0}, ["n_posts", ">= 1"]),
     ({"n_posts": "100"}, ["n_posts", "integer"]),
-    ({"n_posts": True}, ["n_posts"]),
     ({"image_px": 8}, ["image_px"]),
     ({"mean_comments": float("nan")}, ["mean_comments", "finite"]),
-    ({"clutter": 9.0}, ["clutter"]),
+    ({"like_share": 1.0}, ["like_share"]),
+    ({"eng_affect": -1.0}, ["eng_affect"]),
 ])
 def test_from_params_rejects_bad_input(params, words):
     with pytest.raises(ValueError) as e:
@@ -111,62 +144,24 @@ def test_from_params_rejects_bad_input(params, words):
         assert w in str(e.value)
 
 
-def test_from_params_accepts_valid_and_coerces_ints_for_floats():
-    cfg = WorldConfig.from_params({"seed": 5, "engagement_noise": 1, "mean_comments": 3})
-    assert cfg == WorldConfig(seed=5, engagement_noise=1.0, mean_comments=3.0)
-    assert isinstance(cfg.engagement_noise, float)
-    assert WorldConfig.from_params({}) == WorldConfig()
-    cfg = WorldConfig.from_params({"n_posts": np.int64(7), "typo_rate": np.float32(0.5)})
-    assert type(cfg.n_posts) is int and type(cfg.typo_rate) is float
-    with pytest.raises(ValueError, match="n_posts"):
-        WorldConfig.from_params({"n_posts": 10.0})
-
-
 def test_manifest_format(world):
     lines = (world / "posts" / "manifest.jsonl").read_text(encoding="utf-8").splitlines()
     images = np.load(world / "posts" / "images.npy", mmap_mode="r")
     assert len(lines) == SMALL["n_posts"] == len(images)
-    assert images.dtype == np.uint8 and images.shape[1:] == (32, 32, 3)
-    n_empty, last_ts = 0, -1
+    assert images.dtype == np.uint8 and images.shape[1:] == (24, 24, 3)
+    last_ts = -1
     for i, line in enumerate(lines):
         p = json.loads(line)
         assert set(p) == {"post_id", "image_index", "comments", "reactions", "shares", "timestamp"}
         assert p["post_id"] == f"p{i:07d}" and p["image_index"] == i
         assert list(p["reactions"]) == list(REACTIONS)
-        for v in [*p["reactions"].values(), p["shares"], p["timestamp"]]:
-            assert type(v) is int and v >= 0
         assert all(isinstance(c, str) and c for c in p["comments"])
         assert p["timestamp"] > last_ts
-        last_ts, n_empty = p["timestamp"], n_empty + (not p["comments"])
-    print(f"posts without comments: {n_empty}/{len(lines)}")
-    assert 0 < n_empty < len(lines) // 2
-    assert load_posts(world)[0] == json.loads(lines[0])
-
-
-def test_world_json_and_downstream(world):
-    model = json.loads((world / "world.json").read_text(encoding="utf-8"))
-    assert model["config"] == dataclasses.asdict(WorldConfig(seed=0, **SMALL))
-    assert tuple(model["classes"]["affects"]) == AFFECTS
-    assert set(model["engagement"]["reaction_mix"]) == set(AFFECTS)
+        last_ts = p["timestamp"]
     lat = load_latents(world)
-    assert {k: v.dtype for k, v in lat.items()} == {"object": np.int64, "affect": np.int64,
-                                                   "stance": np.int64, "popularity": np.float64}
-    assert abs(lat["popularity"].mean() - 1) < 0.1
-    for split, n in (("train", 600), ("val", 300), ("test", 600)):
-        d = load_downstream(world, split)
-        assert d["images"].shape == (n, 32, 32, 3) and d["images"].dtype == np.uint8
-        for k in ("emotion", "stance", "object"):
-            assert d[k].dtype == np.int64 and len(d[k]) == n
-    post_imgs = np.load(world / "posts" / "images.npy")
-    assert not np.array_equal(post_imgs[:600], load_downstream(world, "train")["images"])
-    with pytest.raises(ValueError, match="split"):
-        load_downstream(world, "dev")
-
-
-def test_renders_at_64px(tmp_path):
-    out = generate_world(WorldConfig(image_px=64, **TINY), tmp_path / "w64")
-    assert np.load(out / "posts" / "images.npy").shape == (TINY["n_posts"], 64, 64, 3)
-    assert load_downstream(out, "val")["images"].shape == (TINY["n_val"], 64, 64, 3)
+    assert {k: v.dtype for k, v in lat.items()} == {"object": np.int64, "affect": np.int64, "stance": np.int64,
+                                                   "poster": np.int64, "popularity": np.float64}
+    assert abs(lat["popularity"].mean() - 1) < 0.15
 
 
 def test_plots_return_figures(world):
@@ -180,4 +175,3 @@ def test_plots_return_figures(world):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
     assert list(wp.reaction_mix_table(world).index) == list(AFFECTS)
-    assert list(wp.top_words(world, "object", k=3).index) == list(OBJECTS)

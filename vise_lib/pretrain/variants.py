@@ -12,7 +12,13 @@ resized crops, flips and colour distortion (its objective needs them). The super
 ``reactions``   pseudo labels from reactions only (``label_reactions``)
 ``object``      the posts' object class: the conventional-label baseline
 ``simclr``      no labels: the self-supervised SimCLR baseline (two colour-distorted views)
-``random``      no training: the seeded initialization (a floor)
+``random``      no training: the seeded initialization (a floor); the pretrain stage
+                recomputes its BatchNorm statistics on the post images
+                (:mod:`vise_lib.pretrain.batchnorm`)
+``shuffled``    the ``vise`` pseudo labels permuted across images (same K, same histogram,
+                no relation to the image): the null control for the engagement signal
+``oracle``      the posts' true affect (hidden in the world, unavailable on real data):
+                a ceiling for what affect supervision on these images can give
 =============== =========================================================================
 """
 
@@ -27,7 +33,7 @@ from vise_lib.labels.pseudo_labels import load_labels
 from vise_lib.pretrain.streaming import ShardSource
 from vise_lib.world.generate import load_latents
 
-VARIANTS = ("vise", "vise_multi", "comments", "reactions", "object", "simclr", "random")
+VARIANTS = ("vise", "vise_multi", "comments", "reactions", "object", "simclr", "random", "shuffled", "oracle")
 _SINGLE_KEY = {"vise": "label", "comments": "label_comments", "reactions": "label_reactions"}
 _RERUN = "rerun the 01_engagement_to_labels stage (its labels.npz predates the engagement-only label sets)"
 
@@ -73,6 +79,11 @@ def _check_index(idx: np.ndarray, n_images: int, labels_path: Path) -> np.ndarra
     return idx
 
 
+def shuffled_labels(labels: np.ndarray, seed: int) -> np.ndarray:
+    """``labels`` permuted across images (seeded): the same histogram, no link to any image."""
+    return np.random.default_rng(np.random.SeedSequence([int(seed), 7919])).permutation(np.asarray(labels))
+
+
 def shard_folder(world_dir) -> Path | None:
     """The run's ingested shards (``<run>/ingest/shards``, written by the 10_ingest stage for real
     posts), or None (the generated world, which only has ``images.npy``).
@@ -91,6 +102,9 @@ def _streamed(variant: str, shards: Path, labels_dir) -> TrainingSet:
         raise ValueError(f"{labels_path}: no post_id: rerun the 01_engagement_to_labels stage to stream the shards")
     if variant == "object":
         raise ValueError("variant 'object' needs the world's object latents; real posts have none")
+    if variant in ("oracle", "shuffled"):
+        raise ValueError(f"variant {variant!r} is a world-study control; real posts are streamed for vise, "
+                         "vise_multi, comments, reactions, simclr and random")
     keys = (sorted(k for k in pl if k.startswith("label_")) if variant == "vise_multi"
             else [_SINGLE_KEY.get(variant, "label")])
     missing = [k for k in keys if k not in pl] if keys else ["label_*"]
@@ -102,12 +116,13 @@ def _streamed(variant: str, shards: Path, labels_dir) -> TrainingSet:
     return TrainingSet(variant, src, src.label_sets, "classify", [f"labels.npz:{k}" for k in keys])
 
 
-def training_set(variant: str, world_dir, labels_dir) -> TrainingSet:
+def training_set(variant: str, world_dir, labels_dir, seed: int = 0) -> TrainingSet:
     """Images and supervision for one variant (see the module docstring for the variants).
 
-    Images are the posts that have pseudo labels (``labels.npz``'s ``image_index``), in that
-    order, for every variant, so all variants see the same images. A run with ingested shards
-    (real posts, :func:`shard_folder`) streams them instead, joined with the labels by post id.
+    ``seed`` only matters for ``shuffled`` (which permutation). Images are the posts that have
+    pseudo labels (``labels.npz``'s ``image_index``), in that order, for every variant, so all
+    variants see the same images. A run with ingested shards (real posts, :func:`shard_folder`)
+    streams them instead, joined with the labels by post id.
 
     Raises:
         ValueError: unknown variant; a missing label set (the message names the key and the
@@ -130,8 +145,12 @@ def training_set(variant: str, world_dir, labels_dir) -> TrainingSet:
         return TrainingSet(variant, x, None, "none")
     if variant == "simclr":
         return TrainingSet(variant, x, None, "simclr")
-    if variant == "object":
-        return TrainingSet(variant, x, [load_latents(world_dir)["object"][idx]], "classify", ["latents.npz:object"])
+    if variant in ("object", "oracle"):
+        key = {"object": "object", "oracle": "affect"}[variant]
+        return TrainingSet(variant, x, [load_latents(world_dir)[key][idx]], "classify", [f"latents.npz:{key}"])
+    if variant == "shuffled":
+        return TrainingSet(variant, x, [shuffled_labels(pl["label"], seed)], "classify",
+                           [f"labels.npz:label (permuted, seed {seed})"])
     if variant == "vise_multi":
         keys = sorted(k for k in pl if k.startswith("label_"))
         if not keys:

@@ -52,7 +52,12 @@ ALL_STAGES: tuple[Stage, ...] = (INGEST, *STAGES, TRANSFER, TRANSFER_SUMMARY)
 
 # section -> "module:Class" of its typed config (imported when a preset loads).
 STAGE_CONFIGS: dict[str, str] = {
+    "world": "vise_lib.world.config:WorldConfig",
     "labels": "vise_lib.labels.config:LabelsConfig",
+    "pretrain": "vise_lib.pretrain.stage_config:PretrainStageConfig",
+    "downstream": "vise_lib.transfer.stage_config:DownstreamConfig",
+    "ablations": "vise_lib.study.stage_configs:AblationsConfig",
+    "summary": "vise_lib.study.stage_configs:SummaryConfig",
     "ingest": "vise_lib.engagement.config:IngestConfig",
     "transfer": "vise_lib.transfer.config:TransferConfig",
     "transfer_summary": "vise_lib.transfer.config:TransferSummaryConfig",

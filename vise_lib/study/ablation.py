@@ -1,10 +1,16 @@
-"""Ablations: one factor at a time around a base point, each point run end to end.
+"""Ablations and "no" worlds: the base world with one engagement factor changed, run end to end.
 
-A point is (world parameters, pseudo-label parameters). Running it generates (or reuses) its
-world, builds the pseudo labels, pretrains a ``vise`` backbone with the ablation's training
-budget and linear-probes it on the downstream tasks. The world's images and downstream sets
-depend only on its seed and size, not on ``engagement_noise``, so the ``object`` and ``random``
-baselines are trained once, on the base world, and every point is compared on the same images.
+A point is a world (the base world's parameters with some changed) and pseudo-label parameters.
+Running it generates (or reuses) its world, builds its pseudo labels (same encoder, K and
+k-means settings as the main run unless the point changes them), trains ``vise`` (and any other
+variant the point asks for) with the main run's training config for its pretraining seeds, and
+probes every backbone on the downstream tasks.
+
+Points that change only engagement knobs (``eng_*``, ``engagement_noise``) or the k-means seed
+share the base world's images, latents and downstream sets (the world's random streams are
+separate), so their backbones are compared with the main run's ``object`` and ``shuffled`` on
+identical test images. A ``seed`` point (another world seed) redraws everything, so it trains its
+own ``object`` baseline.
 """
 
 from __future__ import annotations
@@ -16,48 +22,51 @@ from pathlib import Path
 
 import numpy as np
 
-from vise_lib.labels.diagnostics import agreement
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.pretrain.loop import pretrain
-from vise_lib.transfer.runner import resolve_backbones, run_transfer, world_tasks
+from vise_lib.study.backbone_runs import train_backbones
+from vise_lib.study.label_information import label_information
+from vise_lib.study.scoring import score_backbones
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
 
-# factor name -> which config it changes
-WORLD_FACTORS = ("engagement_noise", "n_posts")
-LABEL_FACTORS = ("n_clusters", "signal", "svd_dim", "encoder")
-FACTORS = WORLD_FACTORS + LABEL_FACTORS
+ENGAGEMENT_FACTORS = ("eng_content", "eng_affect", "eng_stance", "eng_nonvisual", "engagement_noise")
+#: The "no" worlds: named engagement settings where the study's answer should be no.
+NO_WORLDS = {
+    "content_only": {"eng_content": 1.0, "eng_affect": 0.0, "eng_stance": 0.0, "eng_nonvisual": 0.0},
+    "nonvisual_only": {"eng_content": 0.0, "eng_affect": 0.0, "eng_stance": 0.0, "eng_nonvisual": 1.0},
+}
 
 
 @dataclass(frozen=True)
 class Point:
-    """One ablation point: the base configuration with (at most) one factor changed."""
+    """One ablation point: a name, its world and label parameters, variants and pretraining seeds."""
 
-    factor: str                      # "base" or one of FACTORS
-    value: object
+    name: str
+    kind: str                       # "no-world", "noise", "affect", "kmeans_seed", "world_seed"
+    value: float | int | None
     world: dict = field(hash=False)
     labels: dict = field(hash=False)
-
-    @property
-    def name(self) -> str:
-        return "base" if self.factor == "base" else f"{self.factor}={self.value}"
+    variants: tuple = ("vise",)
+    seeds: tuple = (0,)
 
 
-def plan(base_world: dict, base_labels: dict, sweeps: dict[str, list]) -> list[Point]:
-    """The base point plus one point per swept value that differs from the base."""
-    unknown = set(sweeps) - set(FACTORS)
+def plan(base_world: dict, base_labels: dict, no_worlds: list[str], noise: list[float], affect: list[float],
+         kmeans_seeds: list[int], world_seeds: list[int], seeds: list[int], sweep_seeds: list[int]) -> list[Point]:
+    """The points of the ablation stage (no-worlds and the noise value 1 get every pretraining seed)."""
+    unknown = sorted(set(no_worlds) - set(NO_WORLDS))
     if unknown:
-        raise ValueError(f"unknown ablation factor(s) {sorted(unknown)}; choose from {FACTORS}")
-    points = [Point("base", None, dict(base_world), dict(base_labels))]
-    for factor, values in sweeps.items():
-        base = (base_world if factor in WORLD_FACTORS else base_labels)[factor]
-        for v in values:
-            if v == base:
-                continue
-            w, lab = dict(base_world), dict(base_labels)
-            (w if factor in WORLD_FACTORS else lab)[factor] = v
-            points.append(Point(factor, v, w, lab))
-    return points
+        raise ValueError(f"unknown no-world(s) {unknown}; choose from {sorted(NO_WORLDS)}")
+    pts = [Point(n, "no-world", None, {**base_world, **NO_WORLDS[n]}, dict(base_labels), ("vise",), tuple(seeds))
+           for n in no_worlds]
+    pts += [Point(f"noise_{v:g}", "noise", float(v), {**base_world, "engagement_noise": float(v)}, dict(base_labels),
+                  ("vise",), tuple(seeds if v == 1 else sweep_seeds)) for v in noise]
+    pts += [Point(f"affect_{v:g}", "affect", float(v), {**base_world, "eng_affect": float(v)}, dict(base_labels),
+                  ("vise",), tuple(sweep_seeds)) for v in affect]
+    pts += [Point(f"kmeans_seed_{s}", "kmeans_seed", int(s), dict(base_world), {**base_labels, "seed": int(s)},
+                  ("vise",), tuple(sweep_seeds)) for s in kmeans_seeds if s != base_labels["seed"]]
+    pts += [Point(f"world_seed_{s}", "world_seed", int(s), {**base_world, "seed": int(s)}, dict(base_labels),
+                  ("vise", "object"), tuple(sweep_seeds)) for s in world_seeds if s != base_world["seed"]]
+    return pts
 
 
 def _key(obj) -> str:
@@ -67,45 +76,33 @@ def _key(obj) -> str:
 def world_for(params: dict, workdir: Path) -> Path:
     """Generate (or reuse) the world of these parameters under ``workdir/worlds``."""
     cfg = WorldConfig.from_params(params)
-    out = Path(workdir) / "worlds" / _key(params)
+    out = Path(workdir) / "worlds" / _key(cfg.to_params())
     if not (out / "world.json").exists():
         generate_world(cfg, out)
     return out
 
 
-def probe(backbone_path: str, cfg: TrainConfig, world_dir: Path, tasks: list[str],
-          seeds: list[int]) -> list[dict]:
-    """Linear-probe one backbone on the world's downstream tasks (the protocol of the
-    downstream stage); one row per (task, seed)."""
-    specs = resolve_backbones({"vise": backbone_path}, cfg.arch, cfg.width, cfg.blocks)
-    res = run_transfer(world_tasks(world_dir, tasks), specs, seeds)
-    return [{"task": r["task"], "seed": r["seed"], "top1": r["test"]["top1"]} for r in res["runs"]]
+def run_point(point: Point, cfg: TrainConfig, tasks: list[str], probe_seeds: list[int], workdir,
+              num_threads: int = 0) -> dict:
+    """World -> pseudo labels -> pretraining -> probes for one point.
 
-
-def run_point(point: Point, cfg: TrainConfig, tasks: list[str], seeds: list[int], workdir) -> dict:
-    """Pseudo labels -> vise pretraining -> probes for one point; returns its rows and diagnostics."""
+    Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct`` and
+    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents).
+    """
     workdir = Path(workdir)
     world_dir = world_for(point.world, workdir)
+    labels_dir = workdir / "labels" / _key({"world": point.world, "labels": point.labels})
     pl = build_pseudo_labels(world_dir / "posts" / "manifest.jsonl", **point.labels)
-    images = np.load(world_dir / "posts" / "images.npy", mmap_mode="r")
-    x = np.ascontiguousarray(images[pl.engagement.image_index])
-    out = workdir / "points" / point.name.replace("=", "_")
-    res = pretrain(x, [pl.labels], cfg, out, progress=False)
-    affect = load_latents(world_dir)["affect"][pl.engagement.image_index]
-    nmi = agreement(pl.labels, {"affect": affect})["affect"]["nmi"]
-    rows = [{"factor": point.factor, "value": point.value, "point": point.name, "backbone": "vise", **r}
-            for r in probe(res["backbone"], cfg, world_dir, tasks, seeds)]
-    return {"rows": rows, "nmi_affect": nmi, "seconds": res["seconds"]}
-
-
-def run_baselines(base_world: dict, cfg: TrainConfig, tasks: list[str], seeds: list[int], workdir) -> list[dict]:
-    """``object`` and ``random`` backbones on the base world's posts, probed like every point."""
-    workdir = Path(workdir)
-    world_dir = world_for(base_world, workdir)
-    images = np.load(world_dir / "posts" / "images.npy")
-    rows = []
-    for variant, labels in (("object", [load_latents(world_dir)["object"]]), ("random", None)):
-        res = pretrain(images, labels, cfg, workdir / "baselines" / variant, progress=False)
-        rows += [{"factor": "baseline", "value": None, "point": variant, "backbone": variant, **r}
-                 for r in probe(res["backbone"], cfg, world_dir, tasks, seeds)]
-    return rows
+    pl.save(labels_dir)
+    lat = {k: v[pl.engagement.image_index] for k, v in load_latents(world_dir).items()}
+    info = label_information(pl.labels, lat, seed=0)
+    pre = train_backbones(list(point.variants), list(point.seeds), world_dir, labels_dir, cfg,
+                          workdir / "backbones" / point.name)
+    _, rows, correct = score_backbones(world_dir, {n: r["backbone"] for n, r in pre["variants"].items()},
+                                       cfg.arch, cfg.width, cfg.blocks, tasks, probe_seeds,
+                                       cache_dir=workdir / "features", num_threads=num_threads,
+                                       prefix=f"{point.name}:")
+    for r in rows:
+        r.update(point=point.name, kind=point.kind, value=point.value)
+    return {"rows": rows, "correct": correct, "information": info,
+            "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()]))}

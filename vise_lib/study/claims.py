@@ -1,104 +1,101 @@
-"""The paper's qualitative claims, checked against one run's results."""
+"""The study's claims, fixed before any run, with the verdict each control is expected to get.
+
+A claim is "backbone ``a`` beats backbone ``b`` on ``task``" (``a − b`` in top-1 points), judged
+by :func:`vise_lib.study.results.compare` (paired bootstrap over test images and seeds, the
+verdict rule of :mod:`vise_lib.study.statistics`). ``source`` says whose claim it is: ``paper``
+only where the paper's public text says it (quoted in ``quote``), ``ours`` otherwise.
+``expected`` is what we wrote down before running: a set of verdicts a control or a "no" world
+should get (``None`` for the open questions the study asks). Backbones from an ablation world
+are named ``<world>:<variant>`` (e.g. ``content_only:vise``).
+"""
 
 from __future__ import annotations
 
-import pandas as pd
+from collections.abc import Mapping
 
-from vise_lib.study.tables import mean_std
+from vise_lib.study.results import compare
 
-# (claim text, backbone a, backbone b, task): the claim is "a > b on task".
+PAPER_QUOTE = ("the representation \"transfers well to subjective downstream computer vision tasks like emotion "
+               "recognition or political bias classification\"")
+NOT_A_WIN = ["equivalent", "unresolved", "reversed"]  # "a does not beat b"
+NO_DIFFERENCE = ["equivalent", "unresolved"]          # "a and b do not differ (or the data cannot tell)"
+
+#: The claims, in the order the summary shows them.
 CLAIMS = (
-    ("Engagement features beat object-label features on emotion", "vise", "object", "emotion"),
-    ("Engagement features beat object-label features on political stance", "vise", "object", "stance"),
-    ("Object-label features stay better on object recognition", "object", "vise", "object"),
-    ("Engagement pretraining beats no pretraining on emotion", "vise", "random", "emotion"),
-    ("Engagement features beat self-supervised (SimCLR) features on emotion", "vise", "simclr", "emotion"),
-    ("Engagement pretraining beats no pretraining on political stance", "vise", "random", "stance"),
+    {"claim": "engagement beats object labels on emotion", "a": "vise", "b": "object", "task": "emotion",
+     "source": "ours", "quote": PAPER_QUOTE, "expected": None, "kind": "question"},
+    {"claim": "engagement beats object labels on stance", "a": "vise", "b": "object", "task": "stance",
+     "source": "ours", "quote": PAPER_QUOTE, "expected": None, "kind": "question"},
+    {"claim": "Δ_eng: engagement beats its own shuffled-label control on emotion", "a": "vise", "b": "shuffled",
+     "task": "emotion", "source": "ours", "expected": None, "kind": "headline"},
+    {"claim": "Δ_eng: engagement beats its own shuffled-label control on stance", "a": "vise", "b": "shuffled",
+     "task": "stance", "source": "ours", "expected": None, "kind": "headline"},
+    {"claim": "engagement beats self-supervision (SimCLR) on emotion", "a": "vise", "b": "simclr",
+     "task": "emotion", "source": "ours", "expected": None, "kind": "question"},
+    {"claim": "engagement beats no pretraining on emotion", "a": "vise", "b": "random", "task": "emotion",
+     "source": "ours", "expected": None, "kind": "question"},
+    {"claim": "object labels stay better on object recognition", "a": "object", "b": "vise", "task": "object",
+     "source": "ours", "expected": ["holds"], "kind": "control"},
+    {"claim": "object labels beat no pretraining on emotion (the baseline is not a strawman)", "a": "object",
+     "b": "random", "task": "emotion", "source": "ours", "expected": ["holds"], "kind": "control"},
+    {"claim": "the affect oracle beats engagement on emotion (a ceiling)", "a": "oracle", "b": "vise",
+     "task": "emotion", "source": "ours", "expected": ["holds"], "kind": "control"},
+    {"claim": "engagement beats hand-made colour/texture statistics on emotion", "a": "vise", "b": "handmade",
+     "task": "emotion", "source": "ours", "expected": None, "kind": "question"},
+    {"claim": "engagement beats the pooled-pixel probe on emotion", "a": "vise", "b": "pixels",
+     "task": "emotion", "source": "ours", "expected": None, "kind": "question"},
+    # "no" worlds and the noise control (04_ablations): same images, only the engagement differs.
+    {"claim": "content-only world: engagement does not beat object labels on emotion", "a": "content_only:vise",
+     "b": "object", "task": "emotion", "source": "ours", "expected": NOT_A_WIN, "kind": "no-world"},
+    {"claim": "non-visual world: engagement is no better than shuffled labels on emotion",
+     "a": "nonvisual_only:vise", "b": "shuffled", "task": "emotion", "source": "ours", "expected": NO_DIFFERENCE,
+     "kind": "no-world"},
+    {"claim": "non-visual world: engagement is no better than shuffled labels on stance",
+     "a": "nonvisual_only:vise", "b": "shuffled", "task": "stance", "source": "ours", "expected": NO_DIFFERENCE,
+     "kind": "no-world"},
+    {"claim": "world seed 1: engagement beats object labels on emotion", "a": "world_seed_1:vise",
+     "b": "world_seed_1:object", "task": "emotion", "source": "ours", "expected": None, "kind": "seed check"},
+    {"claim": "k-means seed 1 vs seed 0: the vise backbones differ on emotion", "a": "kmeans_seed_1:vise",
+     "b": "vise", "task": "emotion", "source": "ours", "expected": None, "kind": "seed check"},
+    {"claim": "engagement_noise = 1: engagement is no better than shuffled labels on emotion",
+     "a": "noise_1:vise", "b": "shuffled", "task": "emotion", "source": "ours", "expected": NO_DIFFERENCE,
+     "kind": "null control"},
 )
 
 
-def verdict(diff: float, margin: float) -> str:
-    if diff > margin:
-        return "observed"
-    if diff < -margin:
-        return "reversed"
-    return "inconclusive"
+def available(correct: Mapping, backbone: str, task: str) -> bool:
+    return any(b == backbone and t == task for b, t, _, _ in correct)
 
 
-def claims(df: pd.DataFrame, metric: str = "top1", min_margin: float = 0.01) -> pd.DataFrame:
-    """One row per claim whose backbones and task are in ``df``.
-
-    A difference counts only when it exceeds the larger of the two std over seeds and
-    ``min_margin`` (one percentage point by default).
-    """
-    ms = mean_std(df, metric).set_index(["backbone", "task"])
-    rows = []
-    for text, a, b, task in CLAIMS:
-        if (a, task) not in ms.index or (b, task) not in ms.index:
-            continue
-        ra, rb = ms.loc[(a, task)], ms.loc[(b, task)]
-        diff = float(ra["mean"] - rb["mean"])
-        margin = max(float(ra["std"]), float(rb["std"]), min_margin)
-        rows.append({"claim": text, "source": "paper", "task": task,
-                     "A": a, "A (%)": round(100 * ra["mean"], 1), "B": b, "B (%)": round(100 * rb["mean"], 1),
-                     "A − B (points)": round(100 * diff, 1),
-                     "margin (points)": round(100 * margin, 1), "this run": verdict(diff, margin)})  # claim is A > B
-    return pd.DataFrame(rows)
-
-
-def weak_tasks(df: pd.DataFrame, chance: dict[str, float], metric: str = "top1",
-               within: float = 0.10) -> list[str]:
-    """Sentences for tasks on which even the best backbone is within ``within`` of chance:
-    there, a verdict between backbones says little about the method."""
-    ms = mean_std(df, metric)
+def evaluate_claims(correct: Mapping, min_effect: float, epsilon: float, claims=CLAIMS, n_boot: int = 2000) -> list[dict]:
+    """One row per claim whose backbones have results (others are skipped and listed in ``missing``
+    of :func:`missing_claims`); each row adds ``as_expected`` (None for open questions)."""
     out = []
-    for task, sub in ms.groupby("task", sort=False):
-        if task not in chance:
+    for c in claims:
+        if not (available(correct, c["a"], c["task"]) and available(correct, c["b"], c["task"])):
             continue
-        best = sub.loc[sub["mean"].idxmax()]
-        if best["mean"] - chance[task] < within:
-            out.append(f"On *{task}* every backbone is within {100 * within:.0f} points of chance "
-                       f"({100 * chance[task]:.1f} %; best: {best['backbone']} {100 * best['mean']:.1f} %): "
-                       f"none of these features capture it well, so the verdicts on {task} say little.")
+        extra = {k: c[k] for k in ("source", "expected", "kind") if k in c}
+        if "quote" in c:
+            extra["quote"] = c["quote"]
+        row = compare(correct, c["a"], c["b"], c["task"], c["claim"], min_effect, epsilon, n_boot=n_boot, **extra)
+        row["as_expected"] = None if c["expected"] is None else row["verdict"] in c["expected"]
+        out.append(row)
     return out
 
 
-def ablation_claims(rows: list[dict], min_margin: float = 0.01) -> pd.DataFrame:
-    """Does the ``vise`` advantage come from the engagement signal? (from the ablation rows)
-
-    For each task: ``vise`` at the base noise versus ``vise`` at the largest swept
-    ``engagement_noise`` (where engagement carries the least signal). "observed" means the
-    signal-bearing engagement gave the better features by more than the margin.
-    """
-    df = pd.DataFrame(rows)
-    if df.empty or "engagement_noise" not in set(df["factor"]):
-        return pd.DataFrame()
-    noisy = df[df["factor"] == "engagement_noise"]
-    top = noisy["value"].max()
-    out = []
-    for task in sorted(df["task"].unique()):
-        base = df[(df["factor"] == "base") & (df["task"] == task)]["top1"]
-        worst = noisy[(noisy["value"] == top) & (noisy["task"] == task)]["top1"]
-        if base.empty or worst.empty:
-            continue
-        diff = float(base.mean() - worst.mean())
-        margin = max(float(base.std(ddof=1)) if len(base) > 1 else 0.0,
-                     float(worst.std(ddof=1)) if len(worst) > 1 else 0.0, min_margin)
-        out.append({"claim": "The vise features owe their quality to the engagement signal", "source": "ours",
-                    "task": task, "A": "vise, noise 0", "A (%)": round(100 * base.mean(), 1),
-                    "B": f"vise, noise {top:g}", "B (%)": round(100 * worst.mean(), 1),
-                    "A − B (points)": round(100 * diff, 1), "margin (points)": round(100 * margin, 1),
-                    "this run": verdict(diff, margin)})
-    return pd.DataFrame(out)
+def missing_claims(correct: Mapping, claims=CLAIMS) -> list[str]:
+    """Claims that could not be judged because a backbone has no results in this run."""
+    return [c["claim"] for c in claims
+            if not (available(correct, c["a"], c["task"]) and available(correct, c["b"], c["task"]))]
 
 
-def sentences(claim_table: pd.DataFrame) -> list[str]:
-    """One plain sentence per claim row, saying what this run observed."""
-    text = {"observed": "holds in this run", "reversed": "is **reversed** in this run",
-            "inconclusive": "is **not resolved** by this run (difference within the margin)"}
-    out = []
-    for r in claim_table.to_dict(orient="records"):
-        out.append(f"*{r['claim']}* ({r['task']}): {text[r['this run']]} — {r['A']} {r['A (%)']} % vs "
-                   f"{r['B']} {r['B (%)']} %, a difference of {r['A − B (points)']:+.1f} points "
-                   f"(margin {r['margin (points)']:.1f}).")
-    return out
+def sentence(row: Mapping) -> str:
+    """One plain sentence for a claim row."""
+    word = {"holds": "holds", "reversed": "is **reversed**", "equivalent": "is **equivalent** (|Δ| ≤ ε)",
+            "unresolved": "is **unresolved**"}[row["verdict"]]
+    s = (f"*{row['claim']}* ({row['task']}): {word}: {row['a']} − {row['b']} = {row['diff']:+.1f} points, "
+         f"95 % CI [{row['ci_low']:+.1f}, {row['ci_high']:+.1f}]")
+    if row.get("expected") is not None:
+        s += (f"; expected beforehand: {' or '.join(row['expected'])} — "
+              + ("**as expected**" if row["as_expected"] else "**not as expected**"))
+    return s + "."

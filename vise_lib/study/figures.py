@@ -1,75 +1,56 @@
-"""Tables and figures of the ablation study (rows from :mod:`vise_lib.study.ablation`)."""
+"""Tables and figures of the ablation study: phase diagrams and the per-point information table."""
 
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pandas as pd
 import seaborn as sns
 
 
-def frame(rows: list[dict]) -> pd.DataFrame:
-    """Rows -> DataFrame with top1 in percent."""
-    df = pd.DataFrame(rows)
-    if df.empty:
-        raise ValueError("no ablation rows")
-    df["top1 (%)"] = 100 * df["top1"]
-    return df
+def phase_frame(main: pd.DataFrame, ablation: pd.DataFrame, kind: str, base_value: float,
+                baselines=("shuffled", "object")) -> pd.DataFrame:
+    """``vise`` minus each baseline (points) along one swept knob, per task.
 
-
-def advantage(df: pd.DataFrame, factor: str, base_value, over: str) -> pd.DataFrame:
-    """vise minus a baseline (``over``), per task and value of ``factor`` (base point included).
-
-    Mean over seeds; the baseline is the same backbone for every value (trained on the base
-    world, whose images every point shares).
+    ``main`` is the main run's ``scores.csv`` (its ``vise`` is the point at ``base_value``, its
+    baselines the reference for every point: same images, same test set); ``ablation`` holds
+    the ablation rows with ``kind``, ``value`` and ``backbone`` = ``<point>:vise``. Means over
+    every seed row.
     """
-    vise = df[(df["backbone"] == "vise") & (df["factor"].isin([factor, "base"]))].copy()
-    vise["x"] = [base_value if f == "base" else v for f, v in zip(vise["factor"], vise["value"])]
-    ref = df[df["backbone"] == over].groupby("task")["top1"].mean()
-    g = vise.groupby(["x", "task"])["top1"].agg(["mean", "std"]).reset_index()
-    g["advantage (points)"] = 100 * (g["mean"] - g["task"].map(ref))
-    g["std"] = 100 * g["std"].fillna(0.0)
-    g["over"] = over
-    return g
+    ref = main.groupby(["backbone", "task"])["top1"].mean()
+    pts = ablation[(ablation["kind"] == kind) & ablation["backbone"].str.endswith(":vise")]
+    vise = pd.concat([main[main["backbone"] == "vise"].assign(value=base_value), pts])
+    g = vise.groupby(["value", "task"], as_index=False)["top1"].mean()
+    out = [g.assign(over=b, advantage=[m - ref.get((b, t), float("nan")) for m, t in zip(g["top1"], g["task"])])
+           for b in baselines]
+    return pd.concat(out, ignore_index=True).rename(columns={"value": "x", "advantage": "advantage (points)"})
 
 
-def phase_diagram(df: pd.DataFrame, base_noise: float = 0.0):
-    """The VisE advantage over ``object`` and over ``random`` as engagement noise grows."""
-    sns.set_theme(style="whitegrid")
-    parts = [advantage(df, "engagement_noise", base_noise, over) for over in ("object", "random")]
-    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), sharey=True)
-    for ax, part in zip(axes, parts):
-        for task, sub in part.groupby("task"):
-            sub = sub.sort_values("x")
-            ax.errorbar(sub["x"], sub["advantage (points)"], yerr=sub["std"], marker="o", capsize=3, label=task)
-        ax.axhline(0, color="k", lw=1, ls=":")
-        ax.set_xlabel("engagement_noise (0 = designed signal, 1 = none)")
-        ax.set_title(f"vise − {part['over'].iloc[0]}")
-    axes[0].set_ylabel("test top-1 difference (points)")
-    axes[1].legend(title="task", frameon=False)
+def phase_plot(frame: pd.DataFrame, xlabel: str, title: str):
+    """One panel per baseline: ``vise`` minus it along the swept knob, a line per task."""
+    overs = list(dict.fromkeys(frame["over"]))
+    fig, axes = plt.subplots(1, len(overs), figsize=(4.6 * len(overs), 3.3), squeeze=False, sharey=True)
+    for ax, over in zip(axes[0], overs):
+        sns.lineplot(data=frame[frame["over"] == over], x="x", y="advantage (points)", hue="task", marker="o", ax=ax)
+        ax.axhline(0, color="k", lw=0.8, ls=":")
+        ax.set(xlabel=xlabel, title=f"vise − {over}")
+    fig.suptitle(title)
     fig.tight_layout()
-    return fig, pd.concat(parts, ignore_index=True)
+    return fig
 
 
-def sweep_plot(df: pd.DataFrame, factor: str, base_value, log_x: bool = False, ax=None):
-    """vise top-1 per task against one factor's values (base point included); dotted: object."""
-    sub = df[(df["backbone"] == "vise") & (df["factor"].isin([factor, "base"]))].copy()
-    sub["x"] = [base_value if f == "base" else v for f, v in zip(sub["factor"], sub["value"])]
-    if ax is None:
-        _, ax = plt.subplots(figsize=(4.6, 3.2))
-    tasks = sorted(sub["task"].unique())
-    pal = dict(zip(tasks, sns.color_palette("colorblind", len(tasks))))
-    kw = dict(x="x", y="top1 (%)", hue="task", hue_order=tasks, palette=pal, ax=ax, errorbar="sd")
-    if all(isinstance(v, (int, float, np.integer, np.floating)) for v in sub["x"]):
-        sns.lineplot(data=sub.sort_values("x"), marker="o", **kw)
-        if log_x:
-            ax.set_xscale("log", base=2)
-    else:
-        sns.barplot(data=sub, **kw)
-    obj = df[df["backbone"] == "object"].groupby("task")["top1 (%)"].mean()
-    for task, v in obj.items():
-        if task in pal:
-            ax.axhline(v, ls=":", lw=1, color=pal[task])
-    ax.set_xlabel(factor)
-    ax.set_title(f"vise vs {factor} (dotted: object baseline)")
-    return ax
+def claims_plot(claims: list[dict]):
+    """Forest plot: each claim's a − b (points) with its 95 % interval; shaded band: ±ε."""
+    fig, ax = plt.subplots(figsize=(8, 0.42 * len(claims) + 1.2))
+    y = list(range(len(claims)))[::-1]
+    colour = {"holds": "tab:green", "reversed": "tab:red", "equivalent": "tab:blue", "unresolved": "tab:gray"}
+    for yi, c in zip(y, claims):
+        ax.plot([c["ci_low"], c["ci_high"]], [yi, yi], color=colour[c["verdict"]], lw=2)
+        ax.plot(c["diff"], yi, "o", color=colour[c["verdict"]])
+    if claims:
+        eps = claims[0]["epsilon"]
+        ax.axvspan(-eps, eps, color="0.9", zorder=0)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(y, [f"{c['a']} − {c['b']} ({c['task']})" for c in claims], fontsize=8)
+    ax.set(xlabel="difference in test top-1 (points), 95 % CI", title="claims (colour: verdict)")
+    fig.tight_layout()
+    return fig

@@ -66,3 +66,13 @@ def bar_plot(df: pd.DataFrame, metric: str = "top1", chance: dict[str, float] | 
     ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def scores_table(scores: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """``scores.csv`` rows as a backbone x task table of "mean ± std (n)" over every pretraining and
+    probe seed (top-1 %)."""
+    g = scores.groupby(["backbone", "task"], sort=False)["top1"].agg(["mean", "std", "count"]).reset_index()
+    g["cell"] = [f"{m:.1f} ± {0.0 if pd.isna(s) else s:.1f} ({n})" for m, s, n in zip(g["mean"], g["std"], g["count"])]
+    t = g.pivot(index="backbone", columns="task", values="cell")
+    rows = [b for b in (order or list(dict.fromkeys(scores["backbone"]))) if b in t.index]
+    return t.loc[rows, list(dict.fromkeys(scores["task"]))]

@@ -62,9 +62,9 @@ def subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndarray:
 
 def world_tasks(world_dir, tasks) -> list[Task]:
     """The world's downstream tasks (images shared by all tasks, so features are extracted once)."""
-    from vise_lib.world.generate import AFFECTS, OBJECTS, STANCES, load_downstream
+    from vise_lib.world.generate import TASK_CLASSES, load_downstream
 
-    names = {"emotion": list(AFFECTS), "stance": list(STANCES), "object": list(OBJECTS)}
+    names = {t: list(c) for t, c in TASK_CLASSES.items()}
     splits = {s: load_downstream(world_dir, s) for s in SPLITS}
     out = []
     for t in tasks:
@@ -127,7 +127,7 @@ def _load(spec):
 
 def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list = "linear", cache_dir=None,
                  Cs=DEFAULT_CS, max_iter: int = 1000, finetune_epochs: int = 3, finetune_lr: float = 0.01,
-                 finetune_batch_size: int = 64, num_threads: int = 0) -> dict:
+                 finetune_batch_size: int = 64, num_threads: int = 0, correct_out: dict | None = None) -> dict:
     """Evaluate every backbone on every task for every seed under each protocol.
 
     Args:
@@ -141,6 +141,9 @@ def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list
         num_threads: torch intra-op threads for the stage (restored afterwards); 0 keeps
             torch's default. On a few shared cores, 1 is often several times faster for these
             small convolutions (the threads spin-wait on each other).
+        correct_out: when a dict, the linear protocol also fills it with per-image test
+            correctness, ``correct_out[(backbone, task, seed)] = bool array`` (what the paired
+            bootstrap of :mod:`vise_lib.study.statistics` resamples); it is not in the result.
 
     Returns ``{"runs": [...], "tasks", "seeds", "backbones", "protocols", "chance",
     "cache": {"hits", "misses", "invalid"}}``; each run holds ``backbone``, ``task``, ``seed``,
@@ -164,7 +167,7 @@ def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list
             torch.set_num_threads(num_threads)
         for name, spec in backbones.items():
             if "linear" in protocols:
-                runs += _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter)
+                runs += _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out)
             if "finetune" in protocols:
                 runs += _finetune_runs(name, spec, tasks, seeds, finetune_epochs, finetune_lr, finetune_batch_size)
     finally:
@@ -174,7 +177,7 @@ def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list
             "cache": dict(cache.stats)}
 
 
-def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter):
+def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out=None):
     memo: dict = {}
 
     def backbone():
@@ -186,13 +189,28 @@ def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter):
     for task in tasks:
         feats = {s: cached_features(cache, backbone, spec["path"], task.splits[s][0], _model_kwargs(spec))
                  for s in SPLITS}
-        y = {s: task.splits[s][1] for s in SPLITS}
-        probe = multilabel_probe if task.multilabel else linear_probe
-        for seed in seeds:
-            keep = subsample(y["train"], seed)
-            res = probe((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]),
-                        (feats["test"], y["test"]), Cs=Cs, seed=seed, max_iter=max_iter)
-            runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "linear", **res})
+        runs += probe_features(name, task, feats, seeds, Cs, max_iter, correct_out)
+    return runs
+
+
+def probe_features(name: str, task: Task, feats: dict, seeds, Cs=DEFAULT_CS, max_iter: int = 1000,
+                   correct_out: dict | None = None) -> list[dict]:
+    """Linear-probe precomputed features ``feats[split]`` (rows aligned with ``task.splits``) for each
+    seed; one run per seed, as :func:`run_transfer` returns them. Reference rows (a pixel probe,
+    hand-made statistics) use this directly; ``correct_out`` as in :func:`run_transfer`."""
+    y = {s: task.splits[s][1] for s in SPLITS}
+    runs = []
+    for seed in seeds:
+        keep = subsample(y["train"], seed)
+        args = ((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]), (feats["test"], y["test"]))
+        if task.multilabel:
+            res = multilabel_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter)
+        else:
+            res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_outputs=correct_out is not None)
+            if correct_out is not None:
+                res.pop("test_proba")
+                correct_out[(name, task.name, seed)] = np.asarray(res.pop("test_pred")) == y["test"]
+        runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "linear", **res})
     return runs
 
 

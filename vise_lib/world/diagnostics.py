@@ -23,14 +23,6 @@ def _fit_accuracy(xtr, ytr, evals, c):
     return [float((model.predict(x) == y).mean()) for x, y in evals]
 
 
-def pixel_features(images, grid=8):
-    """Average-pool uint8 images (N, px, px, 3) to (grid x grid x 3) and flatten to floats."""
-    n, px = len(images), images.shape[1]
-    f = px // grid
-    x = images[:, :grid * f, :grid * f].astype(np.float64) / 255.0
-    return x.reshape(n, grid, f, grid, f, 3).mean((2, 4)).reshape(n, -1)
-
-
 def engagement_features(posts, fit_on=None):
     """Engagement-only features of manifest posts, as a sparse matrix.
 
@@ -49,28 +41,6 @@ def engagement_features(posts, fit_on=None):
     return hstack([csr_matrix(dense), vec.transform(text)]).tocsr()
 
 
-def pixel_probe(world_dir, grid=8, cs=(0.001, 0.01, 0.1)) -> dict:
-    """Pixel-probe accuracy per downstream task, with the chance rate (needs scikit-learn).
-
-    A logistic regression on standardized pixels pooled to ``grid x grid x 3``, fitted on train for
-    each C in ``cs``; the C with the best val accuracy is kept and its test accuracy reported.
-    Returns ``{"accuracy": {task: acc}, "chance": {task: majority-class rate on test}}``.
-    """
-    from sklearn.preprocessing import StandardScaler
-    d = {s: load_downstream(world_dir, s) for s in SPLITS}
-    raw = {s: pixel_features(d[s]["images"], grid) for s in SPLITS}
-    sc = StandardScaler().fit(raw["train"])
-    x = {s: sc.transform(raw[s]) for s in SPLITS}
-    out = {"accuracy": {}, "chance": {}}
-    for task in ("emotion", "stance", "object"):
-        y = {s: d[s][task] for s in SPLITS}
-        runs = [_fit_accuracy(x["train"], y["train"], [(x["val"], y["val"]), (x["test"], y["test"])], c)
-                for c in cs]
-        out["accuracy"][task] = max(runs, key=lambda r: r[0])[1]
-        out["chance"][task] = float(np.bincount(y["test"]).max() / len(y["test"]))
-    return out
-
-
 def engagement_probe(world_dir, latent="affect") -> dict:
     """Accuracy of predicting a post latent from engagement alone (needs scikit-learn).
 
@@ -85,22 +55,20 @@ def engagement_probe(world_dir, latent="affect") -> dict:
 
 
 def calibrate(world_dir) -> dict:
-    """All calibration numbers of a world: pixel probes, engagement probes and counts.
+    """The world's engagement calibration: how well engagement alone predicts each latent.
 
-    ``pixel_probe[task]`` (:func:`pixel_probe`), ``engagement_probe[latent]`` for affect, stance
-    and object (:func:`engagement_probe`), ``chance`` for each of them (keys ``pixel/<task>``,
-    ``engagement/<latent>``) and ``counts`` (posts, comments, posts without comments, split sizes).
+    ``engagement_probe[latent]`` for affect, stance, object (the content class) and poster
+    (:func:`engagement_probe`), ``chance`` for each (majority-class rate, keys
+    ``engagement/<latent>``) and ``counts`` (posts, comments, posts without comments, split
+    sizes). How well *pixels* predict each task is a reference row of the downstream stage.
     """
-    pix = pixel_probe(world_dir)
-    eng = {k: engagement_probe(world_dir, k) for k in ("affect", "stance", "object")}
+    eng = {k: engagement_probe(world_dir, k) for k in ("affect", "stance", "object", "poster")}
     posts = load_posts(world_dir)
-    chance = {f"pixel/{t}": v for t, v in pix["chance"].items()}
-    chance.update({f"engagement/{k}": v["chance"] for k, v in eng.items()})
     counts = {"posts": len(posts), "comments": int(sum(len(p["comments"]) for p in posts)),
               "posts_without_comments": int(sum(not p["comments"] for p in posts))}
     counts.update({f"downstream_{s}": int(len(load_downstream(world_dir, s)["emotion"])) for s in SPLITS})
-    return {"pixel_probe": pix["accuracy"], "engagement_probe": {k: v["accuracy"] for k, v in eng.items()},
-            "chance": chance, "counts": counts}
+    return {"engagement_probe": {k: v["accuracy"] for k, v in eng.items()},
+            "chance": {f"engagement/{k}": v["chance"] for k, v in eng.items()}, "counts": counts}
 
 
 def _short(text, n=24):
@@ -135,22 +103,23 @@ def plot_gallery(world_dir, n=12, cols=6):
 
 
 def plot_latent_distributions(world_dir):
-    """Counts of affect, object and stance, the popularity histogram, and affect x object counts."""
+    """Counts of affect, content (``object``) and stance, the popularity histogram, and affect x content
+    counts (affect depends on content with weight ``affect_from_content``)."""
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
     lat = load_latents(world_dir)
-    fig, ax = plt.subplots(1, 5, figsize=(22, 3.8), gridspec_kw={"width_ratios": [1.2, 1.2, 0.6, 1, 1.4]})
+    fig, ax = plt.subplots(1, 5, figsize=(24, 4.2), gridspec_kw={"width_ratios": [0.8, 2.2, 0.4, 0.8, 2.2]})
     for a, key, names in ((ax[0], "affect", AFFECTS), (ax[1], "object", OBJECTS), (ax[2], "stance", STANCES)):
         a.bar(names, np.bincount(lat[key], minlength=len(names)), color="tab:gray")
         a.set_title(f"{key} counts")
-        a.tick_params(axis="x", rotation=45)
+        a.tick_params(axis="x", rotation=90, labelsize=6)
     ax[3].hist(np.log10(lat["popularity"]), bins=40, color="tab:gray")
     ax[3].set(title="popularity", xlabel="log10 popularity")
     tab = pd.crosstab(pd.Categorical.from_codes(lat["affect"], AFFECTS),
                       pd.Categorical.from_codes(lat["object"], OBJECTS), dropna=False)
-    sns.heatmap(tab, annot=True, fmt="d", cbar=False, ax=ax[4], cmap="Greys")
-    ax[4].set(title="affect x object (independent)", xlabel="object", ylabel="affect")
+    sns.heatmap(tab, annot=False, cbar=False, ax=ax[4], cmap="Greys", xticklabels=False)
+    ax[4].set(title="affect x content counts", xlabel="content class", ylabel="affect")
     fig.tight_layout()
     return fig
 

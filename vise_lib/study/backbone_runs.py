@@ -1,0 +1,54 @@
+"""Train every headline backbone for every pretraining seed (the pretrain stage of the study).
+
+A backbone is named ``<variant>@<seed>``; its folder is ``<out_root>/<variant>/seed<seed>``.
+Training resumes from a checkpoint left in that folder (``pretrain(..., resume=True)``). The
+``random`` backbone gets its BatchNorm statistics recomputed on the post images
+(:mod:`vise_lib.pretrain.batchnorm`); its weights stay the seeded initialisation.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from vise_lib.pretrain.batchnorm import recompute_batchnorm_file
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.loop import pretrain
+from vise_lib.pretrain.variants import training_set
+
+
+def backbone_name(variant: str, seed: int) -> str:
+    return f"{variant}@{int(seed)}"
+
+
+def split_name(name: str) -> tuple[str, int]:
+    """``"vise@2"`` -> ``("vise", 2)``; a name without ``@`` is seed 0."""
+    variant, _, seed = name.partition("@")
+    return variant, int(seed or 0)
+
+
+def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root,
+                    progress: bool = False) -> dict:
+    """Train ``variants`` x ``seeds``; returns ``{"order": [names], "variants": {name: run}, "config"}``.
+
+    Each run holds ``variant``, ``seed``, ``backbone`` (checkpoint path), ``objective``,
+    ``sources``, ``num_classes``, ``steps``, ``seconds``, ``images_per_s``, ``history`` and
+    ``bn_recomputed`` (True for ``random``). ``cfg.seed`` is replaced by each seed.
+    """
+    if not variants or not seeds:
+        raise ValueError("need at least one variant and one pretraining seed")
+    out_root, runs = Path(out_root), {}
+    for seed in seeds:
+        c = dataclasses.replace(cfg, seed=int(seed))
+        for v in variants:
+            ts = training_set(v, world_dir, labels_dir, seed=int(seed))
+            r = pretrain(ts.images, ts.label_sets, c, out_root / v / f"seed{seed}", resume=True, progress=progress,
+                         objective=ts.objective)
+            if v == "random":
+                recompute_batchnorm_file(r["backbone"], ts.images, c.arch, c.width, c.blocks)
+            runs[backbone_name(v, seed)] = {
+                "variant": v, "seed": int(seed), "backbone": r["backbone"], "objective": ts.objective,
+                "sources": ts.sources, "num_classes": ts.num_classes, "steps": r["steps"], "seconds": r["seconds"],
+                "images_per_s": r["images_per_s"], "history": r["history"], "bn_recomputed": v == "random",
+                "n_images": len(ts.images)}
+    return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
