@@ -10,8 +10,17 @@ from vise_lib.labels.pseudo_labels import build_pseudo_labels, load_labels
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
 
 # an affect-driven world (engagement follows the affect only), so "recovered" has a clear meaning
-SMALL = dict(n_posts=1500, image_px=16, n_train=8, n_val=8, n_test=8, eng_affect=3.0, eng_content=0.0,
-             eng_nonvisual=0.0, eng_stance=0.0)
+SMALL = {
+    "n_posts": 1500,
+    "image_px": 16,
+    "n_train": 8,
+    "n_val": 8,
+    "n_test": 8,
+    "eng_affect": 3.0,
+    "eng_content": 0.0,
+    "eng_nonvisual": 0.0,
+    "eng_stance": 0.0,
+}
 
 
 @pytest.fixture(scope="module")

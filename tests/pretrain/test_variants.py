@@ -10,8 +10,14 @@ def _world(tmp_path, n=20, engagement_sets=True, index=None):
     labels.mkdir()
     rng = np.random.default_rng(0)
     np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
-    np.savez(world / "posts" / "latents.npz", object=np.arange(n) % 5, affect=np.arange(n) % 3,
-             stance=np.arange(n) % 2, poster=np.arange(n) % 4, popularity=np.ones(n))
+    np.savez(
+        world / "posts" / "latents.npz",
+        object=np.arange(n) % 5,
+        affect=np.arange(n) % 3,
+        stance=np.arange(n) % 2,
+        poster=np.arange(n) % 4,
+        popularity=np.ones(n),
+    )
     idx = np.arange(1, n) if index is None else index
     sets = {"label": idx % 7}
     if engagement_sets:
@@ -23,8 +29,17 @@ def _world(tmp_path, n=20, engagement_sets=True, index=None):
 def test_every_variant(tmp_path):
     world, labels = _world(tmp_path)
     images = np.load(world / "posts" / "images.npy")
-    expected = {"vise": [7], "vise_multi": [7, 4, 3], "comments": [4], "reactions": [3], "object": [5],
-                "simclr": [], "random": [], "shuffled": [7], "oracle": [3]}
+    expected = {
+        "vise": [7],
+        "vise_multi": [7, 4, 3],
+        "comments": [4],
+        "reactions": [3],
+        "object": [5],
+        "simclr": [],
+        "random": [],
+        "shuffled": [7],
+        "oracle": [3],
+    }
     for v in VARIANTS:
         ts = training_set(v, world, labels)
         assert np.array_equal(ts.images, images[1:]), v  # the same images for every variant

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import REPO
 from PIL import Image
 
-from conftest import REPO
-from vise_lib.run.presets import STAGES
 from vise_lib.run.pipeline import run
+from vise_lib.run.presets import STAGES
 
 pytestmark = pytest.mark.pipeline
 HTML = REPO / "_build" / "smoke" / "_build" / "html"
@@ -32,8 +32,13 @@ def test_second_run_executes_no_notebook(smoke_run):
 
 
 def test_book_has_its_prose_and_generated_pages(smoke_run):
-    for page in ("book/intro", "book/method", "book/api", "book/_generated/performance",
-                 "book/_generated/reproducibility"):
+    for page in (
+        "book/intro",
+        "book/method",
+        "book/api",
+        "book/_generated/performance",
+        "book/_generated/reproducibility",
+    ):
         assert (HTML / f"{page}.html").exists(), page
     repro = (HTML / "book/_generated/reproducibility.html").read_text()
     assert all(s.name in repro for s in STAGES) and "papermill" in repro
@@ -62,9 +67,13 @@ def test_summary_table_matches_the_scores_file(smoke_run):
 
     expected = report.scores_table(read_scores(REPO / "runs/smoke/downstream/scores.csv"))
     nb = nbformat.read(REPO / "book/_generated/smoke/05_summary.ipynb", as_version=4)
-    shown = [o["data"]["text/plain"] for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-             if "text/plain" in o.get("data", {}) and "emotion" in o["data"]["text/plain"]
-             and "±" in o["data"]["text/plain"]]
+    shown = [
+        o["data"]["text/plain"]
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
+        if "text/plain" in o.get("data", {}) and "emotion" in o["data"]["text/plain"] and "±" in o["data"]["text/plain"]
+    ]
     assert shown, "the summary shows no headline table"
     for backbone in expected.index:
         row = next(line for line in shown[0].splitlines() if line.startswith(backbone))
@@ -94,16 +103,32 @@ def test_book_loads_nothing_from_the_internet(smoke_run):
 def _screenshot(page: Path, out: Path) -> np.ndarray:
     exe = shutil.which("chromium") or shutil.which("chromium-browser")
     assert exe, "chromium is not installed: run `make browser` (Debian package chromium)"
-    subprocess.run([exe, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--hide-scrollbars", f"--user-data-dir={out.parent / 'profile'}",
-                    "--window-size=1280,1600", f"--screenshot={out}", page.as_uri()],
-                   check=True, capture_output=True, timeout=120)
+    subprocess.run(
+        [
+            exe,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--hide-scrollbars",
+            f"--user-data-dir={out.parent / 'profile'}",
+            "--window-size=1280,1600",
+            f"--screenshot={out}",
+            page.as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     return np.asarray(Image.open(out).convert("RGB"))
 
 
-@pytest.mark.parametrize("page", ["book/intro.html", "book/_generated/03_downstream.html",
-                                  "book/_generated/05_summary.html"])
+@pytest.mark.parametrize(
+    "page", ["book/intro.html", "book/_generated/03_downstream.html", "book/_generated/05_summary.html"]
+)
 def test_screenshot_is_not_blank(smoke_run, tmp_path, page):
     img = _screenshot(HTML / page, tmp_path / "shot.png")
     assert img.shape[0] >= 800 and img.shape[1] >= 1000

@@ -8,14 +8,17 @@ import pytest
 import yaml
 from nbformat.v4 import new_code_cell, new_notebook
 
-from vise_lib.run.presets import ALL_STAGES, INGEST, STAGES, stage_config
 from vise_lib.run.pipeline import StageFailed, book_toc, run
+from vise_lib.run.presets import ALL_STAGES, INGEST, STAGES, stage_config
 
 
 def _notebook(path, body="print('x =', x)"):
-    nb = new_notebook(cells=[new_code_cell("run_dir = ''\npreset = ''\nx = 0\nconfig = {}",
-                                           metadata={"tags": ["parameters"]}),
-                             new_code_cell(body)])
+    nb = new_notebook(
+        cells=[
+            new_code_cell("run_dir = ''\npreset = ''\nx = 0\nconfig = {}", metadata={"tags": ["parameters"]}),
+            new_code_cell(body),
+        ]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nbformat.write(nb, path)
 
@@ -56,7 +59,7 @@ def test_runs_then_caches_then_reruns_only_downstream(mini):
     assert set(statuses(second).values()) == {"cached"}
 
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
-    cfg[STAGES[2].section] = {k: 42 for k in cfg[STAGES[2].section]}
+    cfg[STAGES[2].section] = dict.fromkeys(cfg[STAGES[2].section], 42)
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     third = statuses(run("smoke", root=mini, book=False, echo=lambda *_: None))
     assert [third[n] for n in names] == ["cached", "cached"] + ["ran"] * (len(names) - 2)
@@ -96,6 +99,7 @@ def test_a_preset_chooses_its_stages_and_outputs_can_live_elsewhere(mini, tmp_pa
 
 def test_book_toc_drops_pages_a_preset_did_not_produce(tmp_path):
     from vise_lib.run.presets import REPO_ROOT
+
     gen = tmp_path / "gen"
     gen.mkdir()
     for n in ("00_world.ipynb", "performance.md"):
@@ -128,8 +132,15 @@ def test_stage_kernel_is_quiet_and_leaves_no_sockets(tmp_path, capfd):
 
 
 def _run(root, lines=None, **kw):
-    return statuses(run(kw.pop("preset", "smoke"), root=root, book=False,
-                        echo=(lines.append if lines is not None else lambda *_: None), **kw))
+    return statuses(
+        run(
+            kw.pop("preset", "smoke"),
+            root=root,
+            book=False,
+            echo=(lines.append if lines is not None else lambda *_: None),
+            **kw,
+        )
+    )
 
 
 def _why(lines, stage):
@@ -198,8 +209,10 @@ def test_item4_why_a_stage_ran(mini):
 def test_item3_a_stage_that_did_not_finish_is_rerun_and_says_so(mini):
     flag = mini / "kill"
     flag.write_text("")
-    _notebook(mini / "notebooks" / f"{STAGES[2].name}.ipynb",
-              body=f"import pathlib\nassert not pathlib.Path({str(flag)!r}).exists(), 'killed'")
+    _notebook(
+        mini / "notebooks" / f"{STAGES[2].name}.ipynb",
+        body=f"import pathlib\nassert not pathlib.Path({str(flag)!r}).exists(), 'killed'",
+    )
     with pytest.raises(StageFailed):
         _run(mini)
     flag.unlink()

@@ -12,11 +12,27 @@ LABELS = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0}
 
 
 def test_plan_names_points_and_gives_seeds():
-    pts = ablation.plan(WORLD, LABELS, ["content_only", "nonvisual_only"], [0.5, 1.0], [0.0], [0, 1], [1],
-                        seeds=[0, 1, 2], sweep_seeds=[0])
+    pts = ablation.plan(
+        WORLD,
+        LABELS,
+        ["content_only", "nonvisual_only"],
+        [0.5, 1.0],
+        [0.0],
+        [0, 1],
+        [1],
+        seeds=[0, 1, 2],
+        sweep_seeds=[0],
+    )
     names = [p.name for p in pts]
-    assert names == ["content_only", "nonvisual_only", "noise_0.5", "noise_1", "affect_0", "kmeans_seed_1",
-                     "world_seed_1"]
+    assert names == [
+        "content_only",
+        "nonvisual_only",
+        "noise_0.5",
+        "noise_1",
+        "affect_0",
+        "kmeans_seed_1",
+        "world_seed_1",
+    ]
     by = {p.name: p for p in pts}
     assert by["content_only"].world["eng_affect"] == 0 and by["content_only"].seeds == (0, 1, 2)
     assert by["noise_1"].seeds == (0, 1, 2) and by["noise_0.5"].seeds == (0,)
@@ -46,9 +62,11 @@ def test_conditional_mi_reference_removes_the_bias():
     content = rng.integers(0, 8, 4000)
     affect = (content + (rng.random(4000) < 0.3) * rng.integers(0, 6, 4000)) % 6
     only_content = content * 3 + rng.integers(0, 3, 4000)  # labels: content plus noise
-    with_affect = content * 6 + affect                       # labels: content and affect
-    a, b = label_information(only_content, {"object": content, "affect": affect}), \
-        label_information(with_affect, {"object": content, "affect": affect})
+    with_affect = content * 6 + affect  # labels: content and affect
+    a, b = (
+        label_information(only_content, {"object": content, "affect": affect}),
+        label_information(with_affect, {"object": content, "affect": affect}),
+    )
     assert abs(a["cmi_excess"]) < 0.02 < b["cmi_excess"]
     perm = permuted_within(with_affect, content, seed=1)
     assert np.array_equal(np.bincount(perm), np.bincount(with_affect))
@@ -56,10 +74,26 @@ def test_conditional_mi_reference_removes_the_bias():
 
 
 def test_phase_frame_subtracts_the_main_baselines():
-    main = pd.DataFrame({"backbone": ["vise", "shuffled", "object"] * 2, "task": ["emotion"] * 6,
-                         "pretrain_seed": [0, 0, 0, 1, 1, 1], "probe_seed": 0, "top1": [60, 50, 55, 62, 52, 57.0]})
-    abl = pd.DataFrame({"backbone": ["noise_1:vise"] * 2, "task": "emotion", "pretrain_seed": [0, 1],
-                        "probe_seed": 0, "top1": [51, 53.0], "kind": "noise", "value": 1.0})
+    main = pd.DataFrame(
+        {
+            "backbone": ["vise", "shuffled", "object"] * 2,
+            "task": ["emotion"] * 6,
+            "pretrain_seed": [0, 0, 0, 1, 1, 1],
+            "probe_seed": 0,
+            "top1": [60, 50, 55, 62, 52, 57.0],
+        }
+    )
+    abl = pd.DataFrame(
+        {
+            "backbone": ["noise_1:vise"] * 2,
+            "task": "emotion",
+            "pretrain_seed": [0, 1],
+            "probe_seed": 0,
+            "top1": [51, 53.0],
+            "kind": "noise",
+            "value": 1.0,
+        }
+    )
     f = ap.phase_frame(main, abl, "noise", 0.0).set_index(["over", "x"])["advantage (points)"]
     assert f[("shuffled", 0.0)] == pytest.approx(10) and f[("shuffled", 1.0)] == pytest.approx(1)
     assert f[("object", 1.0)] == pytest.approx(-4)

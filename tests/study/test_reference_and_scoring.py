@@ -35,8 +35,10 @@ def test_batchnorm_recompute_matches_the_data_and_keeps_weights():
 
 def test_score_rows_split_names_into_variant_and_seed():
     assert split_name(backbone_name("vise", 2)) == ("vise", 2) and split_name("pixels") == ("pixels", 0)
-    runs = [{"backbone": "vise@2", "task": "emotion", "seed": 1, "protocol": "linear", "test": {"top1": 0.5}},
-            {"backbone": "vise@2", "task": "emotion", "seed": 1, "protocol": "finetune", "test": {"top1": 0.9}}]
+    runs = [
+        {"backbone": "vise@2", "task": "emotion", "seed": 1, "protocol": "linear", "test": {"top1": 0.5}},
+        {"backbone": "vise@2", "task": "emotion", "seed": 1, "protocol": "finetune", "test": {"top1": 0.9}},
+    ]
     rows, corr = score_rows(runs, {("vise@2", "emotion", 1): np.array([True, False])}, prefix="w:")
     assert rows == [{"backbone": "w:vise", "task": "emotion", "pretrain_seed": 2, "probe_seed": 1, "top1": 50.0}]
     assert list(corr) == [("w:vise", "emotion", 2, 1)]

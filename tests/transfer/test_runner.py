@@ -10,7 +10,12 @@ from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
 from vise_lib.study.tables import downstream_frame
 from vise_lib.transfer.runner import (
-    Task, dataset_task, resolve_backbones, run_transfer, subsample, world_tasks,
+    Task,
+    dataset_task,
+    resolve_backbones,
+    run_transfer,
+    subsample,
+    world_tasks,
 )
 
 REPO = Path(__file__).resolve().parents[2]
@@ -20,7 +25,7 @@ def _colour_task(n_per=(40, 16, 24), px=16, seed=0, name="colour"):
     """Three classes that differ by their dominant colour channel, plus noise."""
     rng = np.random.default_rng(seed)
     splits = {}
-    for s, n in zip(("train", "val", "test"), n_per):
+    for s, n in zip(("train", "val", "test"), n_per, strict=False):
         y = np.arange(n) % 3
         img = rng.integers(0, 120, (n, px, px, 3))
         img[np.arange(n), :, :, y] += 120
@@ -82,8 +87,13 @@ def test_world_tasks(tmp_path):
     rng = np.random.default_rng(0)
     (tmp_path / "downstream").mkdir()
     for s in ("train", "val", "test"):
-        np.savez(tmp_path / "downstream" / f"{s}.npz", images=rng.integers(0, 255, (12, 8, 8, 3), dtype=np.uint8),
-                 emotion=np.arange(12) % 6, stance=np.arange(12) % 2, object=np.arange(12) % 6)
+        np.savez(
+            tmp_path / "downstream" / f"{s}.npz",
+            images=rng.integers(0, 255, (12, 8, 8, 3), dtype=np.uint8),
+            emotion=np.arange(12) % 6,
+            stance=np.arange(12) % 2,
+            object=np.arange(12) % 6,
+        )
     ts = world_tasks(tmp_path, ["emotion", "stance"])
     assert [t.name for t in ts] == ["emotion", "stance"] and ts[1].classes == ["left", "right"]
     assert ts[0].splits["train"][0] is ts[1].splits["train"][0]
@@ -112,7 +122,7 @@ def write_imagefolder(root: Path, n_per_class=20, px=40, seed=0):
 
 
 def test_dataset_task_from_imagefolder(tmp_path):
-    task, ds, skipped = dataset_task(write_imagefolder(tmp_path / "data", n_per_class=10, px=24), image_size=16)
+    task, _ds, skipped = dataset_task(write_imagefolder(tmp_path / "data", n_per_class=10, px=24), image_size=16)
     assert task.classes == ["blue", "green", "red"] and not task.multilabel
     assert [p for p, _ in skipped] == ["red/corrupt.jpg"]
     assert sum(len(x) for x, _ in task.splits.values()) == 30
@@ -130,11 +140,25 @@ def test_notebook_runs_on_a_real_imagefolder(tmp_path):
     torch.manual_seed(0)
     ck = save_backbone(build_backbone("resnet18"), tmp_path / "resnet18_vise_layout.pt")
     run = tmp_path / "run"
-    pm.execute_notebook(str(REPO / "notebooks" / "03_downstream.ipynb"), str(tmp_path / "out.ipynb"),
-                        parameters={"run_dir": str(run), "preset": "test", "config": {
-                                    "dataset": str(data), "dataset_format": "imagefolder", "image_size": 32,
-                                    "seeds": [0, 1, 2], "backbones": {"r18": {"path": str(ck), "arch": "resnet18"}}}},
-                        kernel_name=ensure_kernel(), cwd=str(tmp_path), progress_bar=False, log_output=False)
+    pm.execute_notebook(
+        str(REPO / "notebooks" / "03_downstream.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters={
+            "run_dir": str(run),
+            "preset": "test",
+            "config": {
+                "dataset": str(data),
+                "dataset_format": "imagefolder",
+                "image_size": 32,
+                "seeds": [0, 1, 2],
+                "backbones": {"r18": {"path": str(ck), "arch": "resnet18"}},
+            },
+        },
+        kernel_name=ensure_kernel(),
+        cwd=str(tmp_path),
+        progress_bar=False,
+        log_output=False,
+    )
     res = json.loads((run / "downstream" / "results.json").read_text())
     assert res["backbones"] == ["r18"] and res["tasks"] == ["imagefolder"] and len(res["runs"]) == 3
     assert res["data"]["skipped"] == [["red/corrupt.jpg", res["data"]["skipped"][0][1]]]

@@ -4,6 +4,7 @@
   (BatchNorm statistics recomputed on the posts) on emotion by a clear margin;
 * stance is measurable: some backbone beats chance on stance by >= 10 points.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -1,4 +1,5 @@
 """Contract and calibration tests for the synthetic world (vise_lib.world)."""
+
 from __future__ import annotations
 
 import json
@@ -10,14 +11,28 @@ from scipy.stats import chi2_contingency
 from vise_lib.world.config import WorldConfig
 from vise_lib.world.diagnostics import engagement_probe
 from vise_lib.world.generate import (
-    AFFECTS, OBJECTS, REACTIONS, STANCES, generate_world, load_downstream, load_latents, load_posts,
+    AFFECTS,
+    OBJECTS,
+    REACTIONS,
+    STANCES,
+    generate_world,
+    load_downstream,
+    load_latents,
+    load_posts,
 )
 from vise_lib.world.latents import CONTENTS, heldout_contents
 
 SMALL = {"n_posts": 2400, "n_train": 600, "n_val": 300, "n_test": 600, "image_px": 24}
 TINY = {"n_posts": 300, "n_train": 40, "n_val": 20, "n_test": 40, "image_px": 24}
-FILES = ["world.json", "posts/manifest.jsonl", "posts/images.npy", "posts/latents.npz",
-         "downstream/train.npz", "downstream/val.npz", "downstream/test.npz"]
+FILES = [
+    "world.json",
+    "posts/manifest.jsonl",
+    "posts/images.npy",
+    "posts/latents.npz",
+    "downstream/train.npz",
+    "downstream/val.npz",
+    "downstream/test.npz",
+]
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +57,7 @@ def test_content_has_many_classes_and_heldout_ones_only_downstream(world):
 
 def test_pixel_reference_above_chance_below_ceiling(world):
     from vise_lib.study.scoring import score_references
+
     rows, _ = score_references(world, ["emotion", "stance", "object"], [0], names=("pixels",))
     chance = {"emotion": 100 / len(AFFECTS), "stance": 100 / len(STANCES), "object": 100 / len(OBJECTS)}
     for r in rows:
@@ -65,7 +81,7 @@ def test_engagement_carries_nothing_at_full_noise(noisy_world):
 def test_reactions_are_like_dominated(world):
     r = np.array([[p["reactions"][k] for k in REACTIONS] for p in load_posts(world)], float)
     share = r.sum(0) / r.sum()
-    print("reaction shares:", dict(zip(REACTIONS, share.round(3))))
+    print("reaction shares:", dict(zip(REACTIONS, share.round(3), strict=False)))
     assert share[REACTIONS.index("like")] > 0.5
     assert share.argmax() == REACTIONS.index("like")
 
@@ -92,8 +108,9 @@ def test_stance_independent_of_content_and_affect(world):
 
 def test_engagement_knobs_leave_images_and_downstream_identical(tmp_path):
     a = generate_world(WorldConfig(**TINY), tmp_path / "a")
-    b = generate_world(WorldConfig(eng_affect=0.0, eng_content=3.0, engagement_noise=0.7, like_share=0.5, **TINY),
-                       tmp_path / "b")
+    b = generate_world(
+        WorldConfig(eng_affect=0.0, eng_content=3.0, engagement_noise=0.7, like_share=0.5, **TINY), tmp_path / "b"
+    )
     for f in FILES[2:]:
         assert (a / f).read_bytes() == (b / f).read_bytes(), f
     assert (a / "posts/manifest.jsonl").read_bytes() != (b / "posts/manifest.jsonl").read_bytes()
@@ -126,17 +143,20 @@ def test_regenerate_replaces_atomically(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["w"]
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"n_post": 10}, ["unknown", "n_post", "n_posts"]),
-    ({"engagement_noise": 1.5}, ["engagement_noise", "[0, 1]"]),
-    ({"affect_from_content": -0.1}, ["affect_from_content"]),
-    ({"n_posts": 0}, ["n_posts", ">= 1"]),
-    ({"n_posts": "100"}, ["n_posts", "integer"]),
-    ({"image_px": 8}, ["image_px"]),
-    ({"mean_comments": float("nan")}, ["mean_comments", "finite"]),
-    ({"like_share": 1.0}, ["like_share"]),
-    ({"eng_affect": -1.0}, ["eng_affect"]),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"n_post": 10}, ["unknown", "n_post", "n_posts"]),
+        ({"engagement_noise": 1.5}, ["engagement_noise", "[0, 1]"]),
+        ({"affect_from_content": -0.1}, ["affect_from_content"]),
+        ({"n_posts": 0}, ["n_posts", ">= 1"]),
+        ({"n_posts": "100"}, ["n_posts", "integer"]),
+        ({"image_px": 8}, ["image_px"]),
+        ({"mean_comments": float("nan")}, ["mean_comments", "finite"]),
+        ({"like_share": 1.0}, ["like_share"]),
+        ({"eng_affect": -1.0}, ["eng_affect"]),
+    ],
+)
 def test_from_params_rejects_bad_input(params, words):
     with pytest.raises(ValueError) as e:
         WorldConfig.from_params(params)
@@ -159,19 +179,30 @@ def test_manifest_format(world):
         assert p["timestamp"] > last_ts
         last_ts = p["timestamp"]
     lat = load_latents(world)
-    assert {k: v.dtype for k, v in lat.items()} == {"object": np.int64, "affect": np.int64, "stance": np.int64,
-                                                   "poster": np.int64, "popularity": np.float64}
+    assert {k: v.dtype for k, v in lat.items()} == {
+        "object": np.int64,
+        "affect": np.int64,
+        "stance": np.int64,
+        "poster": np.int64,
+        "popularity": np.float64,
+    }
     assert abs(lat["popularity"].mean() - 1) < 0.15
 
 
 def test_plots_return_figures(world):
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     from vise_lib.world import diagnostics as wp
-    for fig in (wp.plot_gallery(world, n=6), wp.plot_latent_distributions(world),
-                wp.plot_engagement_vs_latents(world), wp.plot_downstream_examples(world, "stance")):
+
+    for fig in (
+        wp.plot_gallery(world, n=6),
+        wp.plot_latent_distributions(world),
+        wp.plot_engagement_vs_latents(world),
+        wp.plot_downstream_examples(world, "stance"),
+    ):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
     assert list(wp.reaction_mix_table(world).index) == list(AFFECTS)

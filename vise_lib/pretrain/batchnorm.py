@@ -35,9 +35,9 @@ def recompute_batchnorm(backbone: nn.Module, images: np.ndarray, batch_size: int
     try:
         with torch.no_grad():
             for start in range(0, len(images), batch_size):
-                backbone(to_tensor(np.ascontiguousarray(images[start:start + batch_size])))
+                backbone(to_tensor(np.ascontiguousarray(images[start : start + batch_size])))
     finally:
-        for m, (mom, _) in zip(bns, saved):
+        for m, (mom, _) in zip(bns, saved, strict=False):
             m.momentum = mom
         backbone.train(was_training)
     return len(bns)

@@ -44,6 +44,15 @@ class PretrainStageConfig(StageConfig):
 
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` every variant trains with (its ``seed`` is set per run)."""
-        return TrainConfig(arch=self.arch, width=self.width, blocks=self.blocks, epochs=self.epochs,
-                           batch_size=self.batch_size, lr=self.lr, simclr_epochs=self.simclr_epochs,
-                           proj_dim=self.proj_dim, temperature=self.temperature, num_threads=self.num_threads)
+        return TrainConfig(
+            arch=self.arch,
+            width=self.width,
+            blocks=self.blocks,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            lr=self.lr,
+            simclr_epochs=self.simclr_epochs,
+            proj_dim=self.proj_dim,
+            temperature=self.temperature,
+            num_threads=self.num_threads,
+        )

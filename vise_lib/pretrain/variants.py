@@ -74,8 +74,10 @@ def _check_index(idx: np.ndarray, n_images: int, labels_path: Path) -> np.ndarra
         raise ValueError(f"{labels_path}: image_index must be a 1-D int array, got {idx.dtype} {idx.shape}")
     bad = np.flatnonzero((idx < 0) | (idx >= n_images))
     if len(bad):
-        raise ValueError(f"{labels_path}: image_index row {bad[0]} is {idx[bad[0]]}, outside the {n_images} "
-                         f"post images ({len(bad)} such rows)")
+        raise ValueError(
+            f"{labels_path}: image_index row {bad[0]} is {idx[bad[0]]}, outside the {n_images} "
+            f"post images ({len(bad)} such rows)"
+        )
     return idx
 
 
@@ -103,10 +105,15 @@ def _streamed(variant: str, shards: Path, labels_dir) -> TrainingSet:
     if variant == "object":
         raise ValueError("variant 'object' needs the world's object latents; real posts have none")
     if variant in ("oracle", "shuffled"):
-        raise ValueError(f"variant {variant!r} is a world-study control; real posts are streamed for vise, "
-                         "vise_multi, comments, reactions, simclr and random")
-    keys = (sorted(k for k in pl if k.startswith("label_")) if variant == "vise_multi"
-            else [_SINGLE_KEY.get(variant, "label")])
+        raise ValueError(
+            f"variant {variant!r} is a world-study control; real posts are streamed for vise, "
+            "vise_multi, comments, reactions, simclr and random"
+        )
+    keys = (
+        sorted(k for k in pl if k.startswith("label_"))
+        if variant == "vise_multi"
+        else [_SINGLE_KEY.get(variant, "label")]
+    )
     missing = [k for k in keys if k not in pl] if keys else ["label_*"]
     if missing:
         raise ValueError(f"{labels_path}: variant {variant!r} needs {missing} (present: {sorted(pl)}); {_RERUN}")
@@ -149,18 +156,23 @@ def training_set(variant: str, world_dir, labels_dir, seed: int = 0) -> Training
         key = {"object": "object", "oracle": "affect"}[variant]
         return TrainingSet(variant, x, [load_latents(world_dir)[key][idx]], "classify", [f"latents.npz:{key}"])
     if variant == "shuffled":
-        return TrainingSet(variant, x, [shuffled_labels(pl["label"], seed)], "classify",
-                           [f"labels.npz:label (permuted, seed {seed})"])
+        return TrainingSet(
+            variant, x, [shuffled_labels(pl["label"], seed)], "classify", [f"labels.npz:label (permuted, seed {seed})"]
+        )
     if variant == "vise_multi":
         keys = sorted(k for k in pl if k.startswith("label_"))
         if not keys:
-            raise ValueError(f"{labels_path}: variant 'vise_multi' needs label_* sets (label_both, "
-                             f"label_comments, label_reactions) and there are none; {_RERUN}")
+            raise ValueError(
+                f"{labels_path}: variant 'vise_multi' needs label_* sets (label_both, "
+                f"label_comments, label_reactions) and there are none; {_RERUN}"
+            )
     else:
         keys = [_SINGLE_KEY[variant]]
         if keys[0] not in pl:
-            raise ValueError(f"{labels_path}: variant {variant!r} needs the key {keys[0]!r}, which is missing "
-                             f"(present: {sorted(pl)}); {_RERUN}")
+            raise ValueError(
+                f"{labels_path}: variant {variant!r} needs the key {keys[0]!r}, which is missing "
+                f"(present: {sorted(pl)}); {_RERUN}"
+            )
     for k in keys:
         if len(pl[k]) != len(idx):
             raise ValueError(f"{labels_path}: {k!r} has {len(pl[k])} rows but image_index has {len(idx)}")

@@ -42,7 +42,7 @@ class Point:
     """One ablation point: a name, its world and label parameters, variants and pretraining seeds."""
 
     name: str
-    kind: str                       # "no-world", "noise", "affect", "kmeans_seed", "world_seed"
+    kind: str  # "no-world", "noise", "affect", "kmeans_seed", "world_seed"
     value: float | int | None
     world: dict = field(hash=False)
     labels: dict = field(hash=False)
@@ -50,22 +50,75 @@ class Point:
     seeds: tuple = (0,)
 
 
-def plan(base_world: dict, base_labels: dict, no_worlds: list[str], noise: list[float], affect: list[float],
-         kmeans_seeds: list[int], world_seeds: list[int], seeds: list[int], sweep_seeds: list[int]) -> list[Point]:
+def plan(
+    base_world: dict,
+    base_labels: dict,
+    no_worlds: list[str],
+    noise: list[float],
+    affect: list[float],
+    kmeans_seeds: list[int],
+    world_seeds: list[int],
+    seeds: list[int],
+    sweep_seeds: list[int],
+) -> list[Point]:
     """The points of the ablation stage (no-worlds and the noise value 1 get every pretraining seed)."""
     unknown = sorted(set(no_worlds) - set(NO_WORLDS))
     if unknown:
         raise ValueError(f"unknown no-world(s) {unknown}; choose from {sorted(NO_WORLDS)}")
-    pts = [Point(n, "no-world", None, {**base_world, **NO_WORLDS[n]}, dict(base_labels), ("vise",), tuple(seeds))
-           for n in no_worlds]
-    pts += [Point(f"noise_{v:g}", "noise", float(v), {**base_world, "engagement_noise": float(v)}, dict(base_labels),
-                  ("vise",), tuple(seeds if v == 1 else sweep_seeds)) for v in noise]
-    pts += [Point(f"affect_{v:g}", "affect", float(v), {**base_world, "eng_affect": float(v)}, dict(base_labels),
-                  ("vise",), tuple(sweep_seeds)) for v in affect]
-    pts += [Point(f"kmeans_seed_{s}", "kmeans_seed", int(s), dict(base_world), {**base_labels, "seed": int(s)},
-                  ("vise",), tuple(sweep_seeds)) for s in kmeans_seeds if s != base_labels["seed"]]
-    pts += [Point(f"world_seed_{s}", "world_seed", int(s), {**base_world, "seed": int(s)}, dict(base_labels),
-                  ("vise", "object"), tuple(sweep_seeds)) for s in world_seeds if s != base_world["seed"]]
+    pts = [
+        Point(n, "no-world", None, {**base_world, **NO_WORLDS[n]}, dict(base_labels), ("vise",), tuple(seeds))
+        for n in no_worlds
+    ]
+    pts += [
+        Point(
+            f"noise_{v:g}",
+            "noise",
+            float(v),
+            {**base_world, "engagement_noise": float(v)},
+            dict(base_labels),
+            ("vise",),
+            tuple(seeds if v == 1 else sweep_seeds),
+        )
+        for v in noise
+    ]
+    pts += [
+        Point(
+            f"affect_{v:g}",
+            "affect",
+            float(v),
+            {**base_world, "eng_affect": float(v)},
+            dict(base_labels),
+            ("vise",),
+            tuple(sweep_seeds),
+        )
+        for v in affect
+    ]
+    pts += [
+        Point(
+            f"kmeans_seed_{s}",
+            "kmeans_seed",
+            int(s),
+            dict(base_world),
+            {**base_labels, "seed": int(s)},
+            ("vise",),
+            tuple(sweep_seeds),
+        )
+        for s in kmeans_seeds
+        if s != base_labels["seed"]
+    ]
+    pts += [
+        Point(
+            f"world_seed_{s}",
+            "world_seed",
+            int(s),
+            {**base_world, "seed": int(s)},
+            dict(base_labels),
+            ("vise", "object"),
+            tuple(sweep_seeds),
+        )
+        for s in world_seeds
+        if s != base_world["seed"]
+    ]
     return pts
 
 
@@ -82,8 +135,9 @@ def world_for(params: dict, workdir: Path) -> Path:
     return out
 
 
-def run_point(point: Point, cfg: TrainConfig, tasks: list[str], probe_seeds: list[int], workdir,
-              num_threads: int = 0) -> dict:
+def run_point(
+    point: Point, cfg: TrainConfig, tasks: list[str], probe_seeds: list[int], workdir, num_threads: int = 0
+) -> dict:
     """World -> pseudo labels -> pretraining -> probes for one point.
 
     Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct`` and
@@ -96,13 +150,26 @@ def run_point(point: Point, cfg: TrainConfig, tasks: list[str], probe_seeds: lis
     pl.save(labels_dir)
     lat = {k: v[pl.engagement.image_index] for k, v in load_latents(world_dir).items()}
     info = label_information(pl.labels, lat, seed=0)
-    pre = train_backbones(list(point.variants), list(point.seeds), world_dir, labels_dir, cfg,
-                          workdir / "backbones" / point.name)
-    _, rows, correct = score_backbones(world_dir, {n: r["backbone"] for n, r in pre["variants"].items()},
-                                       cfg.arch, cfg.width, cfg.blocks, tasks, probe_seeds,
-                                       cache_dir=workdir / "features", num_threads=num_threads,
-                                       prefix=f"{point.name}:")
+    pre = train_backbones(
+        list(point.variants), list(point.seeds), world_dir, labels_dir, cfg, workdir / "backbones" / point.name
+    )
+    _, rows, correct = score_backbones(
+        world_dir,
+        {n: r["backbone"] for n, r in pre["variants"].items()},
+        cfg.arch,
+        cfg.width,
+        cfg.blocks,
+        tasks,
+        probe_seeds,
+        cache_dir=workdir / "features",
+        num_threads=num_threads,
+        prefix=f"{point.name}:",
+    )
     for r in rows:
         r.update(point=point.name, kind=point.kind, value=point.value)
-    return {"rows": rows, "correct": correct, "information": info,
-            "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()]))}
+    return {
+        "rows": rows,
+        "correct": correct,
+        "information": info,
+        "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()])),
+    }

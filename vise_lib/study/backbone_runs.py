@@ -27,8 +27,7 @@ def split_name(name: str) -> tuple[str, int]:
     return variant, int(seed or 0)
 
 
-def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root,
-                    progress: bool = False) -> dict:
+def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root, progress: bool = False) -> dict:
     """Train ``variants`` x ``seeds``; returns ``{"order": [names], "variants": {name: run}, "config"}``.
 
     Each run holds ``variant``, ``seed``, ``backbone`` (checkpoint path), ``objective``,
@@ -42,13 +41,29 @@ def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, ou
         c = dataclasses.replace(cfg, seed=int(seed))
         for v in variants:
             ts = training_set(v, world_dir, labels_dir, seed=int(seed))
-            r = pretrain(ts.images, ts.label_sets, c, out_root / v / f"seed{seed}", resume=True, progress=progress,
-                         objective=ts.objective)
+            r = pretrain(
+                ts.images,
+                ts.label_sets,
+                c,
+                out_root / v / f"seed{seed}",
+                resume=True,
+                progress=progress,
+                objective=ts.objective,
+            )
             if v == "random":
                 recompute_batchnorm_file(r["backbone"], ts.images, c.arch, c.width, c.blocks)
             runs[backbone_name(v, seed)] = {
-                "variant": v, "seed": int(seed), "backbone": r["backbone"], "objective": ts.objective,
-                "sources": ts.sources, "num_classes": ts.num_classes, "steps": r["steps"], "seconds": r["seconds"],
-                "images_per_s": r["images_per_s"], "history": r["history"], "bn_recomputed": v == "random",
-                "n_images": len(ts.images)}
+                "variant": v,
+                "seed": int(seed),
+                "backbone": r["backbone"],
+                "objective": ts.objective,
+                "sources": ts.sources,
+                "num_classes": ts.num_classes,
+                "steps": r["steps"],
+                "seconds": r["seconds"],
+                "images_per_s": r["images_per_s"],
+                "history": r["history"],
+                "bn_recomputed": v == "random",
+                "n_images": len(ts.images),
+            }
     return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}

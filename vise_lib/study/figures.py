@@ -7,8 +7,9 @@ import pandas as pd
 import seaborn as sns
 
 
-def phase_frame(main: pd.DataFrame, ablation: pd.DataFrame, kind: str, base_value: float,
-                baselines=("shuffled", "object")) -> pd.DataFrame:
+def phase_frame(
+    main: pd.DataFrame, ablation: pd.DataFrame, kind: str, base_value: float, baselines=("shuffled", "object")
+) -> pd.DataFrame:
     """``vise`` minus each baseline (points) along one swept knob, per task.
 
     ``main`` is the main run's ``scores.csv`` (its ``vise`` is the point at ``base_value``, its
@@ -20,8 +21,12 @@ def phase_frame(main: pd.DataFrame, ablation: pd.DataFrame, kind: str, base_valu
     pts = ablation[(ablation["kind"] == kind) & ablation["backbone"].str.endswith(":vise")]
     vise = pd.concat([main[main["backbone"] == "vise"].assign(value=base_value), pts])
     g = vise.groupby(["value", "task"], as_index=False)["top1"].mean()
-    out = [g.assign(over=b, advantage=[m - ref.get((b, t), float("nan")) for m, t in zip(g["top1"], g["task"])])
-           for b in baselines]
+    out = [
+        g.assign(
+            over=b, advantage=[m - ref.get((b, t), float("nan")) for m, t in zip(g["top1"], g["task"], strict=False)]
+        )
+        for b in baselines
+    ]
     return pd.concat(out, ignore_index=True).rename(columns={"value": "x", "advantage": "advantage (points)"})
 
 
@@ -29,7 +34,7 @@ def phase_plot(frame: pd.DataFrame, xlabel: str, title: str):
     """One panel per baseline: ``vise`` minus it along the swept knob, a line per task."""
     overs = list(dict.fromkeys(frame["over"]))
     fig, axes = plt.subplots(1, len(overs), figsize=(4.6 * len(overs), 3.3), squeeze=False, sharey=True)
-    for ax, over in zip(axes[0], overs):
+    for ax, over in zip(axes[0], overs, strict=False):
         sns.lineplot(data=frame[frame["over"] == over], x="x", y="advantage (points)", hue="task", marker="o", ax=ax)
         ax.axhline(0, color="k", lw=0.8, ls=":")
         ax.set(xlabel=xlabel, title=f"vise − {over}")
@@ -43,7 +48,7 @@ def claims_plot(claims: list[dict]):
     fig, ax = plt.subplots(figsize=(8, 0.42 * len(claims) + 1.2))
     y = list(range(len(claims)))[::-1]
     colour = {"holds": "tab:green", "reversed": "tab:red", "equivalent": "tab:blue", "unresolved": "tab:gray"}
-    for yi, c in zip(y, claims):
+    for yi, c in zip(y, claims, strict=False):
         ax.plot([c["ci_low"], c["ci_high"]], [yi, yi], color=colour[c["verdict"]], lw=2)
         ax.plot(c["diff"], yi, "o", color=colour[c["verdict"]])
     if claims:

@@ -18,6 +18,7 @@ FACTORS = {"shape": SHAPES, "texture": TEXTURES, "layout": LAYOUTS}
 def factor_tasks(world_dir) -> list[Task]:
     """The content's factors (shape, texture, layout) as tasks on the downstream images."""
     splits = {s: load_downstream(world_dir, s) for s in SPLITS}
-    parts = {s: dict(zip(FACTORS, content_parts(d["object"]))) for s, d in splits.items()}
-    return [Task(f, {s: (splits[s]["images"], parts[s][f]) for s in SPLITS}, list(names))
-            for f, names in FACTORS.items()]
+    parts = {s: dict(zip(FACTORS, content_parts(d["object"]), strict=False)) for s, d in splits.items()}
+    return [
+        Task(f, {s: (splits[s]["images"], parts[s][f]) for s in SPLITS}, list(names)) for f, names in FACTORS.items()
+    ]

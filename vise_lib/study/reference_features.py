@@ -9,12 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 
-
 def pixel_features(images: np.ndarray, grid: int = 8) -> np.ndarray:
     """Average-pool uint8 images (N, px, px, 3) to (grid x grid x 3) and flatten to floats."""
     n, px = len(images), images.shape[1]
     f = px // grid
-    x = images[:, :grid * f, :grid * f].astype(np.float64) / 255.0
+    x = images[:, : grid * f, : grid * f].astype(np.float64) / 255.0
     return x.reshape(n, grid, f, grid, f, 3).mean((2, 4)).reshape(n, -1)
 
 

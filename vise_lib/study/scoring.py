@@ -22,16 +22,33 @@ def score_rows(runs, correct, prefix: str = "") -> tuple[list[dict], dict]:
         if r.get("protocol", "linear") != "linear":
             continue
         variant, ps = split_name(r["backbone"])
-        rows.append({"backbone": prefix + variant, "task": r["task"], "pretrain_seed": ps, "probe_seed": r["seed"],
-                     "top1": 100.0 * r["test"]["top1"]})
+        rows.append(
+            {
+                "backbone": prefix + variant,
+                "task": r["task"],
+                "pretrain_seed": ps,
+                "probe_seed": r["seed"],
+                "top1": 100.0 * r["test"]["top1"],
+            }
+        )
     for (name, task, qs), v in correct.items():
         variant, ps = split_name(name)
         out[(prefix + variant, task, ps, qs)] = v
     return rows, out
 
 
-def score_backbones(world_dir, backbones: dict, arch: str, width: int, blocks: int, tasks, probe_seeds,
-                    cache_dir=None, num_threads: int = 0, prefix: str = "") -> tuple[dict, list[dict], dict]:
+def score_backbones(
+    world_dir,
+    backbones: dict,
+    arch: str,
+    width: int,
+    blocks: int,
+    tasks,
+    probe_seeds,
+    cache_dir=None,
+    num_threads: int = 0,
+    prefix: str = "",
+) -> tuple[dict, list[dict], dict]:
     """Linear-probe ``backbones`` (``{"variant@seed": checkpoint}``) on the world's ``tasks``.
 
     Returns ``(transfer results, score rows, correctness)``; ``prefix`` is put before every
@@ -39,8 +56,14 @@ def score_backbones(world_dir, backbones: dict, arch: str, width: int, blocks: i
     """
     specs = resolve_backbones(backbones, arch, width, blocks)
     correct: dict = {}
-    res = run_transfer(world_tasks(world_dir, tasks), specs, probe_seeds, cache_dir=cache_dir,
-                       num_threads=num_threads, correct_out=correct)
+    res = run_transfer(
+        world_tasks(world_dir, tasks),
+        specs,
+        probe_seeds,
+        cache_dir=cache_dir,
+        num_threads=num_threads,
+        correct_out=correct,
+    )
     rows, corr = score_rows(res["runs"], correct, prefix)
     return res, rows, corr
 

@@ -43,5 +43,7 @@ class SummaryConfig(StageConfig):
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.min_effect < 0 or self.epsilon < 0 or self.n_boot < 100:
-            raise ValueError(f"summary: need min_effect >= 0, epsilon >= 0, n_boot >= 100 (got {self.min_effect}, "
-                             f"{self.epsilon}, {self.n_boot})")
+            raise ValueError(
+                f"summary: need min_effect >= 0, epsilon >= 0, n_boot >= 100 (got {self.min_effect}, "
+                f"{self.epsilon}, {self.n_boot})"
+            )

@@ -12,13 +12,22 @@ def downstream_frame(results: dict, protocol: str | None = "linear") -> pd.DataF
     with ``best_C`` and every scalar test metric (``top1``, ``mean_per_class_acc``,
     ``macro_f1``; ``mAP`` for multi-label tasks, ``NaN`` elsewhere), for one protocol
     (``linear`` or ``finetune``; ``None`` keeps all, with a ``protocol`` column)."""
-    rows = [{"backbone": r["backbone"], "task": r["task"], "seed": r["seed"],
-             "protocol": r.get("protocol", "linear"), "best_C": r.get("best_C"),
-             **{k: v for k, v in r["test"].items() if isinstance(v, (int, float))}}
-            for r in results["runs"] if protocol is None or r.get("protocol", "linear") == protocol]
+    rows = [
+        {
+            "backbone": r["backbone"],
+            "task": r["task"],
+            "seed": r["seed"],
+            "protocol": r.get("protocol", "linear"),
+            "best_C": r.get("best_C"),
+            **{k: v for k, v in r["test"].items() if isinstance(v, (int, float))},
+        }
+        for r in results["runs"]
+        if protocol is None or r.get("protocol", "linear") == protocol
+    ]
     if not rows:
-        raise ValueError(f"the downstream results hold no {protocol!r} runs" if protocol
-                         else "the downstream results hold no runs")
+        raise ValueError(
+            f"the downstream results hold no {protocol!r} runs" if protocol else "the downstream results hold no runs"
+        )
     return pd.DataFrame(rows)
 
 
@@ -33,7 +42,7 @@ def mean_std(df: pd.DataFrame, metric: str = "top1") -> pd.DataFrame:
 def headline_table(df: pd.DataFrame, metric: str = "top1", order: list[str] | None = None) -> pd.DataFrame:
     """Backbones x tasks, cells ``mean ± std`` (in %), as a display table."""
     ms = mean_std(df, metric)
-    ms["cell"] = [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(ms["mean"], ms["std"])]
+    ms["cell"] = [f"{100 * m:.1f} ± {100 * s:.1f}" for m, s in zip(ms["mean"], ms["std"], strict=False)]
     table = ms.pivot(index="backbone", columns="task", values="cell")
     if order:
         table = table.reindex([b for b in order if b in table.index])
@@ -41,8 +50,13 @@ def headline_table(df: pd.DataFrame, metric: str = "top1", order: list[str] | No
     return table
 
 
-def bar_plot(df: pd.DataFrame, metric: str = "top1", chance: dict[str, float] | None = None,
-             order: list[str] | None = None, title: str = "Linear probe on frozen features (dotted: chance)"):
+def bar_plot(
+    df: pd.DataFrame,
+    metric: str = "top1",
+    chance: dict[str, float] | None = None,
+    order: list[str] | None = None,
+    title: str = "Linear probe on frozen features (dotted: chance)",
+):
     """Grouped bars: tasks on x, one bar per backbone, error bars = std over seeds."""
     sns.set_theme(style="whitegrid", context="notebook")
     ms = mean_std(df, metric)
@@ -72,7 +86,10 @@ def scores_table(scores: pd.DataFrame, order: list[str] | None = None) -> pd.Dat
     """``scores.csv`` rows as a backbone x task table of "mean ± std (n)" over every pretraining and
     probe seed (top-1 %)."""
     g = scores.groupby(["backbone", "task"], sort=False)["top1"].agg(["mean", "std", "count"]).reset_index()
-    g["cell"] = [f"{m:.1f} ± {0.0 if pd.isna(s) else s:.1f} ({n})" for m, s, n in zip(g["mean"], g["std"], g["count"])]
+    g["cell"] = [
+        f"{m:.1f} ± {0.0 if pd.isna(s) else s:.1f} ({n})"
+        for m, s, n in zip(g["mean"], g["std"], g["count"], strict=False)
+    ]
     t = g.pivot(index="backbone", columns="task", values="cell")
     rows = [b for b in (order or list(dict.fromkeys(scores["backbone"]))) if b in t.index]
     return t.loc[rows, list(dict.fromkeys(scores["task"]))]

@@ -24,12 +24,12 @@ import numpy as np
 import torch
 from sklearn.model_selection import train_test_split
 
-from vise_lib.transfer.datasets import load_dataset
-from vise_lib.transfer.decode import decode_dataset
-from vise_lib.transfer.probes import DEFAULT_CS, linear_probe, multilabel_probe
-from vise_lib.transfer.features import FeatureCache, cached_features
 from vise_lib.backbones.archs import ARCHS
 from vise_lib.backbones.checkpoint import describe_checkpoint, load_backbone
+from vise_lib.transfer.datasets import load_dataset
+from vise_lib.transfer.decode import decode_dataset
+from vise_lib.transfer.features import FeatureCache, cached_features
+from vise_lib.transfer.probes import DEFAULT_CS, linear_probe, multilabel_probe
 
 SPLITS = ("train", "val", "test")
 PROTOCOLS = ("linear", "finetune")
@@ -125,9 +125,20 @@ def _load(spec):
     return load_backbone(spec["path"], spec["arch"], width=spec["width"], blocks=spec["blocks"])
 
 
-def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list = "linear", cache_dir=None,
-                 Cs=DEFAULT_CS, max_iter: int = 1000, finetune_epochs: int = 3, finetune_lr: float = 0.01,
-                 finetune_batch_size: int = 64, num_threads: int = 0, correct_out: dict | None = None) -> dict:
+def run_transfer(
+    tasks: list[Task],
+    backbones: dict,
+    seeds,
+    protocol: str | list = "linear",
+    cache_dir=None,
+    Cs=DEFAULT_CS,
+    max_iter: int = 1000,
+    finetune_epochs: int = 3,
+    finetune_lr: float = 0.01,
+    finetune_batch_size: int = 64,
+    num_threads: int = 0,
+    correct_out: dict | None = None,
+) -> dict:
     """Evaluate every backbone on every task for every seed under each protocol.
 
     Args:
@@ -153,8 +164,9 @@ def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list
     bad = [p for p in protocols if p not in PROTOCOLS]
     if bad or not protocols:
         raise ValueError(f"protocol must be among {PROTOCOLS} (joined by '+'), got {protocol!r}")
-    if isinstance(seeds, (str, bytes)) or not all(isinstance(s, (int, np.integer)) and not isinstance(s, bool)
-                                                  for s in seeds):
+    if isinstance(seeds, (str, bytes)) or not all(
+        isinstance(s, (int, np.integer)) and not isinstance(s, bool) for s in seeds
+    ):
         raise ValueError(f"seeds must be a list of ints, got {seeds!r}")
     seeds = [int(s) for s in seeds]
     if not seeds or not tasks:
@@ -172,9 +184,15 @@ def run_transfer(tasks: list[Task], backbones: dict, seeds, protocol: str | list
                 runs += _finetune_runs(name, spec, tasks, seeds, finetune_epochs, finetune_lr, finetune_batch_size)
     finally:
         torch.set_num_threads(threads)
-    return {"runs": runs, "tasks": [t.name for t in tasks], "seeds": seeds, "backbones": list(backbones),
-            "protocols": protocols, "chance": {t.name: t.chance for t in tasks if t.chance is not None},
-            "cache": dict(cache.stats)}
+    return {
+        "runs": runs,
+        "tasks": [t.name for t in tasks],
+        "seeds": seeds,
+        "backbones": list(backbones),
+        "protocols": protocols,
+        "chance": {t.name: t.chance for t in tasks if t.chance is not None},
+        "cache": dict(cache.stats),
+    }
 
 
 def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out=None):
@@ -187,14 +205,16 @@ def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out=None
 
     runs = []
     for task in tasks:
-        feats = {s: cached_features(cache, backbone, spec["path"], task.splits[s][0], _model_kwargs(spec))
-                 for s in SPLITS}
+        feats = {
+            s: cached_features(cache, backbone, spec["path"], task.splits[s][0], _model_kwargs(spec)) for s in SPLITS
+        }
         runs += probe_features(name, task, feats, seeds, Cs, max_iter, correct_out)
     return runs
 
 
-def probe_features(name: str, task: Task, feats: dict, seeds, Cs=DEFAULT_CS, max_iter: int = 1000,
-                   correct_out: dict | None = None) -> list[dict]:
+def probe_features(
+    name: str, task: Task, feats: dict, seeds, Cs=DEFAULT_CS, max_iter: int = 1000, correct_out: dict | None = None
+) -> list[dict]:
     """Linear-probe precomputed features ``feats[split]`` (rows aligned with ``task.splits``) for each
     seed; one run per seed, as :func:`run_transfer` returns them. Reference rows (a pixel probe,
     hand-made statistics) use this directly; ``correct_out`` as in :func:`run_transfer`."""
@@ -223,8 +243,17 @@ def _finetune_runs(name, spec, tasks, seeds, epochs, lr, batch_size):
         for seed in seeds:
             keep = subsample(y["train"], seed)
             train = (task.splits["train"][0][keep], y["train"][keep])
-            res = finetune(_load(spec), train, task.splits["val"], task.splits["test"],
-                           n_classes=len(task.classes), multilabel=task.multilabel, epochs=epochs, lr=lr,
-                           batch_size=batch_size, seed=seed)
+            res = finetune(
+                _load(spec),
+                train,
+                task.splits["val"],
+                task.splits["test"],
+                n_classes=len(task.classes),
+                multilabel=task.multilabel,
+                epochs=epochs,
+                lr=lr,
+                batch_size=batch_size,
+                seed=seed,
+            )
             runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "finetune", **res})
     return runs

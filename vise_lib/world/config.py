@@ -70,18 +70,35 @@ class WorldConfig(StageConfig):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        rules = [("seed", self.seed >= 0, ">= 0"), ("n_posts", self.n_posts >= 1, ">= 1"),
-                 ("image_px", self.image_px >= 16, ">= 16"), ("n_posters", self.n_posters >= 1, ">= 1"),
-                 ("n_heldout_content", 0 <= self.n_heldout_content <= 16, "in [0, 16]")]
+        rules = [
+            ("seed", self.seed >= 0, ">= 0"),
+            ("n_posts", self.n_posts >= 1, ">= 1"),
+            ("image_px", self.image_px >= 16, ">= 16"),
+            ("n_posters", self.n_posters >= 1, ">= 1"),
+            ("n_heldout_content", 0 <= self.n_heldout_content <= 16, "in [0, 16]"),
+        ]
         rules += [(k, getattr(self, k) >= 1, ">= 1") for k in ("n_train", "n_val", "n_test")]
-        rules += [(k, 0.0 <= getattr(self, k) <= 1.0, "in [0, 1]")
-                  for k in ("engagement_noise", "comment_confusion", "typo_rate", "affect_from_content")]
+        rules += [
+            (k, 0.0 <= getattr(self, k) <= 1.0, "in [0, 1]")
+            for k in ("engagement_noise", "comment_confusion", "typo_rate", "affect_from_content")
+        ]
         rules.append(("like_share", 0.0 < self.like_share < 1.0, "in (0, 1)"))
-        rules += [(k, getattr(self, k) >= 0, ">= 0") for k in
-                  ("mean_comments", "mean_reactions", "mean_shares", "popularity_sigma", "pixel_noise",
-                   "eng_content", "eng_affect", "eng_stance", "eng_nonvisual", "downstream_hue_shift")]
-        rules += [(k, getattr(self, k) > 0, "> 0") for k in
-                  ("reaction_concentration", "style_spread", "stance_spread")]
+        rules += [
+            (k, getattr(self, k) >= 0, ">= 0")
+            for k in (
+                "mean_comments",
+                "mean_reactions",
+                "mean_shares",
+                "popularity_sigma",
+                "pixel_noise",
+                "eng_content",
+                "eng_affect",
+                "eng_stance",
+                "eng_nonvisual",
+                "downstream_hue_shift",
+            )
+        ]
+        rules += [(k, getattr(self, k) > 0, "> 0") for k in ("reaction_concentration", "style_spread", "stance_spread")]
         bad = [f"{k}={getattr(self, k)!r} (must be {why})" for k, ok, why in rules if not ok]
         if bad:
             raise ValueError("WorldConfig: bad values: " + "; ".join(bad))

@@ -3,6 +3,7 @@
 Every function takes a world directory written by :func:`vise_lib.world.generate.generate_world` and
 returns plain numbers, a pandas DataFrame or a matplotlib Figure (nothing is shown or saved).
 """
+
 from __future__ import annotations
 
 import re
@@ -10,15 +11,23 @@ import re
 import numpy as np
 
 from vise_lib.world.generate import (
-    AFFECTS, OBJECTS, REACTIONS, SPLITS, STANCES, load_downstream, load_latents, load_posts,
+    AFFECTS,
+    OBJECTS,
+    REACTIONS,
+    SPLITS,
+    STANCES,
+    load_downstream,
+    load_latents,
+    load_posts,
 )
 
-_EMOJI = re.compile("[\U0001F000-\U0001FFFF\u2600-\u27BF\uFE0F]")
+_EMOJI = re.compile("[\U0001f000-\U0001ffff\u2600-\u27bf\ufe0f]")
 
 
 def _fit_accuracy(xtr, ytr, evals, c):
     """Fit a logistic regression on (xtr, ytr); return its accuracy on each (x, y) in ``evals``."""
     from sklearn.linear_model import LogisticRegression
+
     model = LogisticRegression(C=c, max_iter=3000).fit(xtr, ytr)
     return [float((model.predict(x) == y).mean()) for x, y in evals]
 
@@ -31,10 +40,16 @@ def engagement_features(posts, fit_on=None):
     """
     from scipy.sparse import csr_matrix, hstack
     from sklearn.feature_extraction.text import CountVectorizer
+
     r = np.array([[p["reactions"][k] for k in REACTIONS] for p in posts], float)
-    dense = np.column_stack([r / np.maximum(r.sum(1, keepdims=True), 1), np.log1p(r.sum(1)),
-                             np.log1p([p["shares"] for p in posts]),
-                             np.log1p([len(p["comments"]) for p in posts])])
+    dense = np.column_stack(
+        [
+            r / np.maximum(r.sum(1, keepdims=True), 1),
+            np.log1p(r.sum(1)),
+            np.log1p([p["shares"] for p in posts]),
+            np.log1p([len(p["comments"]) for p in posts]),
+        ]
+    )
     text = [" ".join(p["comments"]) for p in posts]
     vec = CountVectorizer(binary=True, token_pattern=r"[^\s!?.,]+", min_df=2)
     vec.fit(text[:fit_on] if fit_on else text)
@@ -64,21 +79,28 @@ def calibrate(world_dir) -> dict:
     """
     eng = {k: engagement_probe(world_dir, k) for k in ("affect", "stance", "object", "poster")}
     posts = load_posts(world_dir)
-    counts = {"posts": len(posts), "comments": int(sum(len(p["comments"]) for p in posts)),
-              "posts_without_comments": int(sum(not p["comments"] for p in posts))}
-    counts.update({f"downstream_{s}": int(len(load_downstream(world_dir, s)["emotion"])) for s in SPLITS})
-    return {"engagement_probe": {k: v["accuracy"] for k, v in eng.items()},
-            "chance": {f"engagement/{k}": v["chance"] for k, v in eng.items()}, "counts": counts}
+    counts = {
+        "posts": len(posts),
+        "comments": int(sum(len(p["comments"]) for p in posts)),
+        "posts_without_comments": int(sum(not p["comments"] for p in posts)),
+    }
+    counts.update({f"downstream_{s}": len(load_downstream(world_dir, s)["emotion"]) for s in SPLITS})
+    return {
+        "engagement_probe": {k: v["accuracy"] for k, v in eng.items()},
+        "chance": {f"engagement/{k}": v["chance"] for k, v in eng.items()},
+        "counts": counts,
+    }
 
 
 def _short(text, n=24):
     text = _EMOJI.sub("", text).strip()
-    return text if len(text) <= n else text[:n - 1] + "…"
+    return text if len(text) <= n else text[: n - 1] + "…"
 
 
 def plot_gallery(world_dir, n=12, cols=6):
     """The first ``n`` posts: image, hidden latents, first two comments and a tiny reaction bar."""
     import matplotlib.pyplot as plt
+
     posts = load_posts(world_dir)[:n]
     lat = load_latents(world_dir)
     images = np.load(f"{world_dir}/posts/images.npy", mmap_mode="r")
@@ -86,11 +108,14 @@ def plot_gallery(world_dir, n=12, cols=6):
     fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 3.0 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
-    for ax, p in zip(axes.flat, posts):
+    for ax, p in zip(axes.flat, posts, strict=False):
         i = p["image_index"]
         ax.imshow(images[i], interpolation="nearest")
-        ax.set_title(f"{AFFECTS[lat['affect'][i]]} / {OBJECTS[lat['object'][i]]}\n"
-                     f"{STANCES[lat['stance'][i]]}, pop {lat['popularity'][i]:.2f}", fontsize=8)
+        ax.set_title(
+            f"{AFFECTS[lat['affect'][i]]} / {OBJECTS[lat['object'][i]]}\n"
+            f"{STANCES[lat['stance'][i]]}, pop {lat['popularity'][i]:.2f}",
+            fontsize=8,
+        )
         counts = [p["reactions"][r] for r in REACTIONS]
         bar = ax.inset_axes([0.0, -0.28, 1.0, 0.22])
         bar.bar(range(len(REACTIONS)), counts, color="tab:blue")
@@ -108,6 +133,7 @@ def plot_latent_distributions(world_dir):
     import matplotlib.pyplot as plt
     import pandas as pd
     import seaborn as sns
+
     lat = load_latents(world_dir)
     fig, ax = plt.subplots(1, 5, figsize=(24, 4.2), gridspec_kw={"width_ratios": [0.8, 2.2, 0.4, 0.8, 2.2]})
     for a, key, names in ((ax[0], "affect", AFFECTS), (ax[1], "object", OBJECTS), (ax[2], "stance", STANCES)):
@@ -116,8 +142,11 @@ def plot_latent_distributions(world_dir):
         a.tick_params(axis="x", rotation=90, labelsize=6)
     ax[3].hist(np.log10(lat["popularity"]), bins=40, color="tab:gray")
     ax[3].set(title="popularity", xlabel="log10 popularity")
-    tab = pd.crosstab(pd.Categorical.from_codes(lat["affect"], AFFECTS),
-                      pd.Categorical.from_codes(lat["object"], OBJECTS), dropna=False)
+    tab = pd.crosstab(
+        pd.Categorical.from_codes(lat["affect"], AFFECTS),
+        pd.Categorical.from_codes(lat["object"], OBJECTS),
+        dropna=False,
+    )
     sns.heatmap(tab, annot=False, cbar=False, ax=ax[4], cmap="Greys", xticklabels=False)
     ax[4].set(title="affect x content counts", xlabel="content class", ylabel="affect")
     fig.tight_layout()
@@ -127,6 +156,7 @@ def plot_latent_distributions(world_dir):
 def reaction_mix_table(world_dir):
     """Empirical mean reaction proportions per affect (DataFrame: affects x reactions)."""
     import pandas as pd
+
     posts, aff = load_posts(world_dir), load_latents(world_dir)["affect"]
     r = np.array([[p["reactions"][k] for k in REACTIONS] for p in posts], float)
     prop = r / np.maximum(r.sum(1, keepdims=True), 1)
@@ -143,6 +173,7 @@ def top_words(world_dir, latent="affect", k=6):
     """
     import pandas as pd
     from sklearn.feature_extraction.text import CountVectorizer
+
     posts, lab = load_posts(world_dir), load_latents(world_dir)[latent]
     names = {"affect": AFFECTS, "object": OBJECTS, "stance": STANCES}[latent]
     vec = CountVectorizer(binary=True, token_pattern=r"[a-z']{2,}", min_df=max(5, len(posts) // 50))
@@ -161,13 +192,13 @@ def plot_engagement_vs_latents(world_dir):
     import matplotlib.pyplot as plt
     import seaborn as sns
     from matplotlib.ticker import NullFormatter
+
     posts, lat = load_posts(world_dir), load_latents(world_dir)
     n_comments = np.array([len(p["comments"]) for p in posts])
     total = np.array([sum(p["reactions"].values()) for p in posts])
     shares = np.array([p["shares"] for p in posts])
     fig, ax = plt.subplots(1, 4, figsize=(22, 4))
-    sns.heatmap(reaction_mix_table(world_dir), annot=True, fmt=".2f", cmap="viridis", ax=ax[0],
-                cbar=False)
+    sns.heatmap(reaction_mix_table(world_dir), annot=True, fmt=".2f", cmap="viridis", ax=ax[0], cbar=False)
     ax[0].set(title="mean reaction mix per affect", xlabel="reaction", ylabel="affect")
     edges = np.quantile(lat["popularity"], np.linspace(0, 1, 11))
     b = np.clip(np.searchsorted(edges, lat["popularity"], side="right") - 1, 0, 9)
@@ -186,10 +217,10 @@ def plot_engagement_vs_latents(world_dir):
 def plot_downstream_examples(world_dir, task="emotion", split="train", per_class=8):
     """A grid of downstream images, one row per class of ``task`` (emotion, stance or object)."""
     import matplotlib.pyplot as plt
+
     d = load_downstream(world_dir, split)
     names = {"emotion": AFFECTS, "stance": STANCES, "object": OBJECTS}[task]
-    fig, axes = plt.subplots(len(names), per_class, figsize=(1.3 * per_class, 1.4 * len(names)),
-                             squeeze=False)
+    fig, axes = plt.subplots(len(names), per_class, figsize=(1.3 * per_class, 1.4 * len(names)), squeeze=False)
     for c, name in enumerate(names):
         idx = np.flatnonzero(d[task] == c)[:per_class]
         for j, ax in enumerate(axes[c]):

@@ -28,12 +28,12 @@ from vise_lib.world.latents import AFFECTS, CONTENTS, STANCES
 REACTIONS = ("like", "love", "haha", "wow", "sad", "angry")
 #: Weak per-affect nudges of the reaction logits (rows AFFECTS, columns REACTIONS).
 AFFECT_TILT = {
-    "amusement":   [0.0, 0.3, 1.0, 0.2, 0.0, 0.0],
-    "awe":         [0.0, 0.4, 0.0, 1.0, 0.0, 0.0],
+    "amusement": [0.0, 0.3, 1.0, 0.2, 0.0, 0.0],
+    "awe": [0.0, 0.4, 0.0, 1.0, 0.0, 0.0],
     "contentment": [0.0, 0.9, 0.2, 0.0, 0.0, 0.0],
-    "anger":       [0.0, 0.0, 0.2, 0.0, 0.3, 1.1],
-    "fear":        [0.0, 0.0, 0.0, 0.6, 0.6, 0.3],
-    "sadness":     [0.0, 0.3, 0.0, 0.0, 1.1, 0.2],
+    "anger": [0.0, 0.0, 0.2, 0.0, 0.3, 1.1],
+    "fear": [0.0, 0.0, 0.0, 0.6, 0.6, 0.3],
+    "sadness": [0.0, 0.3, 0.0, 0.0, 1.1, 0.2],
 }
 STANCE_TILT = {"left": [0.0, 0.25, 0.0, 0.0, 0.0, -0.2], "right": [0.0, -0.2, 0.0, 0.0, 0.0, 0.25]}
 #: Share-rate multiplier per affect (raised to ``eng_affect``).
@@ -63,11 +63,13 @@ def poster_table(rng, n_posters: int) -> np.ndarray:
 
 def expected_mix(cfg, lat, posters: np.ndarray) -> np.ndarray:
     """The expected reaction mix (n, 6) of each post before noise ("like" fixed at ``like_share``)."""
-    logits = (np.log(np.array(REST_WEIGHTS))[None]
-              + cfg.eng_content * content_table()[lat["object"], 1:]
-              + cfg.eng_affect * np.array([AFFECT_TILT[a] for a in AFFECTS])[lat["affect"], 1:]
-              + cfg.eng_stance * np.array([STANCE_TILT[s] for s in STANCES])[lat["stance"], 1:]
-              + cfg.eng_nonvisual * posters[lat["poster"], 1:])
+    logits = (
+        np.log(np.array(REST_WEIGHTS))[None]
+        + cfg.eng_content * content_table()[lat["object"], 1:]
+        + cfg.eng_affect * np.array([AFFECT_TILT[a] for a in AFFECTS])[lat["affect"], 1:]
+        + cfg.eng_stance * np.array([STANCE_TILT[s] for s in STANCES])[lat["stance"], 1:]
+        + cfg.eng_nonvisual * posters[lat["poster"], 1:]
+    )
     p = np.exp(logits - logits.max(1, keepdims=True))
     rest = (1 - cfg.like_share) * p / p.sum(1, keepdims=True)
     return np.column_stack([np.full(len(rest), cfg.like_share), rest])
@@ -78,7 +80,10 @@ def sample_engagement(cfg, lat, posters, rng, comment_rng):
     lam = cfg.engagement_noise
     mix = expected_mix(cfg, lat, posters)
     null = np.exp(base_logits(cfg.like_share))
-    g_sig, g_null = rng.gamma(cfg.reaction_concentration * mix), rng.gamma(cfg.reaction_concentration * null[None].repeat(len(mix), 0))
+    g_sig, g_null = (
+        rng.gamma(cfg.reaction_concentration * mix),
+        rng.gamma(cfg.reaction_concentration * null[None].repeat(len(mix), 0)),
+    )
     p = (1 - lam) * g_sig / g_sig.sum(1, keepdims=True) + lam * g_null / g_null.sum(1, keepdims=True)
     p = np.clip(p, 0, None)
     p /= p.sum(1, keepdims=True) * (1 + 1e-9)
@@ -87,6 +92,13 @@ def sample_engagement(cfg, lat, posters, rng, comment_rng):
     reactions = rng.multinomial(rng.poisson(cfg.mean_reactions * pop), p)
     shares = rng.poisson(cfg.mean_shares * pop * share_mult)
     n_comments = rng.poisson(cfg.mean_comments * pop)
-    comments = sample_comments(comment_rng, n_comments, lat, phrase_weights(cfg),
-                               (1 - lam) * (1 - cfg.comment_confusion), cfg.typo_rate, cfg.n_posters)
+    comments = sample_comments(
+        comment_rng,
+        n_comments,
+        lat,
+        phrase_weights(cfg),
+        (1 - lam) * (1 - cfg.comment_confusion),
+        cfg.typo_rate,
+        cfg.n_posters,
+    )
     return reactions.astype(np.int64), shares.astype(np.int64), comments

@@ -12,6 +12,7 @@ The downstream sets are shifted from the posts: their palettes are rotated by
 ``downstream_hue_shift`` and they include the ``n_heldout_content`` content classes the posts
 never show. Tasks: ``emotion`` (affect), ``stance``, ``object`` (the content class).
 """
+
 from __future__ import annotations
 
 import io
@@ -35,38 +36,77 @@ TASK_CLASSES = {"emotion": AFFECTS, "stance": STANCES, "object": CONTENTS}
 LATENT_KEYS = ("object", "affect", "stance", "poster", "popularity")
 TIMESTAMP_START = 1_600_000_000
 CHUNK = 1024  # images rendered per random stream; fixed so output never depends on threading
-_STREAM = {"latents": 1, "images": 2, "engagement": 3, "comments": 4, "time": 5, "posters": 6,
-           "train": 11, "val": 12, "test": 13}
+_STREAM = {
+    "latents": 1,
+    "images": 2,
+    "engagement": 3,
+    "comments": 4,
+    "time": 5,
+    "posters": 6,
+    "train": 11,
+    "val": 12,
+    "test": 13,
+}
 SPLITS = ("train", "val", "test")
 
 
 def world_model(cfg: WorldConfig) -> dict:
     """Everything that defines the world: config, class names and all generative tables."""
-    return {"format": "vise-world/2", "config": cfg.to_params(),
-            "classes": {"affects": AFFECTS, "objects": CONTENTS, "stances": STANCES, "reactions": REACTIONS,
-                        "shapes": latents.SHAPES, "textures": latents.TEXTURES, "layouts": latents.LAYOUTS},
-            "latents": {"object": "content class, uniform over the allowed classes",
-                        "heldout_content": [CONTENTS[c] for c in latents.heldout_contents(cfg.n_heldout_content)],
-                        "affect_of_content": {CONTENTS[c]: AFFECTS[a] for c, a in enumerate(latents.AFFECT_OF_CONTENT)},
-                        "affect_from_content": cfg.affect_from_content, "stance": "uniform, independent",
-                        "poster": f"uniform over {cfg.n_posters} accounts",
-                        "popularity": f"lognormal, mean 1, log-std {cfg.popularity_sigma} (poster x post)"},
-            "image": {"palette": {CONTENTS[c]: list(p) for c, p in enumerate(latents.PALETTE)},
-                      "style": render.STYLE, "style_std": {k: v * cfg.style_spread for k, v in render.STYLE_STD.items()},
-                      "stance_frame": {**render.STANCE_FRAME, "hue_std": render.STANCE_FRAME["hue_std"] * cfg.stance_spread},
-                      "geometry": render.GEOMETRY, "pixel_noise": cfg.pixel_noise,
-                      "downstream_hue_shift": cfg.downstream_hue_shift},
-            "engagement": {"base_mix": dict(zip(REACTIONS, np.exp(engagement_model.base_logits(cfg.like_share)).round(3).tolist())),
-                           "affect_tilt": engagement_model.AFFECT_TILT, "stance_tilt": engagement_model.STANCE_TILT,
-                           "share_mult": engagement_model.SHARE_MULT, "table_std": engagement_model.TABLE_STD,
-                           "knobs": {k: getattr(cfg, k) for k in ("eng_content", "eng_affect", "eng_stance", "eng_nonvisual")},
-                           "noise": cfg.engagement_noise,
-                           "p_true_class_phrase": (1 - cfg.engagement_noise) * (1 - cfg.comment_confusion),
-                           "phrase_weights": comments.phrase_weights(cfg), "comment_shape": comments.COMMENT_SHAPE},
-            "vocabulary": {"affect": comments.AFFECT_PHRASES, "stance": comments.STANCE_PHRASES,
-                           "shape_words": comments.SHAPE_WORDS, "texture_words": comments.TEXTURE_WORDS,
-                           "content_templates": comments.CONTENT_TEMPLATES, "chatter": comments.CHATTER,
-                           "poster_templates": comments.POSTER_TEMPLATES, "emoji": comments.EMOJI}}
+    return {
+        "format": "vise-world/2",
+        "config": cfg.to_params(),
+        "classes": {
+            "affects": AFFECTS,
+            "objects": CONTENTS,
+            "stances": STANCES,
+            "reactions": REACTIONS,
+            "shapes": latents.SHAPES,
+            "textures": latents.TEXTURES,
+            "layouts": latents.LAYOUTS,
+        },
+        "latents": {
+            "object": "content class, uniform over the allowed classes",
+            "heldout_content": [CONTENTS[c] for c in latents.heldout_contents(cfg.n_heldout_content)],
+            "affect_of_content": {CONTENTS[c]: AFFECTS[a] for c, a in enumerate(latents.AFFECT_OF_CONTENT)},
+            "affect_from_content": cfg.affect_from_content,
+            "stance": "uniform, independent",
+            "poster": f"uniform over {cfg.n_posters} accounts",
+            "popularity": f"lognormal, mean 1, log-std {cfg.popularity_sigma} (poster x post)",
+        },
+        "image": {
+            "palette": {CONTENTS[c]: list(p) for c, p in enumerate(latents.PALETTE)},
+            "style": render.STYLE,
+            "style_std": {k: v * cfg.style_spread for k, v in render.STYLE_STD.items()},
+            "stance_frame": {**render.STANCE_FRAME, "hue_std": render.STANCE_FRAME["hue_std"] * cfg.stance_spread},
+            "geometry": render.GEOMETRY,
+            "pixel_noise": cfg.pixel_noise,
+            "downstream_hue_shift": cfg.downstream_hue_shift,
+        },
+        "engagement": {
+            "base_mix": dict(
+                zip(REACTIONS, np.exp(engagement_model.base_logits(cfg.like_share)).round(3).tolist(), strict=False)
+            ),
+            "affect_tilt": engagement_model.AFFECT_TILT,
+            "stance_tilt": engagement_model.STANCE_TILT,
+            "share_mult": engagement_model.SHARE_MULT,
+            "table_std": engagement_model.TABLE_STD,
+            "knobs": {k: getattr(cfg, k) for k in ("eng_content", "eng_affect", "eng_stance", "eng_nonvisual")},
+            "noise": cfg.engagement_noise,
+            "p_true_class_phrase": (1 - cfg.engagement_noise) * (1 - cfg.comment_confusion),
+            "phrase_weights": comments.phrase_weights(cfg),
+            "comment_shape": comments.COMMENT_SHAPE,
+        },
+        "vocabulary": {
+            "affect": comments.AFFECT_PHRASES,
+            "stance": comments.STANCE_PHRASES,
+            "shape_words": comments.SHAPE_WORDS,
+            "texture_words": comments.TEXTURE_WORDS,
+            "content_templates": comments.CONTENT_TEMPLATES,
+            "chatter": comments.CHATTER,
+            "poster_templates": comments.POSTER_TEMPLATES,
+            "emoji": comments.EMOJI,
+        },
+    }
 
 
 def _rng(cfg, stream, *more):
@@ -80,8 +120,15 @@ def _render(cfg, stream, lat, hue_shift):
 
     def job(c):
         s = slice(c * CHUNK, min(n, (c + 1) * CHUNK))
-        img = render.render_images(_rng(cfg, stream, 1000 + c), {k: v[s] for k, v in lat.items()}, px,
-                                   cfg.style_spread, cfg.stance_spread, cfg.pixel_noise, hue_shift)
+        img = render.render_images(
+            _rng(cfg, stream, 1000 + c),
+            {k: v[s] for k, v in lat.items()},
+            px,
+            cfg.style_spread,
+            cfg.stance_spread,
+            cfg.pixel_noise,
+            hue_shift,
+        )
         out[s] = (img * 255 + 0.5).astype(np.uint8)
 
     with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as ex:
@@ -101,28 +148,45 @@ def _save_npz(path, arrays):
 def _write(cfg, tmp):
     (tmp / "posts").mkdir()
     (tmp / "downstream").mkdir()
-    (tmp / "world.json").write_text(json.dumps(world_model(cfg), indent=1, ensure_ascii=False) + "\n",
-                                    encoding="utf-8")
+    (tmp / "world.json").write_text(json.dumps(world_model(cfg), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
     prng = _rng(cfg, "posters")
     poster_pop = latents.poster_popularity(prng, cfg.n_posters, cfg.popularity_sigma)
     posters = engagement_model.poster_table(prng, cfg.n_posters)
     lat = latents.sample_latents(_rng(cfg, "latents"), cfg.n_posts, cfg, True, poster_pop)
     np.save(tmp / "posts" / "images.npy", _render(cfg, "images", lat, 0.0))
     _save_npz(tmp / "posts" / "latents.npz", lat)
-    reactions, shares, comm = engagement_model.sample_engagement(cfg, lat, posters, _rng(cfg, "engagement"),
-                                                                 _rng(cfg, "comments"))
+    reactions, shares, comm = engagement_model.sample_engagement(
+        cfg, lat, posters, _rng(cfg, "engagement"), _rng(cfg, "comments")
+    )
     ts = TIMESTAMP_START + 90 * np.arange(cfg.n_posts) + _rng(cfg, "time").integers(0, 90, cfg.n_posts)
     with open(tmp / "posts" / "manifest.jsonl", "w", encoding="utf-8", newline="\n") as f:
-        for i, (r, s, t) in enumerate(zip(reactions.tolist(), shares.tolist(), ts.tolist())):
-            f.write(json.dumps({"post_id": f"p{i:07d}", "image_index": i, "comments": comm[i],
-                                "reactions": dict(zip(REACTIONS, r)), "shares": s, "timestamp": t},
-                               ensure_ascii=False) + "\n")
+        for i, (r, s, t) in enumerate(zip(reactions.tolist(), shares.tolist(), ts.tolist(), strict=False)):
+            f.write(
+                json.dumps(
+                    {
+                        "post_id": f"p{i:07d}",
+                        "image_index": i,
+                        "comments": comm[i],
+                        "reactions": dict(zip(REACTIONS, r, strict=False)),
+                        "shares": s,
+                        "timestamp": t,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     for split in SPLITS:
         n = getattr(cfg, f"n_{split}")
         dl = latents.sample_latents(_rng(cfg, split), n, cfg, False, poster_pop)
-        _save_npz(tmp / "downstream" / f"{split}.npz",
-                  {"images": _render(cfg, split, dl, cfg.downstream_hue_shift), "emotion": dl["affect"],
-                   "stance": dl["stance"], "object": dl["object"]})
+        _save_npz(
+            tmp / "downstream" / f"{split}.npz",
+            {
+                "images": _render(cfg, split, dl, cfg.downstream_hue_shift),
+                "emotion": dl["affect"],
+                "stance": dl["stance"],
+                "object": dl["object"],
+            },
+        )
 
 
 def generate_world(cfg: WorldConfig, out_dir) -> pathlib.Path:

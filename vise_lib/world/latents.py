@@ -27,11 +27,16 @@ LAYOUTS = ("single", "tiled")
 CONTENTS = tuple(f"{s}/{t}/{lay}" for s in SHAPES for t in TEXTURES for lay in LAYOUTS)
 #: Each content class's preferred affect (used with weight ``affect_from_content``): a fixed
 #: scramble, so neighbouring classes do not share it.
-AFFECT_OF_CONTENT = tuple(int(a) for a in np.random.default_rng(12345).permutation(
-    np.arange(len(CONTENTS)) % len(AFFECTS)))
+AFFECT_OF_CONTENT = tuple(
+    int(a) for a in np.random.default_rng(12345).permutation(np.arange(len(CONTENTS)) % len(AFFECTS))
+)
 #: Each content class's palette: background hue and foreground hue (turns), fixed.
-PALETTE = tuple((round(float(h), 3), round(float((h + 0.35 + 0.3 * g) % 1.0), 3)) for h, g in zip(
-    (np.arange(len(CONTENTS)) * 0.618034) % 1.0, np.random.default_rng(54321).random(len(CONTENTS))))
+PALETTE = tuple(
+    (round(float(h), 3), round(float((h + 0.35 + 0.3 * g) % 1.0), 3))
+    for h, g in zip(
+        (np.arange(len(CONTENTS)) * 0.618034) % 1.0, np.random.default_rng(54321).random(len(CONTENTS)), strict=False
+    )
+)
 
 
 def content_parts(content: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -28,29 +28,31 @@ F32 = np.float32
 #: Per-affect mean colour grading: gain (brightness multiplier), sat (saturation multiplier),
 #: contrast (around the image mean), tint (RGB offset) and grain (std of per-pixel grain).
 STYLE = {
-    "amusement":   {"gain": 1.12, "sat": 1.30, "contrast": 1.10, "tint": [0.06, 0.03, -0.04], "grain": 0.02},
-    "awe":         {"gain": 1.10, "sat": 1.10, "contrast": 1.30, "tint": [0.00, 0.02, 0.06], "grain": 0.00},
+    "amusement": {"gain": 1.12, "sat": 1.30, "contrast": 1.10, "tint": [0.06, 0.03, -0.04], "grain": 0.02},
+    "awe": {"gain": 1.10, "sat": 1.10, "contrast": 1.30, "tint": [0.00, 0.02, 0.06], "grain": 0.00},
     "contentment": {"gain": 1.02, "sat": 0.90, "contrast": 0.80, "tint": [0.02, 0.05, 0.00], "grain": 0.01},
-    "anger":       {"gain": 0.95, "sat": 1.30, "contrast": 1.40, "tint": [0.08, -0.03, -0.04], "grain": 0.06},
-    "fear":        {"gain": 0.72, "sat": 0.70, "contrast": 1.20, "tint": [0.02, -0.04, 0.06], "grain": 0.07},
-    "sadness":     {"gain": 0.78, "sat": 0.45, "contrast": 0.80, "tint": [-0.03, 0.00, 0.05], "grain": 0.02},
+    "anger": {"gain": 0.95, "sat": 1.30, "contrast": 1.40, "tint": [0.08, -0.03, -0.04], "grain": 0.06},
+    "fear": {"gain": 0.72, "sat": 0.70, "contrast": 1.20, "tint": [0.02, -0.04, 0.06], "grain": 0.07},
+    "sadness": {"gain": 0.78, "sat": 0.45, "contrast": 0.80, "tint": [-0.03, 0.00, 0.05], "grain": 0.02},
 }
 #: Within-affect standard deviations of the grading, scaled by ``style_spread``.
 STYLE_STD = {"gain": 0.12, "sat": 0.25, "contrast": 0.22, "tint": 0.04, "grain": 0.02}
 #: Stance frame: mean hue per stance (turns), hue std at ``stance_spread`` 1, and its width.
-STANCE_FRAME = {"hue": {"left": 0.58, "right": 0.95}, "hue_std": 0.13, "px_fraction": 0.07,
-                "sat": 0.75, "val": 0.85}
+STANCE_FRAME = {"hue": {"left": 0.58, "right": 0.95}, "hue_std": 0.13, "px_fraction": 0.07, "sat": 0.75, "val": 0.85}
 #: Content geometry: texture cycles per image, shape radius per layout (fraction of the side),
 #: per-image hue jitter of the palette (turns).
-GEOMETRY = {"texture_cycles": [2.0, 4.5], "radius": {"single": [0.28, 0.36], "tiled": [0.12, 0.16]},
-            "hue_jitter": 0.03, "tile_centres": [0.28, 0.72]}
+GEOMETRY = {
+    "texture_cycles": [2.0, 4.5],
+    "radius": {"single": [0.28, 0.36], "tiled": [0.12, 0.16]},
+    "hue_jitter": 0.03,
+    "tile_centres": [0.28, 0.72],
+}
 
 
 def hsv_to_rgb(h, s, v):
     """Vectorized HSV -> RGB for arrays of equal shape (hue in turns); returns shape + (3,)."""
     h = np.mod(h, 1.0)
-    out = [v - v * s * np.clip(np.minimum((n + h * 6) % 6, 4 - (n + h * 6) % 6), 0, 1)
-           for n in (5.0, 3.0, 1.0)]
+    out = [v - v * s * np.clip(np.minimum((n + h * 6) % 6, 4 - (n + h * 6) % 6), 0, 1) for n in (5.0, 3.0, 1.0)]
     return np.stack(out, axis=-1).astype(F32)
 
 
@@ -146,7 +148,7 @@ def _content(rng, content, px, hue_shift):
 def _frame(img, rng, stance, stance_spread):
     """Paint the stance frame (a border of stance-dependent hue, overlapping between stances)."""
     n, px = img.shape[:2]
-    b = max(1, int(round(px * STANCE_FRAME["px_fraction"])))
+    b = max(1, round(px * STANCE_FRAME["px_fraction"]))
     mu = np.array([STANCE_FRAME["hue"][s] for s in STANCES])[stance]
     hue = mu + STANCE_FRAME["hue_std"] * stance_spread * rng.standard_normal(n)
     colour = hsv_to_rgb(hue, np.full(n, STANCE_FRAME["sat"]), np.full(n, STANCE_FRAME["val"]))[:, None, None, :]
