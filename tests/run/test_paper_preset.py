@@ -72,11 +72,11 @@ def test_paper_preset_dry_run(real_layout):
     ingest = json.loads((run_dir / "ingest" / "results.json").read_text())
     assert ingest["n_posts"] == 240
     assert sum(ingest["ingest"]["skipped"].values()) == 1  # the path escaping the data root
-    ck = torch.load(run_dir / "pretrain" / "vise" / "checkpoint.pt", map_location="cpu", weights_only=True)
+    ck = torch.load(run_dir / "pretrain" / "vise" / "seed0" / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert ck["data"]["stream"]["source"] == "shards"  # trained straight from the ingested shards
     assert ck["data"]["n_images"] == 240 and ck["data_position"]["batch"] == 0  # completed epochs
     down = json.loads((run_dir / "downstream" / "results.json").read_text())
-    assert {r["backbone"] for r in down["runs"]} == {"vise"} and len(down["runs"]) == 1
+    assert {r["backbone"] for r in down["runs"]} == {"vise@0"} and len(down["runs"]) == 1  # backbone@pretrain seed
     html = root / "out" / "_build" / "paper_dry" / "_build" / "html"
     assert (html / "book" / "_generated" / "10_ingest.html").exists()
     assert (html / "book" / "_generated" / "scaling.html").exists()  # the "Scaling to the paper" page

@@ -251,6 +251,7 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None
             wanted[src / rel] = f
     for nb in [*gen.glob("*.ipynb"), *gen.glob("*.md")]:
         wanted[src / "book" / "_generated" / nb.name] = nb
+    wanted[src / "vise_lib" / "recipe.py"] = root / "vise_lib" / "recipe.py"  # the Method page shows it
     for dst, origin in wanted.items():
         dst.parent.mkdir(parents=True, exist_ok=True)
         if not dst.exists() or dst.stat().st_mtime != origin.stat().st_mtime:
