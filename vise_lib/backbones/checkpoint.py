@@ -60,8 +60,9 @@ def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
     Writes to a temporary file in the same folder, then ``os.replace``-s it into place.
     Returns the path written.
     """
-    if isinstance(getattr(backbone, "backbone", None), nn.Module):
-        backbone = backbone.backbone
+    trunk = getattr(backbone, "backbone", None)
+    if isinstance(trunk, nn.Module):
+        backbone = trunk
     if not isinstance(backbone, nn.Module):
         raise ValueError(f"expected an nn.Module backbone, got {type(backbone).__name__}")
     source = backbone.state_dict()
@@ -69,12 +70,13 @@ def save_backbone(backbone: nn.Module, path: str | os.PathLike) -> Path:
     bad = [k for k in state if not k.split(".", 1)[0].isdigit()]
     if bad:
         raise ValueError(f"backbone is not in the official layout (keys like {bad[:3]}); use build_backbone")
-    state._metadata = OrderedDict(getattr(source, "_metadata", {}))
-    state._metadata[META_KEY] = {**infer_layout(state, "the backbone to save"), "format": META_FORMAT}
+    meta = OrderedDict(getattr(source, "_metadata", {}))
+    meta[META_KEY] = {**infer_layout(state, "the backbone to save"), "format": META_FORMAT}
+    state._metadata = meta  # type: ignore[attr-defined]  # torch's state-dict metadata slot, saved by torch.save
     return atomic_write(path, lambda f: torch.save(state, f))
 
 
-def _to_official(state: Mapping, path: Path) -> tuple[dict[str, torch.Tensor], str]:
+def _to_official(state: Mapping, path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], str]:
     """Unwrap and rename a loaded checkpoint into official trunk keys; also says which layout it was."""
     for _ in range(2):  # {"state_dict": {...}} or {"model": {"state_dict": ...}}
         inner = [k for k in _WRAPPER_KEYS if isinstance(state.get(k), Mapping)]
@@ -120,7 +122,7 @@ def closest_layout(keys) -> str:
     """``"<layout> (k of n keys in common)"`` for the known layout sharing most keys with ``keys``."""
     keys = set(keys)
     scores = {name: len(keys & ks) / max(len(keys | ks), 1) for name, ks in _known_layouts().items()}
-    best = max(scores, key=scores.get)
+    best = max(scores, key=scores.__getitem__)
     common = len(keys & _known_layouts()[best])
     return f"{best} ({common} of its {len(_known_layouts()[best])} keys in common)"
 
@@ -223,8 +225,10 @@ def load_backbone(
             match ``arch``; the message names the file, the offending keys and what the file is.
     """
     path = Path(path)
+    desc: dict | None
     if arch is None:
         state, desc = read_checkpoint(path)
+        arch = desc["arch"]
     else:  # an explicit arch: the description only improves the error message
         raw = _load_raw(path)
         state, source = _to_official(raw, path)
@@ -232,10 +236,12 @@ def load_backbone(
             desc = _describe(raw, state, source, path)
         except ValueError:
             desc = None
-    arch = arch or desc["arch"]
-    same = desc is not None and desc["arch"] == arch
-    width = width if width is not None else (desc["width"] if same and arch == "small_resnet" else 32)
-    blocks = blocks if blocks is not None else (desc["blocks"] if same and arch == "small_resnet" else 1)
+        if not arch and desc is not None:
+            arch = desc["arch"]
+    # the file's own width/blocks, when it describes the small_resnet being built
+    own = desc if desc is not None and desc["arch"] == arch and arch == "small_resnet" else None
+    width = width if width is not None else (own["width"] if own is not None else 32)
+    blocks = blocks if blocks is not None else (own["blocks"] if own is not None else 1)
     model = build_backbone(arch, width, blocks)
     expected = model.state_dict()
     what = f"a {arch!r} backbone" + (f" (width={width}, blocks={blocks})" if arch == "small_resnet" else "")

@@ -204,7 +204,7 @@ def _cell(value, notes: Counter):
     return number(value)
 
 
-def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict:
+def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict | RowError:
     """A table row (text cells or typed values) -> the record schema (reactions still mixed in)."""
     out = dict(rec)
     if isinstance(out.get("post_id"), str):
@@ -278,7 +278,8 @@ def read_comments_table(path, notes: Counter | None = None) -> tuple[dict[str, l
         raise FileNotFoundError(f"comments table not found: {path}")
     notes = Counter() if notes is None else notes
     by_post: dict[str, list[str]] = {}
-    skipped, examples = Counter(), []
+    skipped: Counter = Counter()
+    examples: list[tuple[int, str]] = []
 
     def skip(row, reason):
         skipped[f"comments table: {reason}"] += 1

@@ -90,7 +90,7 @@ def _resize_crop(img: Image.Image, size: int) -> Image.Image:
             nw, nh = size, max(size, int(h * size / w))
         else:
             nw, nh = max(size, int(w * size / h)), size
-        img = img.resize((nw, nh), Image.BILINEAR)
+        img = img.resize((nw, nh), Image.Resampling.BILINEAR)
         w, h = nw, nh
     left, top = round((w - size) / 2.0), round((h - size) / 2.0)
     if (w, h) != (size, size):

@@ -90,6 +90,8 @@ def ingest(
                     counts["failed"] += 1
                     continue
                 if decode:
+                    if root is None:  # the reader has no root only when data_root is None
+                        raise ValueError(f"{reader.path}:{line}: decoding an image needs a data_root")
                     try:
                         img = decode_image(root.resolve(r["image"]), image_size)
                     except ImageError as e:

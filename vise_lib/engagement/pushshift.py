@@ -112,7 +112,8 @@ class _LocalImages:
     def __init__(self, root: DataRoot, layout: str):
         if layout not in LAYOUTS:
             raise ValueError(f"layout must be one of {LAYOUTS}, got {layout!r}")
-        self.root, self.layout, self.listing = root, layout, {}
+        self.root, self.layout = root, layout
+        self.listing: dict[str, set[str]] = {}
 
     def find(self, sub_id: str, subreddit: str) -> str | None:
         folder = subreddit if self.layout == "subreddit" else ""
@@ -145,7 +146,7 @@ def _decode(raw: bytes, counts: Counter):
     except UnicodeDecodeError:
         counts["non-UTF-8 bytes replaced"] += 1
         text = raw.decode("utf-8", errors="replace")
-    notes = Counter()
+    notes: Counter = Counter()
     try:
         obj = loads_json(text, notes)
     except (ValueError, RecursionError):  # also an integer of more than 4300 digits

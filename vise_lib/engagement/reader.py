@@ -208,8 +208,8 @@ class ManifestReader:
                 for (line, r), d in zip(rows, dup, strict=False)
                 if d
             ]
-            for line, e in sorted(errors, key=lambda t: t[0]):
-                self._fail(line, e)
+            for line, err in sorted(errors, key=lambda t: t[0]):
+                self._fail(line, err)
             kept = [dict(r, line=line) for (line, r), d in zip(rows, dup, strict=False) if not d]
             if table is not None:
                 for r in kept:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from vise_lib.engagement.ingest import ingest
 from vise_lib.engagement.pushshift import pushshift_to_manifest
@@ -44,7 +45,7 @@ def prepare_posts(
         raise ValueError(f"data_root must be an existing folder of images, got {data_root!r}")
     run = Path(run_dir)
     work = run / "ingest"
-    out = {"pushshift": None}
+    out: dict[str, Any] = {"pushshift": None}
     if source == "pushshift":
         if not pushshift_submissions:
             raise ValueError("source 'pushshift' needs pushshift_submissions (RS_*.zst files)")

@@ -256,14 +256,15 @@ def iter_shards(source, decode: bool = True, rank: int = 0, world_size: int = 1)
 
 
 def _read_shard(shard: Path, decode: bool):
-    key, parts, last = None, {}, None
+    key, last = None, None
+    parts: dict[str, bytes] = {}
     if shard.stat().st_size % 512:
         raise ValueError(f"{shard}: size {shard.stat().st_size} is not a multiple of 512 bytes: truncated tar")
 
     def sample():
         if set(parts) != {"json", "img"}:
             raise ValueError(f"{shard}: sample {key} is incomplete (has {sorted(parts)})")
-        img = parts["img"]
+        img: bytes | np.ndarray = parts["img"]
         if decode:
             try:
                 img = decode_image(img)
@@ -281,7 +282,10 @@ def _read_shard(shard: Path, decode: bool):
                     yield sample()
                     last, parts = key, {}
                 key = k
-                parts["json" if ext == "json" else "img"] = tar.extractfile(m).read()
+                data = tar.extractfile(m)
+                if data is None:  # only non-file members have no data; m.isfile() was checked above
+                    raise ValueError(f"{shard}: member {m.name} has no data")
+                parts["json" if ext == "json" else "img"] = data.read()
     except (tarfile.TarError, EOFError, OSError) as e:
         raise ValueError(f"{shard}: unreadable or truncated tar after sample {last} ({e})") from None
     if key is not None:
@@ -291,7 +295,8 @@ def _read_shard(shard: Path, decode: bool):
 def read_shards(source, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray, Engagement]:
     """All samples in memory: images uint8 ``(N, H, W, 3)`` (same size required) and their
     :class:`Engagement`, whose ``image_index`` is the row in that array."""
-    images, rows, names = [], [], {}
+    images: list[np.ndarray] = []
+    rows, names = [], {}
     for s in iter_shards(source, True, rank, world_size):
         r = s["record"]
         names.update(dict.fromkeys(r.get("reactions", {})))

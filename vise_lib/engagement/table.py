@@ -84,8 +84,9 @@ class Engagement:
     reaction_names: tuple[str, ...]
     shares: np.ndarray  # (N,) int64
     timestamp: np.ndarray  # (N,) int64 (0 when absent)
-    captions: list[str] | None = None  # the post's own text ('' when absent)
-    n_comments: np.ndarray | None = None  # (N,) int64 given comment count, -1 when absent
+    # Optional at construction only: ``__post_init__`` fills a None in, so every method sees the column.
+    captions: list[str] = None  # type: ignore[assignment]  # the post's own text ('' when absent)
+    n_comments: np.ndarray = None  # type: ignore[assignment]  # (N,) int64 given comment count, -1 when absent
 
     def __post_init__(self) -> None:
         if self.captions is None:
@@ -165,7 +166,7 @@ class Engagement:
         """The engagement blocks that are empty for every post (``comments``, ``reactions``,
         ``shares``); all three means φ(e) cannot tell any two posts apart."""
         out = []
-        if not any(self.comments) and not any(self.captions) and not (self.n_comments > 0).any():
+        if not any(self.comments) and not any(self.captions) and not np.any(self.n_comments > 0):
             out.append("comments")
         if not self.reactions.any():
             out.append("reactions")
@@ -175,7 +176,7 @@ class Engagement:
 
     def row(self, i: int) -> dict:
         """Post ``i`` as a manifest record (JSON-ready; ``image`` or ``image_index``)."""
-        rec = {"post_id": self.post_ids[i]}
+        rec: dict[str, object] = {"post_id": self.post_ids[i]}
         rec.update(
             {"image": self.images[i]} if self.images[i] is not None else {"image_index": int(self.image_index[i])}
         )

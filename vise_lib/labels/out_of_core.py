@@ -43,7 +43,8 @@ class Reservoir:
     def __init__(self, n: int, seed: int = 0):
         if n < 1:
             raise ValueError(f"sample size must be >= 1, got {n}")
-        self.n, self.rng, self.seen, self.items = n, np.random.default_rng(seed), 0, []
+        self.n, self.rng, self.seen = n, np.random.default_rng(seed), 0
+        self.items: list = []
 
     def offer(self, m: int) -> list[tuple[int, int]]:
         """Offer ``m`` new items; returns ``(item, slot)`` pairs to store (slot == len: append)."""
@@ -119,7 +120,7 @@ def transform_chunks(encoder: SignalEncoder, chunks: Iterable[Engagement]) -> It
         yield eng, encoder.transform(eng)
 
 
-def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
     """:func:`vise_lib.labels.kmeans.assign` applied to each feature chunk of a stream:
     ``(labels, inertia)`` per chunk."""
     for x in chunks:
@@ -159,7 +160,8 @@ def pseudo_labels_out_of_core(
     del sample
     phi_dir = out / "phi"
     shutil.rmtree(phi_dir, ignore_errors=True)
-    res, files, widths = Reservoir(kmeans_posts, seed + 1), [], [1, 1]
+    files: list[Path] = []
+    res, widths = Reservoir(kmeans_posts, seed + 1), [1, 1]
     for eng, phi in transform_chunks(enc, make_chunks()):
         stem = phi_dir / f"{len(files):06d}"
         files.append(save_npy(stem.with_suffix(".npy"), phi))
@@ -259,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="k-means backend, as in the 01 stage")
     a = p.parse_args(argv)
-    readers = []
+    readers: list[ManifestReader] = []
 
     def chunks():
         names = readers[0].reaction_names if readers else None  # the first pass found them

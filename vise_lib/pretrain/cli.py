@@ -123,12 +123,13 @@ def main(argv: list[str] | None = None) -> dict:
             if a.labels is not None:
                 raise ValueError("--shards takes its labels from --labels-npz (joined by post id), not --labels")
             kw = {"workers": a.workers, "shuffle_buffer": a.shuffle_buffer}
-            images = (
+            source = (
                 ShardSource(a.shards, **kw)
                 if a.labels_npz is None
                 else ShardSource.from_labels_npz(a.shards, a.labels_npz, tuple(a.label_key or ("label",)), **kw)
             )
-            labels = images.label_sets
+            images: ShardSource | np.ndarray = source
+            labels = source.label_sets
         else:
             if a.labels_npz is not None:
                 raise ValueError("--labels-npz goes with --shards; with --images pass --labels")

@@ -20,6 +20,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch.nn.parallel import DistributedDataParallel
@@ -195,7 +196,8 @@ def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
     ``checkpoint.pt`` first, then ``checkpoint.prev.pt``; an unreadable file is set aside as
     ``corrupt``, one from a different run (config, data) as ``stale``. Reads only.
     """
-    msgs, aside = [], []
+    msgs: list[str] = []
+    aside: list[tuple[Path, str]] = []
     for path in (out / "checkpoint.pt", out / PREV_NAME):
         if not path.is_file():
             continue
@@ -293,7 +295,11 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     }
     if isinstance(images, ShardSource):
         data_id["stream"] = images.identity(world)
-    st = {"step": 0, "history": [], "running": (0.0, 0.0, [0.0] * len(heads), 0)}  # running: secs, loss, hits, n
+    st: dict[str, Any] = {
+        "step": 0,
+        "history": [],
+        "running": (0.0, 0.0, [0.0] * len(heads), 0),
+    }  # running: secs, loss, hits, n
     if main:
         sweep_stale_temps(ckpt_path)  # temp files of a run killed while writing a checkpoint
     ck, info = _resume_state(out, cfg, data_id, model, opt, total, main) if resume else (None, None)

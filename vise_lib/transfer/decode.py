@@ -91,7 +91,8 @@ class Decoded:
 
 def _decode_all(ds: ImageDataset, size: int, progress: bool):
     out = np.empty((len(ds), size, size, 3), dtype=np.uint8)
-    kept, skipped = [], []
+    kept: list[int] = []
+    skipped: list[tuple[str, str]] = []
     step = max(1, len(ds) // 10)
     for i, rel in enumerate(ds.paths):
         full = Path(ds.root) / rel

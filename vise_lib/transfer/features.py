@@ -81,7 +81,7 @@ def array_id(images: np.ndarray) -> str:
     """SHA-256 hex digest of an array's dtype, shape and bytes (the dataset's identity)."""
     a = np.ascontiguousarray(images)
     h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
-    h.update(memoryview(a).cast("B"))
+    h.update(a.data.cast("B"))  # a.data: the array's memoryview
     return h.hexdigest()
 
 

@@ -11,6 +11,7 @@ multi-label thresholds are chosen on validation, as in the linear probe. Determi
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import torch
@@ -43,7 +44,7 @@ def finetune(
     batch_size: int = 64,
     weight_decay: float = 5e-4,
     seed: int = 0,
-    device: str | None = None,
+    device: str | torch.device | None = None,
 ) -> dict:
     """Fine-tune ``backbone`` + a linear head on ``train``; score on ``val`` and ``test``.
 
@@ -100,7 +101,7 @@ def finetune(
         )
         history.append({"epoch": epoch, "loss": total / max(count, 1), "val": score})
     val_out, test_out = _predict(model, val[0], 256, device), _predict(model, test[0], 256, device)
-    result = {"best_C": None, "epochs": epochs, "history": history, "n_classes": n_classes}
+    result: dict[str, Any] = {"best_C": None, "epochs": epochs, "history": history, "n_classes": n_classes}
     if multilabel:
         sv, st = torch.sigmoid(val_out).numpy(), torch.sigmoid(test_out).numpy()
         th = best_thresholds(np.asarray(val[1]), sv)

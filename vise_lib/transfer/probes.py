@@ -161,6 +161,8 @@ class _OneVsRest:
         return ok_all, iters
 
     def scores(self, x):
+        if self.models is None:
+            raise TypeError("the probe is not fitted: call fit() first")
         out = np.empty((len(x), len(self.models)))
         for k, m in enumerate(self.models):
             out[:, k] = self.constant[k] if m is None else m.predict_proba(x)[:, 1]

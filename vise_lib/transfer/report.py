@@ -45,7 +45,7 @@ def _column(results: dict, task: str) -> str:
 def headline_table(results: dict) -> pd.DataFrame:
     """Backbones + ``majority class`` + ``chance`` × datasets, mean ± std over seeds (see module docstring)."""
     runs = pd.DataFrame(results["runs"])
-    rows = {}
+    rows: dict[str, dict[str, str]] = {}
     for b in results["backbones"]:
         rows[b] = {}
         for t in results["tasks"]:

@@ -27,7 +27,8 @@ def folder_classes(root: Path, base: Path, classes, name, skipped, allow_missing
     names = list(classes) if classes else sorted(dirs)
     if not names:
         raise ValueError(f"{base}: no class folders found")
-    paths, labels = [], []
+    paths: list[str] = []
+    labels: list[int] = []
     for k, c in enumerate(names):
         d = dirs.get(c.lower()) or dirs.get(c)
         files = list_files(d, root, skipped) if d is not None else []
@@ -48,7 +49,9 @@ def read_imagefolder(path, classes=None, name="imagefolder") -> ImageDataset:
     split_dirs = {d.name.lower(): d for d in subdirs(root) if d.name.lower() in SPLITS}
     if "train" in split_dirs and ("test" in split_dirs or "val" in split_dirs):
         names = list(classes) if classes else sorted({d.name for s in split_dirs.values() for d in subdirs(s)})
-        paths, labels, split = [], [], []
+        paths: list[str] = []
+        labels: list[int] = []
+        split: list[str] = []
         for s, d in split_dirs.items():
             p, y, _ = folder_classes(root, d, names, name, skipped, allow_missing=True)
             paths, labels, split = paths + p, labels + y, split + [s] * len(p)

@@ -24,7 +24,10 @@ def read_intentonomy(path, softprob_threshold: float = 0.0) -> ImageDataset:
     files = {s: ann_dir / f"intentonomy_{s}2020.json" for s in SPLITS}
     if not any(f.is_file() for f in files.values()):
         raise ValueError(f"{root}: no intentonomy_{{train,val,test}}2020.json found (looked in {ann_dir})")
-    classes, cat_index, entries, skipped = None, None, [], []
+    classes: list[str] | None = None
+    cat_index: dict[object, int] = {}  # set with classes, from the first annotation file
+    entries: list[tuple[str, np.ndarray, str]] = []
+    skipped: list[tuple[str, str]] = []
     for s, f in files.items():
         if not f.is_file():
             continue
@@ -58,7 +61,7 @@ def read_intentonomy(path, softprob_threshold: float = 0.0) -> ImageDataset:
                 skipped.append((where, why))
             elif (rel := contained(img_root, str(images[a["image_id"]]), where, skipped)) is not None:
                 entries.append((rel, y, s))
-    if not entries:
+    if not entries or classes is None:  # classes is None only when no file was read, so no entries
         raise ValueError(f"{root}: the Intentonomy annotations list no usable images")
     paths, rows, split = zip(*entries, strict=False)
     return ImageDataset(
