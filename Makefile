@@ -26,8 +26,10 @@ book: venv
 smoke: venv
 	$(VENV)/bin/vise run --preset smoke
 
-## make test: unit tests, the smoke pipeline, nbval on its executed notebooks, book + browser checks
+## make test: lint first (fails on any finding), then the smoke pipeline, unit tests, nbval on its
+## executed notebooks, book + browser checks
 test: venv browser
+	$(MAKE) lint
 	$(VENV)/bin/vise run --preset smoke --strict
 	$(PY) -m pytest tests book/_generated/smoke \
 		--nbval --nbval-current-env \

@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from pathlib import Path
 
+import numpy as np
+
 from vise_lib.pretrain.batchnorm import recompute_batchnorm_file
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
@@ -51,6 +53,8 @@ def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, ou
                 objective=ts.objective,
             )
             if v == "random":
+                if not isinstance(ts.images, np.ndarray):
+                    raise ValueError("the random baseline's BatchNorm recompute needs in-memory images (images.npy)")
                 recompute_batchnorm_file(r["backbone"], ts.images, c.arch, c.width, c.blocks)
             runs[backbone_name(v, seed)] = {
                 "variant": v,

@@ -20,6 +20,8 @@ Randomness comes only from the ``numpy.random.Generator`` passed in.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from vise_lib.world.latents import AFFECTS, PALETTE, SHAPES, STANCES, content_parts
@@ -27,7 +29,7 @@ from vise_lib.world.latents import AFFECTS, PALETTE, SHAPES, STANCES, content_pa
 F32 = np.float32
 #: Per-affect mean colour grading: gain (brightness multiplier), sat (saturation multiplier),
 #: contrast (around the image mean), tint (RGB offset) and grain (std of per-pixel grain).
-STYLE = {
+STYLE: dict[str, dict[str, Any]] = {
     "amusement": {"gain": 1.12, "sat": 1.30, "contrast": 1.10, "tint": [0.06, 0.03, -0.04], "grain": 0.02},
     "awe": {"gain": 1.10, "sat": 1.10, "contrast": 1.30, "tint": [0.00, 0.02, 0.06], "grain": 0.00},
     "contentment": {"gain": 1.02, "sat": 0.90, "contrast": 0.80, "tint": [0.02, 0.05, 0.00], "grain": 0.01},
@@ -38,10 +40,16 @@ STYLE = {
 #: Within-affect standard deviations of the grading, scaled by ``style_spread``.
 STYLE_STD = {"gain": 0.12, "sat": 0.25, "contrast": 0.22, "tint": 0.04, "grain": 0.02}
 #: Stance frame: mean hue per stance (turns), hue std at ``stance_spread`` 1, and its width.
-STANCE_FRAME = {"hue": {"left": 0.58, "right": 0.95}, "hue_std": 0.13, "px_fraction": 0.07, "sat": 0.75, "val": 0.85}
+STANCE_FRAME: dict[str, Any] = {
+    "hue": {"left": 0.58, "right": 0.95},
+    "hue_std": 0.13,
+    "px_fraction": 0.07,
+    "sat": 0.75,
+    "val": 0.85,
+}
 #: Content geometry: texture cycles per image, shape radius per layout (fraction of the side),
 #: per-image hue jitter of the palette (turns).
-GEOMETRY = {
+GEOMETRY: dict[str, Any] = {
     "texture_cycles": [2.0, 4.5],
     "radius": {"single": [0.28, 0.36], "tiled": [0.12, 0.16]},
     "hue_jitter": 0.03,

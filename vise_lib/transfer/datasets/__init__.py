@@ -68,7 +68,7 @@ def guess_format(path) -> str:
     return "imagefolder"
 
 
-def load_dataset(path, format: str = "imagefolder") -> ImageDataset:
+def load_dataset(path, format: str | None = "imagefolder") -> ImageDataset:
     """Read a dataset in one of :data:`FORMATS` from a local path (``format=None``: guessed)."""
     format = format or guess_format(path)
     if format not in READERS:
