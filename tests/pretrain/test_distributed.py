@@ -82,7 +82,7 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     assert len(digests) == 2 and digests[0] == digests[1]
     files = sorted(p.name for p in (tmp_path / "run").iterdir())
     # rank 0 only, no temp files; the previous good checkpoint is kept beside the last one
-    assert files == ["backbone.pt", "checkpoint.pt", "checkpoint.prev.pt", "log.jsonl"]
+    assert files == ["backbone.pt", "checkpoint.prev.pt", "checkpoint.pt", "log.jsonl"]
     rows = [json.loads(line) for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
     assert [r["step"] for r in rows] == [6, 12]
     ck = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
