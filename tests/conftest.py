@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import socket
+import sys
 from pathlib import Path
 
 import pytest
@@ -143,3 +145,19 @@ def write_fake_trunks(root: Path, official: bool = True) -> dict:
     cache.mkdir(parents=True, exist_ok=True)
     torch.save(torchvision.models.resnet18(weights=None).state_dict(), cache / url.rsplit("/", 1)[1])
     return {"vise": root / "resnet50_vise_250m.pth", "torch_home": root / "torch_home"}
+
+
+def torchrun_pretrain(nproc: int = 2) -> list[str]:
+    """The command prefix that runs ``vise train`` under torchrun on a free loopback port."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    torchrun = Path(sys.executable).with_name("torchrun")
+    return [
+        str(torchrun),
+        f"--nproc_per_node={nproc}",
+        f"--master_port={port}",
+        "--master_addr=127.0.0.1",
+        "-m",
+        "vise_lib.pretrain",
+    ]

@@ -2,26 +2,16 @@
 
 import json
 import os
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import torchrun_pretrain
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
 from vise_lib.pretrain.distributed import all_gather_objects, epoch_indices, rank_world, state_digest
-
-TORCHRUN = Path(sys.executable).with_name("torchrun")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_single_process_helpers():
@@ -45,12 +35,7 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     np.save(tmp_path / "x.npy", rng.integers(0, 256, (48, 16, 16, 3), dtype=np.uint8))
     np.save(tmp_path / "y.npy", rng.integers(0, 3, 48))
     cmd = [
-        str(TORCHRUN),
-        "--nproc_per_node=2",
-        f"--master_port={_free_port()}",
-        "--master_addr=127.0.0.1",
-        "-m",
-        "vise_lib.pretrain",
+        *torchrun_pretrain(),
         "--images",
         str(tmp_path / "x.npy"),
         "--labels",

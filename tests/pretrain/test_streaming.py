@@ -4,21 +4,18 @@ import functools
 import json
 import operator
 import os
-import socket
 import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from conftest import torchrun_pretrain
 
 from vise_lib.engagement.shards import ShardWriter
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.streaming import ShardSource
 
-TORCHRUN = Path(sys.executable).with_name("torchrun")
 N = 64
 
 
@@ -94,12 +91,6 @@ def test_pretrain_from_shards_resumes_bit_identically(shards, tmp_path):
     assert list((tmp_path / "b").glob("checkpoint.stale-*.pt")) and fresh["steps"] == 3
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.slow
 def test_torchrun_two_ranks_from_shards_resume_matches_uninterrupted(shards, tmp_path):
     np.savez(tmp_path / "labels.npz", post_id=_ids(), label=np.arange(N) % 4)
@@ -107,12 +98,7 @@ def test_torchrun_two_ranks_from_shards_resume_matches_uninterrupted(shards, tmp
 
     def run(out, *extra):
         cmd = [
-            str(TORCHRUN),
-            "--nproc_per_node=2",
-            f"--master_port={_free_port()}",
-            "--master_addr=127.0.0.1",
-            "-m",
-            "vise_lib.pretrain",
+            *torchrun_pretrain(),
             "--shards",
             str(shards),
             "--labels-npz",
