@@ -107,3 +107,26 @@ def test_every_module_imports_on_its_own():
 def test_no_public_name_is_shadowed_by_a_subpackage():
     for name in vise_lib.__all__:
         assert not (PKG / name).is_dir(), f"vise_lib.{name} is both a public name and a subpackage"
+
+
+def test_public_api_is_fully_annotated():
+    import inspect
+
+    missing = []
+    for name in vise_lib.__all__:
+        obj = getattr(vise_lib, name)
+        if inspect.isclass(obj):
+            fns = [
+                f for n, f in inspect.getmembers(obj, inspect.isfunction) if not n.startswith("_") or n == "__init__"
+            ]
+        else:
+            fns = [obj] if inspect.isfunction(obj) else []
+        for f in fns:
+            sig = inspect.signature(f)
+            params = [p for p in sig.parameters if p not in ("self", "cls")]
+            missing += [
+                f"{name}.{f.__name__}({p})" for p in params if sig.parameters[p].annotation is inspect.Parameter.empty
+            ]
+            if sig.return_annotation is inspect.Signature.empty:
+                missing.append(f"{name}.{f.__name__} -> ?")
+    assert not missing, missing

@@ -21,6 +21,9 @@ from typing import Any
 
 import numpy as np
 
+#: what every path parameter of the library accepts
+PathArg = str | os.PathLike[str]
+
 STALE_AFTER_S = 24 * 3600  # a temp file without a readable pid counts as stale after this
 
 

@@ -21,13 +21,14 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 from vise_lib.engagement.images import ImageError, decode_image
 from vise_lib.engagement.reader import ManifestReader
 from vise_lib.engagement.shards import FORMATS, ShardWriter
 from vise_lib.engagement.table import ManifestError
-from vise_lib.io import atomic_write, write_json
+from vise_lib.io import PathArg, atomic_write, write_json
 
 NO_PATH = "image_index without an image path (ingest needs image files)"
 
@@ -38,12 +39,12 @@ def image_reason(err: ImageError) -> str:
 
 
 def ingest(
-    manifest,
-    out_dir,
-    data_root,
-    comments=None,
-    reaction_columns=(),
-    reaction_names=None,
+    manifest: PathArg,
+    out_dir: PathArg,
+    data_root: PathArg | None,
+    comments: PathArg | None = None,
+    reaction_columns: Sequence[str] = (),
+    reaction_names: Sequence[str] | None = None,
     image_size: int | None = None,
     decode: bool = True,
     shards: bool = False,

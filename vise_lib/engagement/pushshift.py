@@ -39,6 +39,7 @@ import os
 import re
 import sys
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -47,7 +48,7 @@ from vise_lib.engagement.data_root import DataRoot, ImagePathError
 from vise_lib.engagement.formats import DROPPED_COMMENTS, loads_json
 from vise_lib.engagement.reader import MAX_COUNT, MAX_TIMESTAMP
 from vise_lib.engagement.zst import LineStream
-from vise_lib.io import atomic_write, write_json
+from vise_lib.io import PathArg, atomic_write, write_json
 
 IMAGE_EXTS = ("jpg", "jpeg", "png", "gif", "webp")
 IMAGE_HOSTS = ("i.redd.it", "i.imgur.com")
@@ -284,14 +285,14 @@ def join_comments(paths, kept: dict, allow_truncated=False, report: PushshiftRep
 
 
 def pushshift_to_manifest(
-    submissions,
-    comments,
-    data_root,
-    out,
-    layout="subreddit",
-    reactions=REACTIONS,
-    subreddits=None,
-    allow_truncated=False,
+    submissions: PathArg | Sequence[PathArg],
+    comments: PathArg | Sequence[PathArg] | None,
+    data_root: PathArg,
+    out: PathArg,
+    layout: str = "subreddit",
+    reactions: Sequence[str] = REACTIONS,
+    subreddits: Sequence[str] | None = None,
+    allow_truncated: bool = False,
 ) -> PushshiftReport:
     """Both passes, then write the JSONL manifest ``out`` (atomically) and its report (:func:`report_path`).
 

@@ -24,6 +24,7 @@ import contextlib
 import math
 import warnings
 from collections import Counter
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -40,6 +41,7 @@ from vise_lib.engagement.formats import (
     read_comments_table,
 )
 from vise_lib.engagement.table import Engagement, ManifestError, ReadReport
+from vise_lib.io import PathArg
 
 MAX_COUNT = 10**12
 MAX_TIMESTAMP = 10**13
@@ -138,15 +140,15 @@ class ManifestReader:
 
     def __init__(
         self,
-        path,
+        path: PathArg,
         strict: bool = False,
-        reaction_names=None,
+        reaction_names: Sequence[str] | None = None,
         *,
-        comments=None,
-        data_root=None,
-        reaction_columns=(),
+        comments: PathArg | None = None,
+        data_root: PathArg | None = None,
+        reaction_columns: Sequence[str] = (),
         chunk_rows: int = 50_000,
-    ):
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             raise FileNotFoundError(f"engagement manifest not found: {self.path}")
@@ -175,7 +177,7 @@ class ManifestReader:
         self.report.examples.extend(examples[: 20 - len(self.report.examples)])
         return table
 
-    def row_chunks(self):
+    def row_chunks(self) -> Iterator[list[dict]]:
         """Yield lists of validated row dicts, each with its ``line`` (row number) added."""
         rep, seen, table = self.report, _SeenIds(), self._comment_table()
         records = iter_records(self.path, rep.notes, self.reaction_columns)
@@ -244,13 +246,13 @@ class ManifestReader:
 
 
 def read_manifest(
-    path,
+    path: PathArg,
     strict: bool = False,
     reaction_names: tuple[str, ...] | None = None,
     *,
-    comments=None,
-    data_root=None,
-    reaction_columns=(),
+    comments: PathArg | None = None,
+    data_root: PathArg | None = None,
+    reaction_columns: Sequence[str] = (),
     chunk_rows: int = 50_000,
 ) -> tuple[Engagement, ReadReport]:
     """Read an engagement manifest (JSONL, JSONL.zst, CSV/TSV or Parquet) into memory.

@@ -136,7 +136,7 @@ class Engagement:
             np.concatenate([p.n_comments for p in parts]),
         )
 
-    def take(self, idx) -> Engagement:
+    def take(self, idx: np.ndarray | list[int]) -> Engagement:
         """The posts at positions ``idx`` (in that order)."""
         idx = np.asarray(idx, dtype=np.int64)
         return Engagement(

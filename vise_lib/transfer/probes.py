@@ -79,9 +79,9 @@ def _best(Cs, score):
 
 
 def linear_probe(
-    train,
-    val,
-    test,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
     Cs: Sequence[float] = DEFAULT_CS,
     seed: int = 0,
     max_iter: int = 1000,
@@ -186,9 +186,9 @@ def best_thresholds(Y, S):
 
 
 def multilabel_probe(
-    train,
-    val,
-    test,
+    train: tuple[np.ndarray, np.ndarray],
+    val: tuple[np.ndarray, np.ndarray],
+    test: tuple[np.ndarray, np.ndarray],
     Cs: Sequence[float] = DEFAULT_CS,
     seed: int = 0,
     max_iter: int = 1000,

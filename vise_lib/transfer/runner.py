@@ -17,6 +17,7 @@ training images were seen. Every run records its ``protocol``.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from sklearn.model_selection import train_test_split
 
 from vise_lib.backbones.archs import ARCHS
 from vise_lib.backbones.checkpoint import describe_checkpoint, load_backbone
+from vise_lib.io import PathArg
 from vise_lib.transfer.datasets import load_dataset
 from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
@@ -128,10 +130,10 @@ def _load(spec):
 def run_transfer(
     tasks: list[Task],
     backbones: dict,
-    seeds,
+    seeds: Sequence[int],
     protocol: str | list = "linear",
-    cache_dir=None,
-    Cs=DEFAULT_CS,
+    cache_dir: PathArg | None = None,
+    Cs: Sequence[float] = DEFAULT_CS,
     max_iter: int = 1000,
     finetune_epochs: int = 3,
     finetune_lr: float = 0.01,

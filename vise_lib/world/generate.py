@@ -26,6 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from vise_lib.io import PathArg
 from vise_lib.world import comments, engagement_model, latents, render
 from vise_lib.world.config import WorldConfig
 from vise_lib.world.engagement_model import REACTIONS
@@ -189,7 +190,7 @@ def _write(cfg, tmp):
         )
 
 
-def generate_world(cfg: WorldConfig, out_dir) -> pathlib.Path:
+def generate_world(cfg: WorldConfig, out_dir: PathArg) -> pathlib.Path:
     """Generate the world into ``out_dir`` atomically and return it.
 
     Writes into a temporary sibling directory, then renames it into place; an existing
