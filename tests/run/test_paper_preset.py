@@ -52,7 +52,7 @@ def real_layout(tmp_path_factory):
         chunk_rows=100,
     )
     preset["labels"].update(n_clusters=8, svd_dim=16)
-    preset["pretrain"].update(arch="small_resnet", width=8, epochs=1, batch_size=64)
+    preset["pretrain"]["train"].update(arch="small_resnet", width=8, epochs=1, batch_size=64)
     preset["downstream"].update(dataset=str(emotion), dataset_format="imagefolder", image_size=32, seeds=[0])
     path = root / "paper_dry.yml"
     path.write_text(yaml.safe_dump(preset))

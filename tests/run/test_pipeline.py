@@ -24,13 +24,17 @@ def _notebook(path, body="print('x =', x)"):
 
 
 def section(stage, i):
-    """A preset section with one parameter: ``x`` (untyped sections) or the typed config's first
-    integer field (typed)."""
+    """A preset section with one parameter: ``x`` (untyped sections), the typed config's first
+    integer field, or else its first list of integers (typed)."""
     typed = stage_config(stage.section)
     if typed is None:
         return {"x": i}
-    field = next(f for f in dataclasses.fields(typed) if f.type in ("int", int))
-    return {field.name: field.default + i + 1}
+    fields = dataclasses.fields(typed)
+    field = next((f for f in fields if f.type in ("int", int)), None)
+    if field is not None:
+        return {field.name: field.default + i + 1}
+    field = next(f for f in fields if f.type in ("list[int]", list[int]))
+    return {field.name: [i + 1]}
 
 
 @pytest.fixture
@@ -59,7 +63,7 @@ def test_runs_then_caches_then_reruns_only_downstream(mini):
     assert set(statuses(second).values()) == {"cached"}
 
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
-    cfg[STAGES[2].section] = dict.fromkeys(cfg[STAGES[2].section], 42)
+    cfg[STAGES[2].section] = {k: [42] if isinstance(v, list) else 42 for k, v in cfg[STAGES[2].section].items()}
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     third = statuses(run("smoke", root=mini, book=False, echo=lambda *_: None))
     assert [third[n] for n in names] == ["cached", "cached"] + ["ran"] * (len(names) - 2)
@@ -191,7 +195,8 @@ def test_item4_why_a_stage_ran(mini):
     assert _why(lines, names[0]) == "--force"
     cfg = yaml.safe_load((mini / "configs/smoke.yml").read_text())
     key = next(iter(cfg[STAGES[2].section]))
-    cfg[STAGES[2].section][key] += 1
+    value = cfg[STAGES[2].section][key]
+    cfg[STAGES[2].section][key] = [v + 1 for v in value] if isinstance(value, list) else value + 1
     (mini / "configs/smoke.yml").write_text(yaml.safe_dump(cfg))
     (mini / "vise_lib").mkdir()
     lines = []

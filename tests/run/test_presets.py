@@ -1,6 +1,7 @@
 import pytest
 
-from vise_lib.run.presets import STAGES, available_presets, load_preset, stage_parameters
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.run.presets import STAGES, available_presets, load_preset, stage_config, stage_parameters
 
 
 def test_shipped_presets_load_and_cover_every_stage():
@@ -48,3 +49,21 @@ def test_a_typo_in_a_typed_section_stops_before_any_notebook(tmp_path, section, 
     msg = str(e.value)
     assert f"section '{section}': unknown key '{typo}'" in msg and f"did you mean '{closest}'" in msg
     assert str(bad) in msg
+
+
+def test_the_pretrain_sections_training_setup_is_checked_against_train_config(tmp_path):
+    bad = tmp_path / "typo.yml"
+    bad.write_text("pretrain:\n  train:\n    widht: 8\n")
+    with pytest.raises(ValueError, match=r"pretrain.train: unknown key 'widht'; did you mean 'width'\?") as e:
+        load_preset(str(bad))
+    assert str(bad) in str(e.value)
+    bad.write_text("pretrain:\n  train:\n    seed: 3\n")  # the seed is set per run, from `seeds`
+    with pytest.raises(ValueError, match="pretrain.train: unknown key 'seed'"):
+        load_preset(str(bad))
+    bad.write_text("pretrain:\n  train:\n    epochs: 0\n")  # TrainConfig's own range check
+    with pytest.raises(ValueError, match="epochs"):
+        load_preset(str(bad))
+    good = tmp_path / "good.yml"
+    good.write_text("pretrain:\n  seeds: [4]\n  train:\n    width: 8\n    proj_dim: 16\n")
+    cfg = stage_config("pretrain").from_params(load_preset(str(good))["pretrain"]).train_config()
+    assert (cfg.width, cfg.proj_dim, cfg.epochs) == (8, 16, TrainConfig().epochs)
