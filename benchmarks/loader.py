@@ -2,7 +2,7 @@
 
 At the default preset's size (10,000 posts of 32 px, small_resnet width 16, batch 128, 2 CPU
 threads), one process times the same training step (forward, backward, SGD, channels_last)
-fed two ways, interleaved in rounds so machine load hits both alike:
+fed three ways, side by side in rounds (``side_by_side.race``: best round per contender):
 
 - ``real``: the pipeline's own data path: ``variants.training_set`` reads the world's
   ``posts/images.npy`` (memory-mapped, gathered by ``labels.npz``'s ``image_index``), and
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +27,8 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from side_by_side import print_rates, race
 
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
 from vise_lib.pretrain.config import TrainConfig
@@ -74,32 +75,19 @@ def main() -> None:
         in_memory = list(batch_stream(ts.images, label_t, todo, cfg))  # same batches, prepared up front
         for x, ys in in_memory[:2]:  # warm-up
             step(x, ys)
-        times = {"real": 0.0, "memory": 0.0, "real_prefetch": 0.0}
+        prefetching = TrainConfig(**{**cfg.__dict__, "prefetch": 2})
         feeds = {
-            "real": lambda: batch_stream(ts.images, label_t, todo, cfg),
-            "memory": lambda: iter(in_memory),
-            "real_prefetch": lambda: batch_stream(
-                ts.images, label_t, todo, TrainConfig(**{**cfg.__dict__, "prefetch": 2})
-            ),
+            "real": lambda r: batch_stream(ts.images, label_t, todo, cfg),
+            "memory": lambda r: iter(in_memory),
+            "real_prefetch": lambda r: batch_stream(ts.images, label_t, todo, prefetching),
         }
-        for r in range(ROUNDS):
-            for name in ("real", "memory", "real_prefetch") if r % 2 == 0 else ("real_prefetch", "memory", "real"):
-                t0 = time.perf_counter()
-                for x, ys in feeds[name]():
-                    step(x, ys)
-                times[name] += time.perf_counter() - t0
-    n = ROUNDS * STEPS * bs
-    ips = {k: n / v for k, v in times.items()}
-    print(
-        f"loader: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px, small_resnet width {cfg.width}, "
-        f"{THREADS} threads)"
-    )
-    for k, v in ips.items():
-        print(f"  {k:>16}: {v:8.1f} img/s")
+        ips, mean = race(feeds, step, ROUNDS, STEPS * bs)
+    title = f"loader: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px, small_resnet width {cfg.width}, "
+    print_rates(title + f"{THREADS} threads)", ips, mean)
     print(
         f"BENCH loader real_img_s={ips['real']:.1f} memory_img_s={ips['memory']:.1f} "
-        f"ratio={ips['real'] / ips['memory']:.3f} real_prefetch_img_s={ips['real_prefetch']:.1f} "
-        f"ratio_prefetch={ips['real_prefetch'] / ips['memory']:.3f}"
+        f"ratio={ips['real'] / ips['memory']:.3f} mean_ratio={mean['real'] / mean['memory']:.3f} "
+        f"real_prefetch_img_s={ips['real_prefetch']:.1f} ratio_prefetch={ips['real_prefetch'] / ips['memory']:.3f}"
     )
 
 

@@ -2,14 +2,15 @@
 
 4,096 posts of 64 px written as JPEG shards (quality ``JPEG_QUALITY``, 256 posts a shard), and
 the same training step (small_resnet width 16, batch 128, channels_last, SGD; 2 threads) fed
-two ways, interleaved in rounds so machine load hits both alike:
+two ways, side by side in rounds (``side_by_side.race``):
 
 - ``loader``: :class:`vise_lib.pretrain.streaming.ShardSource` with its default worker count
   (``default_workers()``: one on 2 cores): shuffle buffer, JPEG decoding in the worker, labels
-  joined by post id, the objective's crop + flip in the main process — what ``pretrain`` runs;
+  joined by post id, the objective's normalization, crop + flip in the worker too — what
+  ``pretrain`` runs;
 - ``memory``: the same number of batches prepared beforehand, as tensors in memory.
 
-Goal: loader_img_s >= 0.9 * memory_img_s. Also reports the decode-only rate of one core
+Each contender's rate is its best round; the mean over rounds is printed too. Goal: loader_img_s >= 0.9 * memory_img_s. Also reports the decode-only rate of one core
 (``decode_img_s_per_core``: shards read and JPEG decoded, no training), which the "Scaling to
 the paper" page uses. Ends with exactly one line:
 
@@ -29,12 +30,14 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from side_by_side import print_rates, race
+
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
 from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.streaming import ShardSource
 
-N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 3, 2
+N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 4, 2
 
 
 def _write(folder: Path) -> np.ndarray:
@@ -74,26 +77,17 @@ def main() -> None:
         in_memory = list(src.batches(99, 0, STEPS, bs, cfg, "classify"))  # same kind of batches, up front
         for x, ys in in_memory[:2]:  # warm-up
             step(x, ys)
-        times = {"loader": 0.0, "memory": 0.0}
         feeds = {"loader": lambda r: src.batches(r, 0, STEPS, bs, cfg, "classify"), "memory": lambda r: iter(in_memory)}
-        for r in range(ROUNDS):
-            for name in ("loader", "memory") if r % 2 == 0 else ("memory", "loader"):
-                t0 = time.perf_counter()
-                for x, ys in feeds[name](r):
-                    step(x, ys)
-                times[name] += time.perf_counter() - t0
-    n = ROUNDS * STEPS * bs
-    ips = {k: n / v for k, v in times.items()}
-    print(
-        f"shards: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px JPEG q{JPEG_QUALITY}, small_resnet "
-        f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))"
+        ips, mean_ips = race(feeds, step, ROUNDS, STEPS * bs)
+    title = f"shards: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px JPEG q{JPEG_QUALITY}, small_resnet "
+    print_rates(
+        title + f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))", ips, mean_ips
     )
-    for k, v in ips.items():
-        print(f"  {k:>8}: {v:8.1f} img/s")
     print(f"  decode only (main process, one core): {decode_rate:8.1f} img/s")
     print(
         f"BENCH shards loader_img_s={ips['loader']:.1f} memory_img_s={ips['memory']:.1f} "
-        f"ratio={ips['loader'] / ips['memory']:.3f} workers={src.effective_workers(1)} "
+        f"ratio={ips['loader'] / ips['memory']:.3f} mean_ratio={mean_ips['loader'] / mean_ips['memory']:.3f} "
+        f"workers={src.effective_workers(1)} "
         f"decode_img_s_per_core={decode_rate:.1f} px={PX}"
     )
 

@@ -4,8 +4,9 @@ At paper scale an ``images.npy`` at 224 px is ~150 KB a post (1M posts: 150 GB; 
 so the paper preset trains from the shards :mod:`vise_lib.engagement.shards` writes.
 :class:`ShardSource` stands where the loop otherwise takes a uint8 array; for each epoch it
 builds a ``webdataset`` pipeline (``tarfile_to_samples`` → ``shuffle`` buffer → JPEG/PNG
-decoding) per loader worker and reads it through ``webdataset.WebLoader``; the objective then
-prepares each batch in the main process exactly as on the array path (same per-step generator).
+decoding) per loader worker and reads it through ``webdataset.WebLoader``. The objective
+prepares (normalizes, augments) each batch in the worker that decoded it, exactly as on the
+array path (same per-step generator), so none of that work sits between training steps.
 
 The order is a pure function of ``(seed, epoch, rank)`` and the worker count, which is what makes
 DDP and resuming exact:
@@ -179,8 +180,7 @@ class ShardSource:
         """
         import webdataset as wds
 
-        obj = OBJECTIVES[objective]
-        spec = _EpochStream(self, epoch, start, steps, batch, cfg.seed, rank, world)
+        spec = _EpochStream(self, epoch, start, steps, batch, cfg, objective, rank, world)
         n_workers = self.effective_workers(world)
         loader = wds.WebLoader(
             spec,
@@ -191,12 +191,11 @@ class ShardSource:
             prefetch_factor=4 if n_workers else None,
         )
         pending, b = {}, start
-        for k, images_u8, ys in loader:  # the loader hands numpy arrays over as tensors
-            pending[int(k)] = images_u8, ys
+        for k, x, ys in loader:  # batches come prepared (decoded, augmented) by the workers
+            pending[int(k)] = x, ys
             while b in pending:  # after a resume, workers' first batches can arrive out of order
-                images_u8, ys = pending.pop(b)
-                g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, epoch * steps + b, rank))
-                yield obj.prepare(np.asarray(images_u8), g, cfg), [torch.as_tensor(y) for y in ys]
+                x, ys = pending.pop(b)
+                yield x, [torch.as_tensor(y) for y in ys]
                 b += 1
         if b != steps:
             raise RuntimeError(
@@ -218,10 +217,16 @@ def _image_bytes(sample: dict) -> bytes:
 class _EpochStream(torch.utils.data.IterableDataset):
     """One rank's batches of one epoch; each loader worker makes its own share (see module doc)."""
 
-    def __init__(self, src: ShardSource, epoch, start, steps, batch, seed, rank, world):
+    def __init__(self, src: ShardSource, epoch, start, steps, batch, cfg: TrainConfig, objective: str, rank, world):
         super().__init__()
         self.src, self.epoch, self.start, self.steps, self.batch = src, epoch, start, steps, batch
-        self.seed, self.rank, self.world = seed, rank, world
+        self.cfg, self.objective, self.seed, self.rank, self.world = cfg, objective, cfg.seed, rank, world
+
+    def prepare(self, images_u8: np.ndarray, b: int) -> torch.Tensor:
+        """Batch ``b`` as the objective prepares it, with the generator of step ``epoch * steps + b``
+        (seeded as on the array path), so augmentation runs in the loader worker, not between steps."""
+        g = torch.Generator().manual_seed(derived_seed(self.seed, 1, self.epoch * self.steps + b, self.rank))
+        return OBJECTIVES[self.objective].prepare(images_u8, g, self.cfg)
 
     def __iter__(self):
         import webdataset as wds
@@ -283,7 +288,8 @@ class _EpochStream(torch.utils.data.IterableDataset):
             labels.append(y)
             if len(images) == self.batch:
                 ys = [] if labels[0] is None else list(np.stack(labels, axis=1))
-                yield next(todo), np.stack(images), ys
+                b = next(todo)
+                yield b, self.prepare(np.stack(images), b), ys
                 images, labels, take = [], [], take - 1
                 if take == 0:
                     return
