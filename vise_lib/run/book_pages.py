@@ -154,14 +154,53 @@ def load_benchmarks(root: Path) -> list[dict]:
     return out
 
 
+def _read(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not valid JSON ({e}); rerun its stage with `vise run --force`") from None
+
+
+def time_breakdown(run_dir: Path) -> list[list]:
+    """Where the study stages' time went, from the timings their results files record.
+
+    Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (summed over its
+    pretraining seeds), ``03_downstream`` per phase (``run_transfer``'s ``timing``: features,
+    probes, fine-tuning, the factor readout), ``04_ablations`` per kind of point (world and
+    labels, pretraining, probes). A stage without results (not in this preset, or not yet
+    run) has no rows.
+    """
+    rows: list[list] = []
+    pre = _read(run_dir / "pretrain" / "results.json").get("variants", {})
+    per: dict[str, list[float]] = {}
+    for r in pre.values():
+        per.setdefault(r["variant"], []).append(r["seconds"])
+    rows += [["02_pretrain", f"train `{v}`", sum(s), f"{len(s)} pretraining seed(s)"] for v, s in per.items()]
+    down = _read(run_dir / "downstream" / "results.json").get("timing", {})
+    rows += [["03_downstream", part, s, ""] for part, s in down.items() if s > 0]
+    points = _read(run_dir / "ablations" / "results.json").get("timing", {})
+    kinds: dict[str, list[dict]] = {}
+    for t in points.values():
+        kinds.setdefault(t["kind"], []).append(t)
+    for kind, ts in kinds.items():
+        phases = {p: sum(t[p] for t in ts) for p in ("world and labels", "pretrain", "probes")}
+        detail = ", ".join(f"{p} {s:.1f}" for p, s in phases.items())
+        rows.append(["04_ablations", f"{kind} ({len(ts)} point(s))", sum(phases.values()), detail])
+    return [[st, part, f"{s:.1f}", detail] for st, part, s, detail in rows]
+
+
 def performance_page(
     preset: str,
     stages: Sequence[Stage],
     states: dict[str, dict],
     results: Iterable[StageOutcome],
     benchmarks: list[dict],
+    breakdown: Sequence[list] = (),
 ) -> str:
-    """Markdown: this run's per-stage wall times and the benchmarks' latest measured lines."""
+    """Markdown: this run's per-stage wall times, where they went (:func:`time_breakdown`), and
+    the benchmarks' latest measured lines."""
     rows = [[f"`{s.name}`", f"{states.get(s.name, {}).get('seconds', float('nan')):.1f}"] for s in stages]
     total = sum(states.get(s.name, {}).get("seconds", 0.0) for s in stages)
     lines = [
@@ -174,6 +213,18 @@ def performance_page(
         "",
         _table(["stage", "seconds"], [*rows, ["**total**", f"**{total:.1f}**"]]),
         "",
+    ]
+    if breakdown:
+        lines += [
+            "## Where the time goes",
+            "",
+            "The study's three long stages, split by what their results files record (seconds; the "
+            "rest of a stage's time is loading, references, figures and the kernel's start).",
+            "",
+            _table(["stage", "part", "seconds", "detail"], list(breakdown)),
+            "",
+        ]
+    lines += [
         "## Benchmarks",
         "",
         "Each script under `benchmarks/` measures its contenders side by side in one process and "

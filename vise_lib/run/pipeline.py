@@ -358,7 +358,9 @@ def run(
     atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
     atomic_write_text(
         gen_dir / "performance.md",
-        book_pages.performance_page(name, plan, states, results, book_pages.load_benchmarks(root)),
+        book_pages.performance_page(
+            name, plan, states, results, book_pages.load_benchmarks(root), book_pages.time_breakdown(run_dir)
+        ),
     )
     atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(book_pages.load_benchmarks(root)))
     if book:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,57 +66,24 @@ def plan(
     unknown = sorted(set(no_worlds) - set(NO_WORLDS))
     if unknown:
         raise ValueError(f"unknown no-world(s) {unknown}; choose from {sorted(NO_WORLDS)}")
-    pts = [
-        Point(n, "no-world", None, {**base_world, **NO_WORLDS[n]}, dict(base_labels), ("vise",), tuple(seeds))
-        for n in no_worlds
-    ]
+
+    def point(name, kind, value, world=None, labels=None, variants=("vise",), at=sweep_seeds) -> Point:
+        world, labels = {**base_world, **(world or {})}, {**base_labels, **(labels or {})}
+        return Point(name, kind, value, world, labels, tuple(variants), tuple(at))
+
+    pts = [point(n, "no-world", None, NO_WORLDS[n], at=seeds) for n in no_worlds]
     pts += [
-        Point(
-            f"noise_{v:g}",
-            "noise",
-            float(v),
-            {**base_world, "engagement_noise": float(v)},
-            dict(base_labels),
-            ("vise",),
-            tuple(seeds if v == 1 else sweep_seeds),
-        )
+        point(f"noise_{v:g}", "noise", float(v), {"engagement_noise": float(v)}, at=seeds if v == 1 else sweep_seeds)
         for v in noise
     ]
+    pts += [point(f"affect_{v:g}", "affect", float(v), {"eng_affect": float(v)}) for v in affect]
     pts += [
-        Point(
-            f"affect_{v:g}",
-            "affect",
-            float(v),
-            {**base_world, "eng_affect": float(v)},
-            dict(base_labels),
-            ("vise",),
-            tuple(sweep_seeds),
-        )
-        for v in affect
-    ]
-    pts += [
-        Point(
-            f"kmeans_seed_{s}",
-            "kmeans_seed",
-            int(s),
-            dict(base_world),
-            {**base_labels, "seed": int(s)},
-            ("vise",),
-            tuple(sweep_seeds),
-        )
+        point(f"kmeans_seed_{s}", "kmeans_seed", int(s), labels={"seed": int(s)})
         for s in kmeans_seeds
         if s != base_labels["seed"]
     ]
     pts += [
-        Point(
-            f"world_seed_{s}",
-            "world_seed",
-            int(s),
-            {**base_world, "seed": int(s)},
-            dict(base_labels),
-            ("vise", "object"),
-            tuple(sweep_seeds),
-        )
+        point(f"world_seed_{s}", "world_seed", int(s), {"seed": int(s)}, variants=("vise", "object"))
         for s in world_seeds
         if s != base_world["seed"]
     ]
@@ -140,19 +108,23 @@ def run_point(
 ) -> dict:
     """World -> pseudo labels -> pretraining -> probes for one point.
 
-    Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct`` and
-    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents).
+    Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct``,
+    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents),
+    ``seconds`` (pretraining, summed over its backbones) and ``timing`` (wall seconds of its
+    three phases: world and labels, pretraining, probes).
     """
-    workdir = Path(workdir)
+    t0, workdir = time.perf_counter(), Path(workdir)
     world_dir = world_for(point.world, workdir)
     labels_dir = workdir / "labels" / _key({"world": point.world, "labels": point.labels})
     pl = build_pseudo_labels(world_dir / "posts" / "manifest.jsonl", **point.labels)
     pl.save(labels_dir)
     lat = {k: v[pl.engagement.image_index] for k, v in load_latents(world_dir).items()}
     info = label_information(pl.labels, lat, seed=0)
+    t1 = time.perf_counter()
     pre = train_backbones(
         list(point.variants), list(point.seeds), world_dir, labels_dir, cfg, workdir / "backbones" / point.name
     )
+    t2 = time.perf_counter()
     _, rows, correct = score_backbones(
         world_dir,
         {n: r["backbone"] for n, r in pre["variants"].items()},
@@ -172,4 +144,5 @@ def run_point(
         "correct": correct,
         "information": info,
         "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()])),
+        "timing": {"world and labels": t1 - t0, "pretrain": t2 - t1, "probes": time.perf_counter() - t2},
     }

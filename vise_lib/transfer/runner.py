@@ -6,8 +6,8 @@ path plus the architecture it is loaded as (the pipeline's pretrained variants, 
 VisE trunks, any torchvision ResNet state dict). Protocols:
 
 * ``linear``: frozen features (extracted once per backbone and image set, cached on disk by
-  :mod:`vise_lib.transfer.features`), then :func:`~vise_lib.transfer.probes.linear_probe` (or
-  :func:`~vise_lib.transfer.probes.multilabel_probe`);
+  :mod:`vise_lib.transfer.features`), then :func:`~vise_lib.transfer.probes.linear_probe`
+  (one-vs-rest for multi-label tasks);
 * ``finetune``: the whole network plus a linear head, trained by :func:`vise_lib.transfer.finetune.finetune`.
 
 Each seed trains on a different stratified 80 % subsample of the training split (validation
@@ -17,6 +17,7 @@ training images were seen. Every run records its ``protocol``.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,7 +32,7 @@ from vise_lib.io import PathArg
 from vise_lib.transfer.datasets import load_dataset
 from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
-from vise_lib.transfer.probes import DEFAULT_CS, linear_probe, multilabel_probe
+from vise_lib.transfer.probes import DEFAULT_CS, linear_probe
 
 SPLITS = ("train", "val", "test")
 PROTOCOLS = ("linear", "finetune")
@@ -159,7 +160,8 @@ def run_transfer(
             bootstrap of :mod:`vise_lib.study.statistics` resamples); it is not in the result.
 
     Returns ``{"runs": [...], "tasks", "seeds", "backbones", "protocols", "chance",
-    "cache": {"hits", "misses", "invalid"}}``; each run holds ``backbone``, ``task``, ``seed``,
+    "cache": {"hits", "misses", "invalid"}, "timing": {"features", "probes", "finetune"}}``
+    (seconds spent on each); each run holds ``backbone``, ``task``, ``seed``,
     ``protocol``, ``best_C`` (``None`` for fine-tuning) and ``test`` metrics.
     """
     protocols = protocol.split("+") if isinstance(protocol, str) else list(protocol)
@@ -176,14 +178,17 @@ def run_transfer(
     if isinstance(num_threads, bool) or not isinstance(num_threads, int) or num_threads < 0:
         raise ValueError(f"num_threads must be an int >= 0, got {num_threads!r}")
     cache, runs, threads = FeatureCache(cache_dir), [], torch.get_num_threads()
+    timing = dict.fromkeys(("features", "probes", "finetune"), 0.0)
     try:
         if num_threads:
             torch.set_num_threads(num_threads)
         for name, spec in backbones.items():
             if "linear" in protocols:
-                runs += _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out)
+                runs += _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out, timing)
             if "finetune" in protocols:
+                t0 = time.perf_counter()
                 runs += _finetune_runs(name, spec, tasks, seeds, finetune_epochs, finetune_lr, finetune_batch_size)
+                timing["finetune"] += time.perf_counter() - t0
     finally:
         torch.set_num_threads(threads)
     return {
@@ -194,10 +199,11 @@ def run_transfer(
         "protocols": protocols,
         "chance": {t.name: t.chance for t in tasks if t.chance is not None},
         "cache": dict(cache.stats),
+        "timing": {k: round(v, 2) for k, v in timing.items()},
     }
 
 
-def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out=None):
+def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out, timing):
     memo: dict = {}
 
     def backbone():
@@ -207,10 +213,14 @@ def _linear_runs(name, spec, tasks, seeds, cache, Cs, max_iter, correct_out=None
 
     runs = []
     for task in tasks:
+        t0 = time.perf_counter()
         feats = {
             s: cached_features(cache, backbone, spec["path"], task.splits[s][0], _model_kwargs(spec)) for s in SPLITS
         }
+        t1 = time.perf_counter()
         runs += probe_features(name, task, feats, seeds, Cs, max_iter, correct_out)
+        timing["features"] += t1 - t0  # loading the backbone and extracting (or reading cached) features
+        timing["probes"] += time.perf_counter() - t1
     return runs
 
 
@@ -225,13 +235,11 @@ def probe_features(
     for seed in seeds:
         keep = subsample(y["train"], seed)
         args = ((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]), (feats["test"], y["test"]))
-        if task.multilabel:
-            res = multilabel_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter)
-        else:
-            res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_outputs=correct_out is not None)
-            if correct_out is not None:
-                res.pop("test_proba")
-                correct_out[(name, task.name, seed)] = np.asarray(res.pop("test_pred")) == y["test"]
+        want_correct = correct_out is not None and not task.multilabel
+        res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_outputs=want_correct)
+        if correct_out is not None and want_correct:
+            res.pop("test_proba")
+            correct_out[(name, task.name, seed)] = np.asarray(res.pop("test_pred")) == y["test"]
         runs.append({"backbone": name, "task": task.name, "seed": seed, "protocol": "linear", **res})
     return runs
 
