@@ -161,3 +161,13 @@ def torchrun_pretrain(nproc: int = 2) -> list[str]:
         "-m",
         "vise_lib.pretrain",
     ]
+
+
+def train_args(images, labels, out, **flags) -> list[str]:
+    """``vise train`` arguments: the image and label files, the output folder, then one
+    ``--flag value`` per keyword (``num_threads=1`` -> ``--num-threads 1``; ``True`` -> a bare flag)."""
+    args = ["--images", str(images), "--labels", str(labels), "--out", str(out)]
+    for k, v in flags.items():
+        flag = "--" + k.replace("_", "-")
+        args += [flag] if v is True else [flag, str(v)]
+    return args

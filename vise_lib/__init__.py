@@ -36,7 +36,6 @@ _API = {
     "OBJECTIVES": "vise_lib.pretrain.objectives",
     "extract_features": "vise_lib.transfer.features",
     "linear_probe": "vise_lib.transfer.probes",
-    "multilabel_probe": "vise_lib.transfer.probes",
     "run_transfer": "vise_lib.transfer.runner",
     "WorldConfig": "vise_lib.world.generate",
     "generate_world": "vise_lib.world.generate",
@@ -67,7 +66,6 @@ if TYPE_CHECKING:  # static view of the lazily imported API, for type checkers a
     from vise_lib.study.statistics import verdict as verdict
     from vise_lib.transfer.features import extract_features as extract_features
     from vise_lib.transfer.probes import linear_probe as linear_probe
-    from vise_lib.transfer.probes import multilabel_probe as multilabel_probe
     from vise_lib.transfer.runner import run_transfer as run_transfer
     from vise_lib.world.generate import WorldConfig as WorldConfig
     from vise_lib.world.generate import generate_world as generate_world

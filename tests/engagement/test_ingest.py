@@ -5,6 +5,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import train_args
 from PIL import Image
 
 from vise_lib.engagement.ingest import ingest, main
@@ -228,31 +229,7 @@ def test_real_data_path_end_to_end_on_cpu(tmp_path):
     np.testing.assert_array_equal(arr, images)
     with np.load(tmp_path / "labels" / "labels.npz") as z:
         assert z["post_id"].tolist() == eng.post_ids
-    assert (
-        vise_main(
-            [
-                "train",
-                "--images",
-                str(tmp_path / "posts.npy"),
-                "--labels",
-                str(tmp_path / "labels" / "pseudo.npy"),
-                "--out",
-                str(tmp_path / "pretrain"),
-                "--arch",
-                "small_resnet",
-                "--width",
-                "4",
-                "--epochs",
-                "1",
-                "--batch-size",
-                "8",
-                "--device",
-                "cpu",
-                "--num-threads",
-                "1",
-                "--no-progress",
-            ]
-        )
-        == 0
-    )
+    flags = {"arch": "small_resnet", "width": 4, "epochs": 1, "batch_size": 8, "device": "cpu", "num_threads": 1}
+    args = train_args(tmp_path / "posts.npy", tmp_path / "labels" / "pseudo.npy", tmp_path / "pretrain", **flags)
+    assert vise_main(["train", *args, "--no-progress"]) == 0
     assert (tmp_path / "pretrain" / "backbone.pt").is_file()

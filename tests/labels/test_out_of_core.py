@@ -15,6 +15,11 @@ from vise_lib.labels.signals import SignalEncoder
 from vise_lib.world.generate import WorldConfig, generate_world
 
 
+def _out_of_core(manifest, out, signal, chunk_rows, **kw):
+    """``pseudo_labels_out_of_core`` over ``manifest`` read in chunks of ``chunk_rows``."""
+    return pseudo_labels_out_of_core(lambda: ManifestReader(manifest, chunk_rows=chunk_rows), out, signal, **kw)
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
     cfg = WorldConfig(seed=0, n_posts=600, image_px=16, n_train=10, n_val=10, n_test=10)
@@ -67,16 +72,8 @@ def test_out_of_core_pseudo_labels_equal_the_in_memory_ones_when_the_sample_is_e
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
 
     ref = build_pseudo_labels(world, signal="both", n_clusters=6, svd_dim=16, seed=0)
-    out = pseudo_labels_out_of_core(
-        lambda: ManifestReader(world, chunk_rows=128),
-        tmp_path,
-        "both",
-        n_clusters=6,
-        svd_dim=16,
-        seed=0,
-        fit_posts=10_000,
-        kmeans_posts=10_000,
-    )
+    everything = {"fit_posts": 10_000, "kmeans_posts": 10_000}
+    out = _out_of_core(world, tmp_path, "both", 128, n_clusters=6, svd_dim=16, seed=0, **everything)
     assert out["n_posts"] == 600 and out["phi_chunks"] == 5
     with np.load(tmp_path / "labels.npz") as z:
         labels, post_ids = z["label"], z["post_id"]
@@ -94,15 +91,7 @@ def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backe
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
 
     ref = build_pseudo_labels(world, signal="reactions", n_clusters=8, svd_dim=16, seed=2, backend=backend)
-    out = pseudo_labels_out_of_core(
-        lambda: ManifestReader(world, chunk_rows=100),
-        tmp_path,
-        "reactions",
-        n_clusters=8,
-        svd_dim=16,
-        seed=2,
-        backend=backend,
-    )
+    out = _out_of_core(world, tmp_path, "reactions", 100, n_clusters=8, svd_dim=16, seed=2, backend=backend)
     with np.load(tmp_path / "labels.npz") as z:
         np.testing.assert_array_equal(z["label"], ref.labels)
         assert z["post_id"].tolist() == ref.engagement.post_ids and z["image_index"].dtype == np.int64
@@ -110,14 +99,6 @@ def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backe
 
 
 def test_out_of_core_with_small_samples_still_labels_every_post(world, tmp_path):
-    out = pseudo_labels_out_of_core(
-        lambda: ManifestReader(world, chunk_rows=64),
-        tmp_path,
-        "reactions",
-        n_clusters=4,
-        fit_posts=150,
-        kmeans_posts=100,
-        seed=1,
-    )
+    out = _out_of_core(world, tmp_path, "reactions", 64, n_clusters=4, fit_posts=150, kmeans_posts=100, seed=1)
     assert out["fit_posts"] == 150 and out["kmeans_posts"] == 100
     assert sum(out["cluster_sizes"]) == 600 and min(out["cluster_sizes"]) > 0

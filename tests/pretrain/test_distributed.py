@@ -7,7 +7,7 @@ import subprocess
 import numpy as np
 import pytest
 import torch
-from conftest import torchrun_pretrain
+from conftest import torchrun_pretrain, train_args
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
@@ -34,27 +34,10 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     rng = np.random.default_rng(0)
     np.save(tmp_path / "x.npy", rng.integers(0, 256, (48, 16, 16, 3), dtype=np.uint8))
     np.save(tmp_path / "y.npy", rng.integers(0, 3, 48))
+    flags = {"width": 4, "epochs": 2, "batch_size": 8, "num_threads": 1, "device": "cpu", "ckpt_every": 5}
     cmd = [
         *torchrun_pretrain(),
-        "--images",
-        str(tmp_path / "x.npy"),
-        "--labels",
-        str(tmp_path / "y.npy"),
-        "--out",
-        str(tmp_path / "run"),
-        "--width",
-        "4",
-        "--epochs",
-        "2",
-        "--batch-size",
-        "8",
-        "--num-threads",
-        "1",
-        "--device",
-        "cpu",
-        "--no-progress",
-        "--ckpt-every",
-        "5",
+        *train_args(tmp_path / "x.npy", tmp_path / "y.npy", tmp_path / "run", no_progress=True, **flags),
     ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300, env=env)

@@ -4,6 +4,7 @@ import json
 import numpy as np
 import pytest
 import torch
+from conftest import train_args
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
@@ -142,28 +143,8 @@ def test_lr_schedule():
 
 def test_command_line(tmp_path, capsys):
     images, labels = _data()
-    np.save(tmp_path / "x.npy", images)
-    np.save(tmp_path / "y.npy", labels[0])
-    args = [
-        "--images",
-        str(tmp_path / "x.npy"),
-        "--labels",
-        str(tmp_path / "y.npy"),
-        "--out",
-        str(tmp_path / "run"),
-        "--width",
-        "4",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--no-progress",
-        "--augment",
-        "false",
-        "--ckpt-every",
-        "2",
-    ]
-    main(args)
+    args = _cli_args(tmp_path, images, labels, tmp_path / "run", width=4, epochs=1, batch_size=8, augment="false")
+    main([*args, "--ckpt-every", "2"])
     summary = json.loads(capsys.readouterr().out)
     assert summary["completed"] and (tmp_path / "run" / "backbone.pt").is_file()
     assert vise_main(["train", *args, "--lr", "-1"]) == 2
@@ -172,18 +153,7 @@ def test_command_line(tmp_path, capsys):
 def _cli_args(tmp_path, images, labels, out, **extra):
     np.save(tmp_path / "x.npy", images)
     np.save(tmp_path / "y.npy", labels[0])
-    args = [
-        "--images",
-        str(tmp_path / "x.npy"),
-        "--labels",
-        str(tmp_path / "y.npy"),
-        "--out",
-        str(out),
-        "--no-progress",
-    ]
-    for k, v in extra.items():
-        args += ["--" + k.replace("_", "-"), str(v)]
-    return args
+    return train_args(tmp_path / "x.npy", tmp_path / "y.npy", out, no_progress=True, **extra)
 
 
 @pytest.mark.slow

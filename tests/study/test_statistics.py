@@ -12,7 +12,7 @@ from vise_lib.study.results import (
     write_correct,
     write_scores,
 )
-from vise_lib.study.statistics import Comparison, paired_bootstrap, verdict
+from vise_lib.study.statistics import Comparison, Rule, paired_bootstrap, verdict
 
 
 def _correct(p, n=2000, seeds=3, seed=0):
@@ -71,7 +71,7 @@ def test_results_files_round_trip(tmp_path):
     correct |= {("object", "emotion", s, 0): _correct(0.5, 500, 1, 10 + s)[0] for s in range(3)}
     back = read_correct(write_correct(tmp_path / "correct.npz", correct))
     assert set(back) == set(correct)
-    claim = compare(back, "vise", "object", "emotion", "vise beats object", min_effect=2, epsilon=2)
+    claim = compare(back, "vise", "object", "emotion", "vise beats object", Rule(min_effect=2, epsilon=2))
     assert claim["verdict"] == "holds" and claim["ci_low"] > 0
     write_claims(tmp_path / "claims.json", [claim])
     assert read_claims(tmp_path / "claims.json")[0]["verdict"] == "holds"

@@ -136,25 +136,27 @@ def _ml_task(n, k=4, dim=12, seed=0, signal=2.0):
 
 
 def test_multilabel_probe_uses_the_signal_and_picks_on_val():
-    from vise_lib.transfer.probes import multilabel_probe
 
     train, val, test = (_ml_task(n, seed=s) for s, n in enumerate((200, 80, 120)))
-    real = multilabel_probe(train, val, test)
+    real = linear_probe(train, val, test)
     rng = np.random.default_rng(3)
-    fake = multilabel_probe(*((rng.permutation(x), y) for x, y in (train, val, test)))
+    fake = linear_probe(*((rng.permutation(x), y) for x, y in (train, val, test)))
     assert real["test"]["mAP"] > 0.8 > fake["test"]["mAP"] + 0.2
     assert real["best_C"] == max(real["val_mAP"], key=lambda c: (real["val_mAP"][c], -c))
     assert len(real["thresholds"]) == 4 and len(real["test"]["confusion"]) == 4
     # permuting the test labels changes the score but never the choice of C or thresholds
-    other = multilabel_probe(train, val, (test[0], np.random.default_rng(0).permutation(test[1])))
+    other = linear_probe(train, val, (test[0], np.random.default_rng(0).permutation(test[1])))
     assert other["best_C"] == real["best_C"] and other["thresholds"] == real["thresholds"]
     # a class with no positives in train is a constant, reported column
     ytr = train[1].copy()
     ytr[:, 3] = 0
-    res = multilabel_probe((train[0], ytr), val, test)
+    res = linear_probe((train[0], ytr), val, test)
     assert res["constant_classes"] == [3]
     with pytest.raises(ValueError, match="0/1"):
-        multilabel_probe((train[0], train[1] * 2), val, test)
+        linear_probe((train[0], train[1] * 2), val, test)
+    # multi-label train with single-label val: named, not a deep traceback
+    with pytest.raises(ValueError, match=r"val: need features \(N, C\) and \(N, K\) 0/1 labels"):
+        linear_probe(train, (val[0], val[1].argmax(1)), test)
 
 
 @pytest.mark.parametrize("seed", range(3))

@@ -133,16 +133,19 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="vise ingest", description=__doc__.splitlines()[0])
     p.add_argument("--manifest", required=True, help="posts: .jsonl, .jsonl.zst, .csv, .tsv or .parquet")
     p.add_argument("--data-root", required=True, help="folder the manifest's image paths are relative to")
-    p.add_argument("--out", required=True, help="output folder (manifest.jsonl, report.json, shards/)")
+    p.add_argument("--out", dest="out_dir", required=True, help="output folder (manifest.jsonl, report.json, shards/)")
     p.add_argument("--comments", default=None, help="separate comments table (post_id, text)")
     p.add_argument(
         "--reaction-column",
+        dest="reaction_columns",
         action="append",
         default=[],
         help="a column to read as a reaction count (repeatable); reaction_<name> columns are always read",
     )
     p.add_argument("--image-size", type=int, default=None, help="resize + centre-crop images in shards to this side")
-    p.add_argument("--no-decode", action="store_true", help="only check that image files exist (faster)")
+    p.add_argument(
+        "--no-decode", dest="decode", action="store_false", help="only check that image files exist (faster)"
+    )
     p.add_argument("--shards", action="store_true", help="also write WebDataset shards")
     p.add_argument("--shard-size", type=int, default=1000, help="samples per shard")
     p.add_argument(
@@ -152,21 +155,7 @@ def main(argv: list[str] | None = None) -> int:
         help="image encoding in shards (JPEG at shards.JPEG_QUALITY for photos; png is lossless)",
     )
     p.add_argument("--strict", action="store_true", help="stop at the first bad row or image")
-    a = p.parse_args(argv)
-    res = ingest(
-        a.manifest,
-        a.out,
-        a.data_root,
-        a.comments,
-        a.reaction_column,
-        None,
-        a.image_size,
-        not a.no_decode,
-        a.shards,
-        a.shard_size,
-        a.image_format,
-        strict=a.strict,
-    )
+    res = ingest(**vars(p.parse_args(argv)))  # every option's dest is one of ingest()'s parameters
     print(f"{res['path']}: {res['kept']} of {res['rows']} posts kept -> {res['manifest']}")
     for reason, n in sorted(res["skipped"].items(), key=lambda t: -t[1]):
         print(f"  skipped {n:>8}  {reason}")

@@ -335,19 +335,13 @@ def main(argv: list[str] | None = None) -> int:
         help="image naming: <root>/<subreddit>/<id>.<ext> (subreddit) or <root>/<id>.<ext> (flat)",
     )
     p.add_argument("--reactions", default=",".join(REACTIONS), help=f"comma list from {','.join(REACTIONS)}")
-    p.add_argument("--subreddit", action="append", default=None, help="keep only this subreddit (repeatable)")
+    p.add_argument(
+        "--subreddit", dest="subreddits", action="append", default=None, help="keep only this subreddit (repeatable)"
+    )
     p.add_argument("--allow-truncated", action="store_true", help="use the complete lines of a truncated dump")
     a = p.parse_args(argv)
-    report = pushshift_to_manifest(
-        a.submissions,
-        a.comments,
-        a.data_root,
-        a.out,
-        a.layout,
-        tuple(x for x in a.reactions.split(",") if x),
-        a.subreddit,
-        a.allow_truncated,
-    )
+    a.reactions = tuple(x for x in a.reactions.split(",") if x)
+    report = pushshift_to_manifest(**vars(a))  # every option's dest is one of pushshift_to_manifest()'s parameters
     print(report.summary())
     print(f"wrote {a.out} ({report.submissions['kept']} posts)")
     return 0

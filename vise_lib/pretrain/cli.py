@@ -54,18 +54,10 @@ def parser() -> argparse.ArgumentParser:
     data.add_argument("--images", help="uint8 .npy of shape (N, H, W, 3) (memory-mapped)")
     data.add_argument("--shards", help="WebDataset shard folder (with shards.json) to stream from")
     p.add_argument(
-        "--labels",
-        action="append",
-        default=None,
-        help="int .npy of shape (N,), one per head; repeatable; omit for simclr / the 'random' baseline",
+        "--labels", action="append", help="int .npy (N,), one per head (repeatable); none for simclr / random"
     )
     p.add_argument("--labels-npz", default=None, help="with --shards: labels.npz with post_id (joined by post id)")
-    p.add_argument(
-        "--label-key",
-        action="append",
-        default=None,
-        help="with --labels-npz: label set key, one per head; repeatable (default: label)",
-    )
+    p.add_argument("--label-key", action="append", help="with --labels-npz: label set key per head (default: label)")
     p.add_argument(
         "--workers",
         type=int,

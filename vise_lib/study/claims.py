@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from vise_lib.study.results import compare
+from vise_lib.study.statistics import Rule
 
 PAPER_QUOTE = (
     'the representation "transfers well to subjective downstream computer vision tasks like emotion '
@@ -192,14 +193,14 @@ def evaluate_claims(
 ) -> list[dict]:
     """One row per claim whose backbones have results (others are skipped and listed in ``missing``
     of :func:`missing_claims`); each row adds ``as_expected`` (None for open questions)."""
-    out = []
+    out, rule = [], Rule(min_effect, epsilon, n_boot)
     for c in claims:
         if not (available(correct, c["a"], c["task"]) and available(correct, c["b"], c["task"])):
             continue
         extra = {k: c[k] for k in ("source", "expected", "kind") if k in c}
         if "quote" in c:
             extra["quote"] = c["quote"]
-        row = compare(correct, c["a"], c["b"], c["task"], c["claim"], min_effect, epsilon, n_boot=n_boot, **extra)
+        row = compare(correct, c["a"], c["b"], c["task"], c["claim"], rule, **extra)
         row["as_expected"] = None if c["expected"] is None else row["verdict"] in c["expected"]
         out.append(row)
     return out

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
-from vise_lib.study.statistics import VERDICTS, Comparison, paired_bootstrap, verdict
+from vise_lib.study.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -96,20 +96,10 @@ def seed_matrix(correct: Mapping, backbone: str, task: str) -> np.ndarray:
     return np.stack(rows)
 
 
-def compare(
-    correct: Mapping,
-    a: str,
-    b: str,
-    task: str,
-    claim: str,
-    min_effect: float,
-    epsilon: float,
-    n_boot: int = 2000,
-    seed: int = 0,
-    **extra: Any,
-) -> dict:
-    """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and verdict."""
-    c: Comparison = paired_bootstrap(seed_matrix(correct, a, task), seed_matrix(correct, b, task), n_boot, seed)
+def compare(correct: Mapping, a: str, b: str, task: str, claim: str, rule: Rule, **extra: Any) -> dict:
+    """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and its verdict under ``rule``."""
+    a_rows, b_rows = seed_matrix(correct, a, task), seed_matrix(correct, b, task)
+    c: Comparison = paired_bootstrap(a_rows, b_rows, rule.n_boot, rule.seed)
     return {
         "claim": claim,
         "task": task,
@@ -118,9 +108,9 @@ def compare(
         "diff": round(c.diff, 3),
         "ci_low": round(c.ci_low, 3),
         "ci_high": round(c.ci_high, 3),
-        "verdict": verdict(c, min_effect, epsilon),
-        "min_effect": min_effect,
-        "epsilon": epsilon,
+        "verdict": verdict(c, rule.min_effect, rule.epsilon),
+        "min_effect": rule.min_effect,
+        "epsilon": rule.epsilon,
         "n_images": c.n_images,
         "n_seeds_a": c.n_seeds_a,
         "n_seeds_b": c.n_seeds_b,

@@ -68,6 +68,17 @@ def paired_bootstrap(a: ArrayLike, b: ArrayLike, n_boot: int = 2000, seed: int =
     return Comparison(diff, float(lo), float(hi), n, len(a), len(b))
 
 
+@dataclass(frozen=True)
+class Rule:
+    """How a claim is judged: the verdict rule's ``min_effect`` δ and margin ε (accuracy points),
+    fixed before any run, and the bootstrap's resamples and seed."""
+
+    min_effect: float = MIN_EFFECT
+    epsilon: float = EPSILON
+    n_boot: int = 2000
+    seed: int = 0
+
+
 def verdict(c: Comparison, min_effect: float = MIN_EFFECT, epsilon: float = EPSILON) -> str:
     """One of :data:`VERDICTS` for a comparison (see the module docstring for the rule)."""
     if c.ci_low > 0 and c.diff >= min_effect:

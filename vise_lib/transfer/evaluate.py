@@ -3,7 +3,7 @@
 For each dataset (read by :mod:`vise_lib.transfer.datasets`, decoded and split by
 :mod:`vise_lib.transfer.decode`) and each backbone (resolved by :mod:`vise_lib.transfer.specs`):
 frozen pooled features (cached on disk), then for each probe seed a linear probe
-(:func:`~vise_lib.transfer.probes.linear_probe`, or the multi-label one) trained on a seeded
+(:func:`~vise_lib.transfer.probes.linear_probe`, one-vs-rest for a multi-label dataset) trained on a seeded
 stratified 80 % subsample of train, ``C`` chosen on val, scored on test. Written under
 ``results_dir``:
 
@@ -34,13 +34,14 @@ import torch
 from vise_lib.backbones.checkpoint import load_backbone
 from vise_lib.io import write_json
 from vise_lib.study.results import compare, write_claims, write_correct, write_scores
+from vise_lib.study.statistics import Rule
 from vise_lib.transfer.config import TransferConfig
 from vise_lib.transfer.datasets import GROUPS, load_dataset
 from vise_lib.transfer.datasets.base import SPLITS
 from vise_lib.transfer.datasets.emotion6 import EMOTION6
 from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
-from vise_lib.transfer.probes import linear_probe, mean_average_precision, multilabel_probe
+from vise_lib.transfer.probes import linear_probe, mean_average_precision
 from vise_lib.transfer.specs import resolve_spec
 
 PSEUDO = ("majority", "chance")
@@ -232,9 +233,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
                     reference,
                     task,
                     text,
-                    cfg.min_effect,
-                    cfg.epsilon,
-                    n_boot=cfg.n_boot,
+                    Rule(cfg.min_effect, cfg.epsilon, cfg.n_boot),
                     group=group,
                     kind="transfer",
                     text=text,
@@ -261,11 +260,10 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
 def _probe_runs(name, task, dec, feats, cfg, scores, correct) -> list[dict]:
     ds = dec.dataset
     y = {s: ds.labels[dec.index(s)] for s in SPLITS}
-    probe = multilabel_probe if ds.multilabel else linear_probe
     runs = []
     for seed in cfg.seeds:
         keep = stratified_subsample(y["train"], seed)
-        res = probe(
+        res = linear_probe(
             (feats["train"][keep], y["train"][keep]),
             (feats["val"], y["val"]),
             (feats["test"], y["test"]),

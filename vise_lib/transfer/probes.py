@@ -25,8 +25,6 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from vise_lib.transfer.features import extract_features  # noqa: F401  (re-exported: the historical home)
-
 DEFAULT_CS = (1e-3, 1e-2, 1e-1, 1.0, 10.0)
 
 
@@ -89,20 +87,40 @@ def linear_probe(
 ) -> dict:
     """Linear probe: choose ``C`` on ``val``, refit on train+val, score on ``test``.
 
+    Single-label when the labels are ints ``(N,)`` (a multinomial logistic regression, ``C``
+    chosen by validation accuracy); multi-label when they are 0/1 ``(N, K)`` (one-vs-rest,
+    ``C`` chosen by validation mAP, one ``C`` shared by all classes).
+
     Args:
-        train, val, test: ``(features (N, C), labels (N,))`` pairs; labels are ints >= 0.
+        train, val, test: ``(features (N, C), labels)`` pairs; labels ``(N,)`` ints >= 0, or
+            ``(N, K)`` of 0/1 in all three.
         Cs: inverse regularization strengths to sweep (swept in increasing order, each fit
             warm-started from the previous one).
         seed: ``random_state`` of the logistic regressions.
         max_iter: L-BFGS iteration cap per fit.
+        return_outputs: also return the test predictions (see below).
 
-    The test split never influences the choice of ``C``. Returns ``{"best_C", "val_acc":
-    {C: accuracy}, "test": classification_metrics(...), "converged": {C: bool},
-    "refit_converged": bool, "n_iter": {C: int}, "n_classes": int}``; with ``return_outputs``
-    also ``"test_pred"`` (N,) and ``"test_proba"`` (N, n_classes; zero columns for classes
-    absent from train+val).
+    The test split never influences the choice of ``C``.
+
+    Single-label returns ``{"best_C", "val_acc": {C: accuracy}, "test":
+    classification_metrics(...), "converged": {C: bool}, "refit_converged": bool, "n_iter":
+    {C: int}, "n_classes": int}``; with ``return_outputs`` also ``"test_pred"`` (N,) and
+    ``"test_proba"`` (N, n_classes; zero columns for classes absent from train+val).
+
+    Multi-label: per class, the decision threshold maximizing validation F1 (under the
+    train-only model at the chosen ``C``) is kept and applied to the refit model's test scores.
+    Returns ``{"best_C", "val_mAP": {C: mAP}, "thresholds", "test": multilabel_metrics(...),
+    "converged", "refit_converged", "n_classes", "constant_classes"}`` (classes with a single
+    value in the training split, scored by a constant); with ``return_outputs`` also
+    ``"test_scores"`` (N, K).
     """
-    xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs)
+    multilabel = isinstance(train, (tuple, list)) and len(train) == 2 and np.ndim(train[1]) == 2
+    xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs, multilabel)
+    fit = _one_vs_rest if multilabel else _multinomial
+    return fit(xtr, ytr, xva, yva, xte, yte, Cs, seed, max_iter, return_outputs)
+
+
+def _multinomial(xtr, ytr, xva, yva, xte, yte, Cs, seed, max_iter, return_outputs) -> dict:
     if len(np.unique(ytr)) < 2:
         raise ValueError("train split needs at least 2 classes")
     scaler = StandardScaler().fit(xtr)
@@ -185,29 +203,7 @@ def best_thresholds(Y, S):
     return th
 
 
-def multilabel_probe(
-    train: tuple[np.ndarray, np.ndarray],
-    val: tuple[np.ndarray, np.ndarray],
-    test: tuple[np.ndarray, np.ndarray],
-    Cs: Sequence[float] = DEFAULT_CS,
-    seed: int = 0,
-    max_iter: int = 1000,
-    return_outputs: bool = False,
-) -> dict:
-    """One-vs-rest linear probe for multi-label tasks: ``C`` by validation mAP, thresholds on val.
-
-    Args:
-        train, val, test: ``(features (N, C), labels (N, K) of 0/1)`` pairs.
-        Cs, seed, max_iter: as in :func:`linear_probe` (one ``C`` shared by all classes).
-
-    Per class, the decision threshold maximizing validation F1 (under the train-only model at
-    the chosen ``C``) is kept and applied to the refit model's test scores. Returns
-    ``{"best_C", "val_mAP": {C: mAP}, "thresholds", "test": multilabel_metrics(...),
-    "converged", "refit_converged", "n_classes", "constant_classes"}`` (classes with a single
-    value in the training split, scored by a constant); with ``return_outputs`` also
-    ``"test_scores"`` (N, K).
-    """
-    xtr, ytr, xva, yva, xte, yte, Cs = _check_inputs(train, val, test, Cs, multilabel=True)
+def _one_vs_rest(xtr, ytr, xva, yva, xte, yte, Cs, seed, max_iter, return_outputs) -> dict:
     scaler = StandardScaler().fit(xtr)
     ztr, zva = scaler.transform(xtr), scaler.transform(xva)
     ovr, val_map, converged, models = _OneVsRest(seed, max_iter), {}, {}, {}

@@ -15,28 +15,18 @@ import numpy as np
 
 from vise_lib.world.latents import AFFECTS, CONTENTS, SHAPES, STANCES, TEXTURES, content_parts
 
-#: Phrase vocabularies. Words are shared across classes on purpose ("wow", "omg", "so", ...).
+#: Phrase vocabularies (one line per class, phrases separated by " | "). Words are shared across
+#: classes on purpose ("wow", "omg", "so", ...).
 AFFECT_PHRASES = {
-    "amusement": [
-        "lol this is hilarious",
-        "haha so funny",
-        "i can't stop laughing",
-        "this made my day",
-        "omg lol",
-        "haha wow",
-    ],
-    "awe": ["wow just wow", "breathtaking", "incredible", "mind blown", "this is amazing", "omg stunning"],
-    "contentment": ["so peaceful", "love this", "makes me happy", "cozy vibes", "so relaxing", "this is nice"],
-    "anger": [
-        "this is outrageous",
-        "so angry right now",
-        "unacceptable",
-        "disgusting",
-        "omg this is wrong",
-        "makes me furious",
-    ],
-    "fear": ["this is terrifying", "so creepy", "scary af", "nope nope nope", "omg scary", "chills"],
-    "sadness": ["so sad", "heartbreaking", "this makes me cry", "rip", "tears", "this is sad"],
+    affect: phrases.split(" | ")
+    for affect, phrases in {
+        "amusement": "lol this is hilarious | haha so funny | i can't stop laughing | this made my day | omg lol | haha wow",
+        "awe": "wow just wow | breathtaking | incredible | mind blown | this is amazing | omg stunning",
+        "contentment": "so peaceful | love this | makes me happy | cozy vibes | so relaxing | this is nice",
+        "anger": "this is outrageous | so angry right now | unacceptable | disgusting | omg this is wrong | makes me furious",
+        "fear": "this is terrifying | so creepy | scary af | nope nope nope | omg scary | chills",
+        "sadness": "so sad | heartbreaking | this makes me cry | rip | tears | this is sad",
+    }.items()
 }
 STANCE_PHRASES = {
     "left": ["community first", "support the union", "more public parks", "share the wealth"],

@@ -42,23 +42,9 @@ class TfidfEncoder:
                 "encoder cannot be fit (use signal='reactions' or 'counts')"
             )
         min_df = self.min_df if sum(map(bool, docs)) >= 4 * self.min_df else 1
-        self.word_ = TfidfVectorizer(
-            analyzer="word",
-            ngram_range=(1, 2),
-            min_df=min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-            token_pattern=r"(?u)\b\w+\b",
-            dtype=np.float32,
-        )
-        self.char_ = TfidfVectorizer(
-            analyzer="char_wb",
-            ngram_range=(2, 4),
-            min_df=min_df,
-            max_features=self.max_features,
-            sublinear_tf=True,
-            dtype=np.float32,
-        )
+        common = {"min_df": min_df, "max_features": self.max_features, "sublinear_tf": True, "dtype": np.float32}
+        self.word_ = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common)
+        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common)
         self.word_tfidf_ = self.word_.fit_transform(docs)
         x = sparse.hstack([self.word_tfidf_, self.char_.fit_transform(docs)]).tocsr()
         dim = max(1, min(self.dim, x.shape[1] - 1))
