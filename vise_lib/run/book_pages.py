@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from vise_lib.run.presets import Stage
+from vise_lib.study.backbone_runs import training_seconds
 
 
 class StageOutcome(Protocol):
@@ -166,8 +167,9 @@ def _read(path: Path) -> dict:
 def time_breakdown(run_dir: Path) -> list[list]:
     """Where the study stages' time went, from the timings their results files record.
 
-    Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (summed over its
-    pretraining seeds), ``03_downstream`` per phase (``run_transfer``'s ``timing``: features,
+    Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (training time summed over
+    its pretraining seeds, :func:`~vise_lib.study.backbone_runs.training_seconds`: a resumed
+    or cached backbone still counts its original training), ``03_downstream`` per phase (``run_transfer``'s ``timing``: features,
     probes, fine-tuning, the factor readout), ``04_ablations`` per kind of point (world and
     labels, pretraining, probes). A stage without results (not in this preset, or not yet
     run) has no rows.
@@ -176,7 +178,7 @@ def time_breakdown(run_dir: Path) -> list[list]:
     pre = _read(run_dir / "pretrain" / "results.json").get("variants", {})
     per: dict[str, list[float]] = {}
     for r in pre.values():
-        per.setdefault(r["variant"], []).append(r["seconds"])
+        per.setdefault(r["variant"], []).append(training_seconds(r))
     rows += [["02_pretrain", f"train `{v}`", sum(s), f"{len(s)} pretraining seed(s)"] for v, s in per.items()]
     down = _read(run_dir / "downstream" / "results.json").get("timing", {})
     rows += [["03_downstream", part, s, ""] for part, s in down.items() if s > 0]

@@ -25,7 +25,7 @@ import numpy as np
 
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.study.backbone_runs import train_backbones
+from vise_lib.study.backbone_runs import train_backbones, training_seconds
 from vise_lib.study.label_information import label_information
 from vise_lib.study.scoring import score_backbones
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
@@ -110,8 +110,9 @@ def run_point(
 
     Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct``,
     ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents),
-    ``seconds`` (pretraining, summed over its backbones) and ``timing`` (wall seconds of its
-    three phases: world and labels, pretraining, probes).
+    ``seconds`` (pretraining wall time of this call, summed over its backbones) and ``timing``
+    (seconds of its three phases: world and labels, training (counted as
+    :func:`~vise_lib.study.backbone_runs.training_seconds` does), probes).
     """
     t0, workdir = time.perf_counter(), Path(workdir)
     world_dir = world_for(point.world, workdir)
@@ -144,5 +145,9 @@ def run_point(
         "correct": correct,
         "information": info,
         "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()])),
-        "timing": {"world and labels": t1 - t0, "pretrain": t2 - t1, "probes": time.perf_counter() - t2},
+        "timing": {
+            "world and labels": t1 - t0,
+            "pretrain": sum(training_seconds(r) for r in pre["variants"].values()),  # original, if resumed
+            "probes": time.perf_counter() - t2,
+        },
     }
