@@ -66,7 +66,7 @@ def test_shipped_paper_preset_loads():
 
 def test_paper_preset_dry_run(real_layout):
     root, preset = real_layout
-    results = run(str(preset), root=REPO, out_root=root / "out", echo=lambda *_: None)
+    results = run(str(preset), root=REPO, out_root=root / "out", echo=lambda *_: None, strict=True)
     assert [r.status for r in results] == ["ran"] * 5 + ["built"]
     run_dir = root / "out" / "runs" / "paper_dry"
     ingest = json.loads((run_dir / "ingest" / "results.json").read_text())

@@ -225,3 +225,20 @@ def test_item3_a_stage_that_did_not_finish_is_rerun_and_says_so(mini):
     st = _run(mini, lines)
     assert st[STAGES[2].name] == "ran"
     assert _why(lines, STAGES[2].name).startswith("the last run did not finish")
+
+
+def test_links_to_pages_a_preset_did_not_build_become_plain_text():
+    from vise_lib.run.pipeline import unlink_missing_pages
+
+    text = "see {doc}`_generated/00_world` and {doc}`_generated/20_transfer`, or {doc}`method`"
+    out = unlink_missing_pages(text, {"20_transfer"})
+    assert out == (
+        "see `00_world` (a page this preset does not build) and {doc}`_generated/20_transfer`, or {doc}`method`"
+    )
+    # between executed notebooks the links are relative; generated pages without a stage number too
+    text = "from {doc}`03_downstream` and {doc}`04_ablations`; {doc}`_generated/scaling`; {doc}`../own_data`"
+    out = unlink_missing_pages(text, {"03_downstream"})
+    assert out == (
+        "from {doc}`03_downstream` and `04_ablations` (a page this preset does not build); "
+        "`scaling` (a page this preset does not build); {doc}`../own_data`"
+    )

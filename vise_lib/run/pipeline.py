@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -232,6 +233,21 @@ def book_toc(root: Path, gen: Path) -> str:
     return yaml.safe_dump(toc, sort_keys=False)
 
 
+# {doc} links to generated pages: `_generated/X` from the hand-written pages, `NN_stage` between notebooks
+GENERATED_LINK = re.compile(r"\{doc\}`(?:_generated/)?(\d\d_[\w.-]+)`|\{doc\}`_generated/([\w.-]+)`")
+
+
+def unlink_missing_pages(text: str, present: set[str]) -> str:
+    """``{doc}`` links to generated pages this preset did not build, as plain text saying so (the
+    pages link the world study's stages to each other; a real-data preset builds other stages)."""
+
+    def plain(m: re.Match) -> str:
+        name = m.group(1) or m.group(2)
+        return m.group(0) if name in present else f"`{name}` (a page this preset does not build)"
+
+    return GENERATED_LINK.sub(plain, text)
+
+
 def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None = None) -> Path:
     """Lay out the book source of one preset under ``_build/<preset>/src``.
 
@@ -239,7 +255,9 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None
     not produce) and ``book/`` pages are copied (keeping modification times, so Sphinx
     rebuilds only what changed) next to the preset's executed notebooks and generated pages,
     which land in ``book/_generated/``. Every preset thus builds the same book from its own
-    notebooks, and presets never overwrite each other.
+    notebooks, and presets never overwrite each other. In the pages (hand-written and executed),
+    links to generated pages this preset did not produce become plain text
+    (:func:`unlink_missing_pages`), so every preset's book builds with ``--strict``.
     """
     out_root = out_root or root
     src = out_root / "_build" / preset / "src"
@@ -249,12 +267,18 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None
         rel = f.relative_to(root)
         if f.is_file() and "_generated" not in rel.parts:
             wanted[src / rel] = f
-    for nb in [*gen.glob("*.ipynb"), *gen.glob("*.md")]:
+    generated = [*gen.glob("*.ipynb"), *gen.glob("*.md")]
+    for nb in generated:
         wanted[src / "book" / "_generated" / nb.name] = nb
     wanted[src / "vise_lib" / "recipe.py"] = root / "vise_lib" / "recipe.py"  # the Method page shows it
+    present = {nb.stem for nb in generated}
     for dst, origin in wanted.items():
         dst.parent.mkdir(parents=True, exist_ok=True)
-        if not dst.exists() or dst.stat().st_mtime != origin.stat().st_mtime:
+        if origin.suffix in (".md", ".ipynb") and origin.parent.name in ("book", preset):  # pages that link
+            text = unlink_missing_pages(origin.read_text(), present)
+            if not dst.exists() or dst.read_text() != text:  # unchanged pages keep their mtime
+                atomic_write_text(dst, text)
+        elif not dst.exists() or dst.stat().st_mtime != origin.stat().st_mtime:
             shutil.copy2(origin, dst)
     toc = book_toc(root, gen)
     if not (src / "_toc.yml").exists() or (src / "_toc.yml").read_text() != toc:
