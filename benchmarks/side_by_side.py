@@ -17,7 +17,8 @@ def race(
     feeds: Mapping[str, Callable[[int], Iterable]], step: Callable, rounds: int, images_per_round: int
 ) -> tuple[dict[str, float], dict[str, float]]:
     """Run every feed (``name -> feed(round)``, an iterable of ``step``'s argument tuples) through
-    ``step`` once per round; returns ``(best-round img/s, mean img/s)`` per name."""
+    ``step`` once per round; prints each round's img/s and returns ``(best-round img/s, mean
+    img/s)`` per name."""
     times: dict[str, list[float]] = {k: [] for k in feeds}
     names = list(feeds)
     for r in range(rounds):
@@ -26,6 +27,7 @@ def race(
             for args in feeds[name](r):
                 step(*args)
             times[name].append(time.perf_counter() - t0)
+            print(f"  round {r} {name:>16}: {images_per_round / times[name][-1]:8.1f} img/s", flush=True)
     best = {k: images_per_round / min(v) for k, v in times.items()}
     mean = {k: images_per_round * len(v) / sum(v) for k, v in times.items()}
     return best, mean
