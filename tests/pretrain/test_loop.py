@@ -230,7 +230,7 @@ def test_prefetch_does_not_change_results(tmp_path):
 
 def test_simclr_objective_trains_and_resumes(tmp_path):
     images, _ = _data(n=32, size=16)
-    cfg = TrainConfig(**{**TINY, "epochs": 9, "simclr_epochs": 2, "proj_dim": 8})
+    cfg = TrainConfig(**{**TINY, "epochs": 9}, objectives={"simclr": {"epochs": 2, "proj_dim": 8}})
     full = pretrain(images, None, cfg, tmp_path / "full", progress=False, objective="simclr")
     assert full["completed"] and full["steps"] == 8 and full["objective"] == "simclr"
     row = full["history"][-1]
@@ -239,6 +239,17 @@ def test_simclr_objective_trains_and_resumes(tmp_path):
     pretrain(images, None, cfg, tmp_path / "split", progress=False, objective="simclr", stop_after_steps=3)
     done = pretrain(images, None, cfg, tmp_path / "split", resume=True, progress=False, objective="simclr")
     _assert_identical(full["backbone"], done["backbone"])
+    # other SimCLR settings: refused, naming the setting; another objective's settings do not matter
+    pretrain(images, None, cfg, tmp_path / "t", progress=False, objective="simclr", stop_after_steps=3)
+    hot = TrainConfig(**{**TINY, "epochs": 9}, objectives={"simclr": {"epochs": 2, "proj_dim": 8, "temperature": 0.5}})
+    res = pretrain(
+        images, None, hot, tmp_path / "t", resume=True, progress=False, objective="simclr", stop_after_steps=3
+    )
+    assert res["resume"]["step"] == 0 and "simclr.temperature 0.2 -> 0.5" in res["resume"]["messages"][0]
+    labels = _data(n=32, size=16)[1]
+    pretrain(images, labels, cfg, tmp_path / "c", progress=False, stop_after_steps=3)
+    res = pretrain(images, labels, hot, tmp_path / "c", resume=True, progress=False, stop_after_steps=4)
+    assert res["resume"]["step"] == 3 and res["steps"] == 4  # classify: SimCLR's settings are not its own
     # a classify run does not continue a simclr checkpoint: it starts fresh and keeps the old one aside
     other = pretrain(
         images, _data(n=32, size=16)[1], cfg, tmp_path / "split", resume=True, progress=False, stop_after_steps=3
@@ -266,7 +277,13 @@ def test_command_line_objectives_and_errors(tmp_path, capsys):
     no_labels = [a for i, a in enumerate(args) if a != "--labels" and args[i - 1] != "--labels"]
     main(no_labels + ["--objective", "none"])
     assert json.loads(capsys.readouterr().out)["objective"] == "none"
-    main(no_labels + ["--out", str(tmp_path / "s"), "--objective", "simclr", "--proj-dim", "8"])
-    assert json.loads(capsys.readouterr().out)["steps"] == 4
+    main(no_labels + ["--out", str(tmp_path / "s"), "--objective", "simclr", "--setting", "simclr.proj_dim=8"])
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["steps"] == 4 and summary["settings"]["proj_dim"] == 8
+    assert vise_main(["train", *no_labels, "--objective", "simclr", "--setting", "simclr.temprature=0.5"]) == 2
+    assert "unknown key 'temprature'; did you mean 'temperature'?" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(no_labels + ["--setting", "simclr.proj_dim"])  # no value: argparse's usage error
+    assert "expected OBJECTIVE.KEY=VALUE" in capsys.readouterr().err
     assert vise_main(["train", *args[:1], str(tmp_path / "missing.npy"), *args[2:]]) == 2
     assert "vise train: error: images file not found:" in capsys.readouterr().err

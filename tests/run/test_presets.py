@@ -64,6 +64,9 @@ def test_the_pretrain_sections_training_setup_is_checked_against_train_config(tm
     with pytest.raises(ValueError, match="epochs"):
         load_preset(str(bad))
     good = tmp_path / "good.yml"
-    good.write_text("pretrain:\n  seeds: [4]\n  train:\n    width: 8\n    proj_dim: 16\n")
+    good.write_text("pretrain:\n  seeds: [4]\n  train:\n    width: 8\n    objectives: {simclr: {proj_dim: 16}}\n")
     cfg = stage_config("pretrain").from_params(load_preset(str(good))["pretrain"]).train_config()
-    assert (cfg.width, cfg.proj_dim, cfg.epochs) == (8, 16, TrainConfig().epochs)
+    assert (cfg.width, cfg.objectives, cfg.epochs) == (8, {"simclr": {"proj_dim": 16}}, TrainConfig().epochs)
+    bad.write_text("pretrain:\n  train:\n    objectives: {simclr: {temprature: 0.5}}\n")  # checked before any run
+    with pytest.raises(ValueError, match=r"objectives.simclr: unknown key 'temprature'; did you mean 'temperature'\?"):
+        load_preset(str(bad))

@@ -8,6 +8,9 @@ Examples::
     python -m vise_lib.pretrain --images posts.npy --labels pseudo.npy --out runs/x/vise --resume
     # SimCLR (no labels), and the untrained baseline (no labels, objective none)
     python -m vise_lib.pretrain --images posts.npy --objective simclr --out runs/x/simclr
+    # an objective's own settings (repeatable; the value is read as in a preset)
+    python -m vise_lib.pretrain --images posts.npy --objective simclr --out runs/x/simclr \\
+        --setting simclr.proj_dim=128 --setting simclr.temperature=0.5
     # straight from WebDataset shards (no images.npy), pseudo labels joined by post id
     python -m vise_lib.pretrain --shards ingest/shards --labels-npz labels/labels.npz --out runs/x/vise
     # ResNet-50 at 224 px on 8 GPUs: DDP + DistributedSampler, bf16 autocast, channels_last
@@ -28,11 +31,12 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import yaml
 
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
-from vise_lib.pretrain.objectives import CHOICES
+from vise_lib.pretrain.objectives import CHOICES, OBJECTIVES
 from vise_lib.pretrain.streaming import DEFAULT_BUFFER, ShardSource
 
 
@@ -42,8 +46,31 @@ def _boolean(text: str) -> bool:
     return text.lower() in ("true", "1")
 
 
+def _setting(text: str) -> tuple[str, str, Any]:
+    """``("simclr", "proj_dim", 8)`` from ``"simclr.proj_dim=8"`` (the value parsed as YAML, as in a preset)."""
+    name, dot, rest = text.partition(".")
+    key, eq, value = rest.partition("=")
+    if not (dot and eq and name and key):
+        raise argparse.ArgumentTypeError(f"expected OBJECTIVE.KEY=VALUE (e.g. simclr.proj_dim=8), got {text!r}")
+    try:
+        return name, key, yaml.safe_load(value)
+    except yaml.YAMLError:
+        raise argparse.ArgumentTypeError(f"{text!r}: cannot read the value {value!r}") from None
+
+
+def _settings_help() -> str:
+    known = [
+        f"{o.name}.{f.name} (default {f.default})" for o in OBJECTIVES.values() for f in dataclasses.fields(o.Settings)
+    ]
+    return (
+        "an objective's own setting, OBJECTIVE.KEY=VALUE (repeatable; TrainConfig.objectives), e.g. "
+        "simclr.proj_dim=8; settings: " + (", ".join(known) or "none")
+    ).replace("%", "%%")
+
+
 def parser() -> argparse.ArgumentParser:
-    """The argument parser: data and run options plus one ``--flag`` per :class:`TrainConfig` field."""
+    """The argument parser: data and run options, one ``--flag`` per :class:`TrainConfig` field and
+    ``--setting OBJECTIVE.KEY=VALUE`` for ``TrainConfig.objectives``."""
     p = argparse.ArgumentParser(
         prog="vise train",
         description=__doc__.splitlines()[0],
@@ -75,9 +102,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt if present")
     p.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     p.add_argument("--stop-after-steps", type=int, default=None, help="stop after this many steps (resumable)")
+    p.add_argument(
+        "--setting", action="append", type=_setting, default=[], metavar="OBJECTIVE.KEY=VALUE", help=_settings_help()
+    )
     # field annotations are strings here (postponed evaluation): the parser of each
     kinds: dict[Any, Callable[[str], Any]] = {"int": int, "float": float, "bool": _boolean, "str": str}
     for f in dataclasses.fields(TrainConfig):
+        if f.name == "objectives":  # --setting
+            continue
         kind = kinds[f.type]
         p.add_argument(
             "--" + f.name.replace("_", "-"),
@@ -110,7 +142,11 @@ def main(argv: list[str] | None = None) -> dict:
     a = p.parse_args(argv)
     started = False
     try:
-        cfg = TrainConfig(**{f.name: getattr(a, f.name) for f in dataclasses.fields(TrainConfig)})
+        objectives: dict[str, dict] = {}
+        for name, key, value in a.setting:
+            objectives.setdefault(name, {})[key] = value
+        fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name != "objectives"]
+        cfg = TrainConfig(**{name: getattr(a, name) for name in fields}, objectives=objectives)
         if a.shards is not None:
             if a.labels is not None:
                 raise ValueError("--shards takes its labels from --labels-npz (joined by post id), not --labels")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -23,9 +23,12 @@ class TrainConfig:
     ``width``/``blocks`` only shape ``small_resnet``; ``pad`` is the random-crop padding;
     ``bf16`` enables bf16 autocast on CUDA (ignored on CPU); ``prefetch`` is how many batches
     a background thread prepares ahead (0: inline, the default: on a 2-core CPU the thread
-    competes with the training step, see ``benchmarks/loader.py``; on a GPU, 2 overlaps the two). ``simclr_epochs`` (0: ``epochs``),
-    ``proj_dim``, ``temperature`` and ``simclr_strength`` (colour distortion) apply to the
-    ``simclr`` objective only.
+    competes with the training step, see ``benchmarks/loader.py``; on a GPU, 2 overlaps the two).
+    ``objectives`` maps an objective name to its own settings, e.g.
+    ``{"simclr": {"temperature": 0.5}}``; a name or key left out keeps the objective's default
+    (:mod:`vise_lib.pretrain.objectives`: each objective declares and checks its settings; the
+    names and keys are checked against that registry by ``check_settings`` there, which the
+    loop calls before training).
     """
 
     arch: str = "small_resnet"
@@ -46,10 +49,7 @@ class TrainConfig:
     num_threads: int = 0
     prefetch: int = 0
     device: str = "auto"
-    simclr_epochs: int = 0
-    proj_dim: int = 64
-    temperature: float = 0.2
-    simclr_strength: float = 0.5
+    objectives: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         lows = {
@@ -62,14 +62,10 @@ class TrainConfig:
             "ckpt_every": 0,
             "num_threads": 0,
             "prefetch": 0,
-            "simclr_epochs": 0,
-            "proj_dim": 1,
             "lr": 0.0,
             "momentum": 0.0,
             "weight_decay": 0.0,
             "warmup_epochs": 0.0,
-            "temperature": 0.0,
-            "simclr_strength": 0.0,
         }
         # field annotations are strings (postponed evaluation); Any lets int()/float() take the value
         # isinstance() checked against numbers.Integral / numbers.Real
@@ -92,12 +88,18 @@ class TrainConfig:
         for ok, what in (
             (self.arch in ARCHS, f"arch must be one of {ARCHS}, got {self.arch!r}"),
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
-            (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
             (self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
             (dev_ok, f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}"),
         ):
             if not ok:
                 raise ValueError(f"TrainConfig.{what}")
+        if not isinstance(self.objectives, dict) or not all(
+            isinstance(k, str) and isinstance(v, dict) for k, v in self.objectives.items()
+        ):
+            raise ValueError(
+                f"TrainConfig.objectives must map objective names to settings dicts, got {self.objectives!r}"
+            )
+        object.__setattr__(self, "objectives", {k: dict(v) for k, v in self.objectives.items()})  # a private copy
 
     @classmethod
     def from_params(cls, params: dict) -> TrainConfig:

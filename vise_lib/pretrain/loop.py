@@ -32,12 +32,13 @@ from vise_lib.backbones.tensors import check_images, check_labels, prefetch
 from vise_lib.io import atomic_write, sweep_stale_temps
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, derived_seed, lr_at
-from vise_lib.pretrain.objectives import OBJECTIVES, resolve_objective
+from vise_lib.pretrain.objectives import OBJECTIVES, check_settings, resolve_objective
+from vise_lib.pretrain.objectives.base import Objective
 from vise_lib.pretrain.streaming import ShardSource
 
 __all__ = ["TrainConfig", "batch_stream", "lr_at", "pretrain"]
 
-CKPT_FORMAT = 2
+CKPT_FORMAT = 3  # 3: the objective's own settings are part of the run identity (``simclr.temperature`` ...)
 PREV_NAME = "checkpoint.prev.pt"  # the checkpoint before the last one: the fallback when checkpoint.pt is damaged
 _RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
 
@@ -47,13 +48,22 @@ def _write_log(path: Path, history: list[dict]) -> None:
         atomic_write(path, lambda f: f.writelines(json.dumps(row) + "\n" for row in history), mode="w")
 
 
-def _result(history, t0, trained, train_seconds, backbone, steps, objective, digests, resume=None) -> dict:
+def _identity(cfg: TrainConfig, obj: Objective) -> dict:
+    """What a checkpoint must match to be resumed: ``cfg``'s fields and the trained objective's
+    settings (``"simclr.temperature"``, ...), every default filled in; other objectives'
+    settings do not matter to this run."""
+    own = {f"{obj.name}.{k}": v for k, v in obj.settings(cfg).to_params().items()}
+    return {**{k: v for k, v in dataclasses.asdict(cfg).items() if k != "objectives"}, **own}
+
+
+def _result(history, t0, trained, train_seconds, backbone, steps, obj, cfg, digests, resume=None) -> dict:
     return {
         "resume": resume,
         "history": history,
         "seconds": time.perf_counter() - t0,
         "steps": steps,
-        "objective": objective,
+        "objective": obj.name,
+        "settings": obj.settings(cfg).to_params(),
         "images_per_s": trained / train_seconds if train_seconds > 0 else 0.0,
         "backbone": None if backbone is None else str(backbone),
         "completed": backbone is not None,
@@ -88,19 +98,23 @@ def pretrain(
         resume: continue from ``out_dir/checkpoint.pt`` if present (else start fresh); the
             result is bit-identical to an uninterrupted run (CPU, same thread count). The
             checkpoint must come from the same config (except ``ckpt_every``,
-            ``num_threads``, ``device``, ``prefetch``), objective, labels and world size,
-            else ``ValueError``.
+            ``num_threads``, ``device``, ``prefetch``), the same settings of the objective
+            trained (those of other objectives may differ), labels and world size; else it is
+            set aside and the run starts fresh.
         progress: show a tqdm bar (rank 0 only).
         stop_after_steps: stop (after writing a checkpoint) once this many optimizer steps
             are done in total; ``backbone.pt`` is then not written and ``completed`` is False.
         objective: ``"auto"`` (``classify`` with label sets, ``none`` without), ``"classify"``,
-            ``"simclr"`` (``cfg.simclr_epochs`` epochs, or ``cfg.epochs`` if 0) or ``"none"``.
+            ``"simclr"`` or ``"none"``; its own settings come from ``cfg.objectives[objective]``
+            (e.g. ``{"simclr": {"epochs": 2, "temperature": 0.5}}``; SimCLR's ``epochs`` 0, the
+            default, means ``cfg.epochs``), unknown names or keys raise ``ValueError``.
 
     Each rank's batches are ``min(batch_size, N) // world_size`` images; a final short batch is
     dropped each epoch. Returns ``history`` (the log rows), ``seconds``, ``images_per_s``
     (this call's training throughput, all ranks), ``backbone`` (path as str; None if stopped
     early), ``train_accuracy`` (per head, on the augmented batches of the last epoch; for
-    simclr the contrastive top-1), ``steps``, ``completed``, ``objective``,
+    simclr the contrastive top-1), ``steps``, ``completed``, ``objective``, ``settings`` (the
+    objective's settings, defaults filled in),
     ``rank_digests`` (SHA-1 of the final model on each rank; all equal under DDP) and ``resume``
     (``{"from": checkpoint path or None, "step": first step of this call, "messages": [...]}``;
     None for objectives that do not train).
@@ -110,6 +124,7 @@ def pretrain(
     if stop_after_steps is not None and (not isinstance(stop_after_steps, int) or stop_after_steps < 0):
         raise ValueError(f"stop_after_steps must be a non-negative int or None, got {stop_after_steps!r}")
     obj = resolve_objective(objective, label_sets is not None)
+    check_settings(cfg)
     streaming = isinstance(images, ShardSource)
     if not streaming and (images is not None or obj.trains):
         check_images(images)
@@ -131,7 +146,7 @@ def pretrain(
                 _write_log(out / "log.jsonl", [])
                 path = save_backbone(backbone, out / "backbone.pt") if D.is_main() else out / "backbone.pt"
                 D.barrier()
-                return _result([], t0, 0, 0.0, path, 0, obj.name, D.all_gather_objects(D.state_digest(backbone)))
+                return _result([], t0, 0, 0.0, path, 0, obj, cfg, D.all_gather_objects(D.state_digest(backbone)))
             model = obj.build(backbone, labels, cfg)
             return _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, t0, obj)
     finally:
@@ -166,15 +181,19 @@ def _read_checkpoint(path: Path):
         return None, f"not a readable weights-only checkpoint ({type(e).__name__}: {str(e)[:200]})"
 
 
-def _mismatch(ck, cfg: TrainConfig, data_id: dict) -> str | None:
-    """Why checkpoint ``ck`` cannot continue this run (format, config or data differ), or None."""
+def _mismatch(ck, ident: dict, data_id: dict) -> str | None:
+    """Why checkpoint ``ck`` cannot continue this run (format, config or data differ), or None.
+
+    ``ident`` is this run's :func:`_identity`."""
     if not isinstance(ck, dict) or ck.get("format") != CKPT_FORMAT:
         return f"checkpoint format {ck.get('format') if isinstance(ck, dict) else None} is not {CKPT_FORMAT}"
-    old, new = ck.get("cfg", {}), dataclasses.asdict(cfg)
+    data = ck.get("data") or {}
+    if data.get("objective") != data_id["objective"]:  # then its settings differ too: name the cause
+        return f"data changed: objective {data.get('objective')!r} -> {data_id['objective']!r}"
+    old, new = ck.get("cfg", {}), ident
     diff = sorted(k for k in set(old) | set(new) if k not in _RESUME_FREE and old.get(k) != new.get(k))
     if diff:
         return "parameters changed: " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
-    data = ck.get("data") or {}
     changed = sorted(k for k in set(data) | set(data_id) if data.get(k) != data_id.get(k))
     if changed:
         return "data changed: " + ", ".join(changed)
@@ -190,7 +209,7 @@ def _aside_name(path: Path, kind: str) -> Path:
     return cand
 
 
-def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
+def _pick_checkpoint(out: Path, ident: dict, data_id: dict):
     """Choose what to resume from: ``(checkpoint or None, its path, messages, [(path, kind)] to move aside)``.
 
     ``checkpoint.pt`` first, then ``checkpoint.prev.pt``; an unreadable file is set aside as
@@ -202,7 +221,7 @@ def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
         if not path.is_file():
             continue
         ck, err = _read_checkpoint(path)
-        why = err or _mismatch(ck, cfg, data_id)
+        why = err or _mismatch(ck, ident, data_id)
         if why is None:
             if path.name == PREV_NAME:
                 msgs.append(
@@ -215,10 +234,10 @@ def _pick_checkpoint(out: Path, cfg: TrainConfig, data_id: dict):
     return None, None, msgs, aside
 
 
-def _resume_state(out: Path, cfg: TrainConfig, data_id: dict, model, opt, total: int, main: bool) -> tuple:
+def _resume_state(out: Path, ident: dict, data_id: dict, model, opt, total: int, main: bool) -> tuple:
     """Restore model/optimizer/RNG from the best usable checkpoint in ``out`` (see :func:`pretrain`);
     return ``(saved loop state or None, resume info)``. Prints what it did (rank 0)."""
-    ck, path, msgs, aside = _pick_checkpoint(out, cfg, data_id)
+    ck, path, msgs, aside = _pick_checkpoint(out, ident, data_id)
     D.barrier()  # every rank has read before rank 0 moves anything
     moved = []
     for p, kind in aside:
@@ -302,7 +321,8 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
     }  # running: secs, loss, hits, n
     if main:
         sweep_stale_temps(ckpt_path)  # temp files of a run killed while writing a checkpoint
-    ck, info = _resume_state(out, cfg, data_id, model, opt, total, main) if resume else (None, None)
+    ident = _identity(cfg, obj)
+    ck, info = _resume_state(out, ident, data_id, model, opt, total, main) if resume else (None, None)
     if ck is not None:
         st = ck
         if rank:  # rank 0 carries the (all-reduced) running sums of the interrupted epoch
@@ -322,7 +342,7 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         if main:
             ck = {
                 "format": CKPT_FORMAT,
-                "cfg": dataclasses.asdict(cfg),
+                "cfg": ident,
                 "data": data_id,
                 "step": step,
                 "history": history,
@@ -401,4 +421,4 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         backbone = save_backbone(model.backbone, bb_path) if main else bb_path
     digests = D.all_gather_objects(D.state_digest(model))
     D.barrier()
-    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, objective, digests, info)
+    return _result(history, t0, trained * world, time.perf_counter() - t_loop, backbone, step, obj, cfg, digests, info)

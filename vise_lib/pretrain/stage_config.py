@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from vise_lib.config import StageConfig, closest
 from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.objectives import check_settings
 from vise_lib.pretrain.variants import VARIANTS
 
 PER_RUN = ("seed",)  # TrainConfig fields the stage sets for each run (from ``seeds``)
@@ -19,8 +20,10 @@ class PretrainStageConfig(StageConfig):
     Every variant in ``variants`` is trained once per seed in ``seeds`` (>= 3 for the headline).
     ``train`` holds :class:`~vise_lib.pretrain.config.TrainConfig` fields, one training setup for
     every variant (any field but ``seed``, which comes from ``seeds``; a field left out keeps
-    TrainConfig's default). ``simclr_epochs: 0`` gives SimCLR the same number of epochs as
-    every other variant (its two views per image then cost about twice a classification epoch).
+    TrainConfig's default); its ``objectives`` key holds each objective's own settings
+    (``objectives: {simclr: {epochs: 0}}``; names and keys are checked against the objectives
+    registry here). SimCLR's ``epochs: 0`` gives it the same number of epochs as every other
+    variant (its two views per image then cost about twice a classification epoch).
     """
 
     section = "pretrain"
@@ -42,7 +45,7 @@ class PretrainStageConfig(StageConfig):
                     f"pretrain.train: unknown key {key!r}{closest(str(key), valid)} "
                     f"(TrainConfig fields: {', '.join(valid)})"
                 )
-        self.train_config()  # TrainConfig's type and range checks
+        check_settings(self.train_config())  # TrainConfig's and the objectives' type and range checks
 
     def train_config(self) -> TrainConfig:
         """The :class:`TrainConfig` every variant trains with (its ``seed`` is set per run)."""

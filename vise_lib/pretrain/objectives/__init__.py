@@ -1,11 +1,15 @@
 """Pretraining objectives behind one registry.
 
 A new baseline is one file here (an :class:`~vise_lib.pretrain.objectives.base.Objective`
-subclass) plus one entry in :data:`OBJECTIVES`; the loop, the CLI and the checkpoints pick it up.
+subclass, with its own ``Settings`` if it has knobs) plus one entry in :data:`OBJECTIVES`; the
+loop, the CLI (``--setting NAME.KEY=VALUE``), the presets (``pretrain.train.objectives``) and the
+checkpoints pick it up.
 """
 
 from __future__ import annotations
 
+from vise_lib.config import closest
+from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.objectives.base import Objective
 from vise_lib.pretrain.objectives.classify import Classify
 from vise_lib.pretrain.objectives.simclr import SimCLR
@@ -30,3 +34,19 @@ def resolve_objective(name: str, has_labels: bool) -> Objective:
     if obj.needs_labels and not has_labels:
         raise ValueError(f"objective {obj.name!r} needs label_sets (a non-empty list of 1-D int arrays)")
     return obj
+
+
+def check_settings(cfg: TrainConfig) -> dict[str, dict]:
+    """Every registered objective's settings under ``cfg`` (``cfg.objectives`` over the defaults).
+
+    Raises ``ValueError`` naming an unknown objective or setting key (with the closest valid
+    one) or a bad value; the loop calls it before training, the pretrain stage's config on
+    construction, so one bad key stops a study before any variant trains.
+    """
+    for name in cfg.objectives:
+        if name not in OBJECTIVES:
+            raise ValueError(
+                f"TrainConfig.objectives: unknown objective {name!r}{closest(str(name), list(OBJECTIVES))} "
+                f"(objectives: {', '.join(OBJECTIVES)})"
+            )
+    return {name: obj.settings(cfg).to_params() for name, obj in OBJECTIVES.items()}

@@ -6,10 +6,17 @@ prepared batch (augmentation happens here, seeded by the loop's per-step generat
 loss with its accuracy counts. A new pretraining baseline is one file in this folder with an
 ``Objective`` subclass plus one entry in :data:`vise_lib.pretrain.objectives.OBJECTIVES` (and
 one variant in :mod:`vise_lib.pretrain.variants` to train it in the study).
+
+An objective's own knobs (SimCLR's temperature, ...) are not :class:`TrainConfig` fields: the
+objective declares them as a :class:`~vise_lib.config.StageConfig` subclass (typed fields with
+defaults, range checks in ``__post_init__``) in its ``Settings`` attribute, and reads them with
+:meth:`Objective.settings` from ``TrainConfig.objectives[name]`` (a key left out keeps its
+default). Unknown keys and bad values raise ``ValueError`` naming the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, ClassVar
 
 import numpy as np
@@ -17,7 +24,13 @@ import torch
 from torch import nn
 
 from vise_lib.backbones.tensors import augment, to_tensor
+from vise_lib.config import StageConfig
 from vise_lib.pretrain.config import TrainConfig
+
+
+@dataclasses.dataclass(frozen=True)
+class NoSettings(StageConfig):
+    """The settings of an objective that has none."""
 
 
 class Objective:
@@ -27,6 +40,15 @@ class Objective:
     needs_labels: ClassVar[bool] = False  # True: label_sets required; False: refused
     trains: ClassVar[bool] = True  # False: the seeded initial backbone is saved as is
     views: ClassVar[int] = 1  # images per sample in a prepared batch (accuracy denominators)
+    Settings: ClassVar[type[StageConfig]] = NoSettings  # this objective's own settings, with defaults
+
+    def settings(self, cfg: TrainConfig) -> StageConfig:
+        """This objective's settings: ``cfg.objectives[name]`` over the defaults, validated."""
+        where = f"TrainConfig.objectives.{self.name}"
+        given = cfg.objectives.get(self.name, {})
+        if given and not dataclasses.fields(self.Settings):
+            raise ValueError(f"{where}: objective {self.name!r} takes no settings, got {sorted(given)}")
+        return self.Settings.from_params(given, where)
 
     def epochs(self, cfg: TrainConfig) -> int:
         """How many epochs this objective trains for under ``cfg``."""

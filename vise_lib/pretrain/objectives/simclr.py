@@ -12,6 +12,8 @@ vectorized over the batch, so runs are reproducible and resumable like the super
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 import torch
@@ -20,6 +22,7 @@ from torch import nn
 
 from vise_lib.backbones.archs import feature_dim, pooled_features
 from vise_lib.backbones.tensors import normalize, to_unit
+from vise_lib.config import StageConfig
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.objectives.base import Objective
 
@@ -138,27 +141,56 @@ def two_views(x_unit: torch.Tensor, g: torch.Generator, strength: float = 0.5) -
     return normalize(torch.cat(views)).contiguous()
 
 
+@dataclass(frozen=True)
+class SimCLRSettings(StageConfig):
+    """SimCLR's own settings (``TrainConfig.objectives["simclr"]``): ``epochs`` (0: the shared
+    ``TrainConfig.epochs``), the projector's output ``proj_dim``, the NT-Xent ``temperature``
+    and the colour-distortion ``strength`` of the two views."""
+
+    epochs: int = 0
+    proj_dim: int = 64
+    temperature: float = 0.2
+    strength: float = 0.5
+    section = "simclr"  # error messages say simclr.<key>
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        for ok, what in (
+            (self.epochs >= 0, f"epochs must be >= 0, got {self.epochs}"),
+            (self.proj_dim >= 1, f"proj_dim must be >= 1, got {self.proj_dim}"),
+            (self.temperature > 0, f"temperature must be > 0, got {self.temperature}"),
+            (self.strength >= 0, f"strength must be >= 0, got {self.strength}"),
+        ):
+            if not ok:
+                raise ValueError(f"simclr.{what}")
+
+
 class SimCLR(Objective):
-    """The SimCLR objective: ``simclr_epochs`` epochs (0: ``epochs``), a ``proj_dim`` projector,
-    NT-Xent at ``temperature``, two views with colour distortion of ``simclr_strength``."""
+    """The SimCLR objective: :class:`SimCLRSettings` ``epochs`` epochs (0: ``TrainConfig.epochs``),
+    a ``proj_dim`` projector, NT-Xent at ``temperature``, two views with colour distortion of
+    ``strength``."""
 
     name = "simclr"
     views = 2
+    Settings = SimCLRSettings
+
+    def settings(self, cfg: TrainConfig) -> SimCLRSettings:
+        return cast(SimCLRSettings, super().settings(cfg))  # built from Settings, a SimCLRSettings
 
     def epochs(self, cfg: TrainConfig) -> int:
-        return cfg.simclr_epochs or cfg.epochs
+        return self.settings(cfg).epochs or cfg.epochs
 
     def build(self, backbone: nn.Module, labels: list[np.ndarray], cfg: TrainConfig) -> nn.Module:
-        return SimCLRModel(backbone, proj_dim=cfg.proj_dim)
+        return SimCLRModel(backbone, proj_dim=self.settings(cfg).proj_dim)
 
     def heads(self, model: nn.Module, cfg: TrainConfig) -> list[int]:
-        return [cfg.proj_dim]
+        return [self.settings(cfg).proj_dim]
 
     def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
-        return two_views(to_unit(images_u8), g, cfg.simclr_strength)
+        return two_views(to_unit(images_u8), g, self.settings(cfg).strength)
 
     def loss(
         self, outs: torch.Tensor, ys: list[torch.Tensor], cfg: TrainConfig
     ) -> tuple[torch.Tensor, torch.Tensor, int]:
-        loss, hits = nt_xent(outs, cfg.temperature)
+        loss, hits = nt_xent(outs, self.settings(cfg).temperature)
         return loss, hits.view(1), outs.shape[0] // 2
