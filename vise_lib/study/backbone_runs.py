@@ -29,13 +29,6 @@ def split_name(name: str) -> tuple[str, int]:
     return variant, int(seed or 0)
 
 
-def training_seconds(run: dict) -> float:
-    """Seconds a backbone's training took in all: its epoch log's ``seconds`` (the log travels in
-    the checkpoint, so a run resumed or found finished still counts the original training), or
-    the run's own ``seconds`` when there is no log (the untrained ``random``)."""
-    return float(sum(h["seconds"] for h in run.get("history") or [])) or float(run["seconds"])
-
-
 def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root, progress: bool = False) -> dict:
     """Train ``variants`` x ``seeds``; returns ``{"order": [names], "variants": {name: run}, "config"}``.
 

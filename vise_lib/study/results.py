@@ -132,3 +132,10 @@ def write_claims(path: str | os.PathLike, claims: list[dict]) -> Path:
 def read_claims(path: str | os.PathLike) -> list[dict]:
     """The claims written by :func:`write_claims`."""
     return read_json(path)
+
+
+def training_seconds(run: dict) -> float:
+    """Seconds a backbone's training took in all: its epoch log's ``seconds`` (the log travels in
+    the checkpoint, so a run resumed or found finished still counts the original training), or
+    the run's own ``seconds`` when there is no log (the untrained ``random``)."""
+    return float(sum(h["seconds"] for h in run.get("history") or [])) or float(run["seconds"])
