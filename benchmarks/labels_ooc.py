@@ -4,7 +4,7 @@ A synthetic engagement-only manifest (``benchmarks/ingest.py``'s generator: JSON
 0-6 short comments, six reaction counts, shares; image paths that are never opened) is generated
 in a stream, then labelled by
 :func:`vise_lib.labels.out_of_core.pseudo_labels_out_of_core` exactly as ``vise labels`` does
-(``ManifestReader`` chunks of 50,000, φ(e) = ``both`` signals with TF-IDF + SVD to 64 dims fitted
+(``ManifestReader`` chunks of 50,000, read once and spilled to disk for the φ pass, φ(e) = ``both`` signals with TF-IDF + SVD to 64 dims fitted
 on a 200,000-post sample, k-means K = 256 on a 200,000-row sample with the ``auto`` backend, then
 chunked assignment). Each size runs in its own subprocess; peak resident memory is ``getrusage``'s.
 
