@@ -17,7 +17,7 @@ from vise_lib.world.generate import WorldConfig, generate_world
 
 def _out_of_core(manifest, out, signal, chunk_rows, **kw):
     """``pseudo_labels_out_of_core`` over ``manifest`` read in chunks of ``chunk_rows``."""
-    return pseudo_labels_out_of_core(lambda: ManifestReader(manifest, chunk_rows=chunk_rows), out, signal, **kw)
+    return pseudo_labels_out_of_core(ManifestReader(manifest, chunk_rows=chunk_rows), out, signal, **kw)
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +102,28 @@ def test_out_of_core_with_small_samples_still_labels_every_post(world, tmp_path)
     out = _out_of_core(world, tmp_path, "reactions", 64, n_clusters=4, fit_posts=150, kmeans_posts=100, seed=1)
     assert out["fit_posts"] == 150 and out["kmeans_posts"] == 100
     assert sum(out["cluster_sizes"]) == 600 and min(out["cluster_sizes"]) > 0
+
+
+def test_the_manifest_is_read_once_and_the_spilled_chunks_are_removed(world, tmp_path):
+    reader = ManifestReader(world, chunk_rows=128)
+    seen = []
+
+    def once():  # a one-shot stream: a second read would find it empty
+        for eng in reader:
+            seen.append(len(eng))
+            yield eng
+
+    out = pseudo_labels_out_of_core(once(), tmp_path, "both", n_clusters=6, svd_dim=16, fit_posts=10_000)
+    assert seen == [128, 128, 128, 128, 88] and out["n_posts"] == 600 and out["phi_chunks"] == 5
+    assert reader.report.n_rows == 600 and not (tmp_path / "chunks").exists()
+    ref = pseudo_labels_out_of_core(ManifestReader(world, chunk_rows=128), tmp_path / "ref", "both", 6, 16)
+    assert out["cluster_sizes"] == ref["cluster_sizes"] and out["inertia"] == ref["inertia"]
+    np.testing.assert_array_equal(np.load(tmp_path / "pseudo.npy"), np.load(tmp_path / "ref" / "pseudo.npy"))
+
+
+def test_spilled_chunks_are_removed_when_the_run_fails(world, tmp_path):
+    with pytest.raises(ValueError, match="fewer than n_clusters"):
+        pseudo_labels_out_of_core(
+            ManifestReader(world, chunk_rows=100), tmp_path, "reactions", n_clusters=50, fit_posts=20
+        )
+    assert not (tmp_path / "chunks").exists()

@@ -52,6 +52,10 @@ NOTE_EMPTY_COMMENT = "empty comments dropped"
 NOTE_DROPPED = "[deleted]/[removed] comments dropped"
 DROPPED_COMMENTS = ("[deleted]", "[removed]")  # Reddit's placeholders for a comment that is gone
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_STRICT, _LAX = (
+    json.JSONDecoder(),
+    json.JSONDecoder(strict=False),
+)  # built once: json.loads(..., strict=) builds one a call
 
 
 class RowError(ValueError):
@@ -99,7 +103,7 @@ def repair_surrogates(obj, notes: Counter):
 
 def loads_json(text: str, notes: Counter, strict: bool = True):
     """``json.loads`` whose strings hold no lone surrogate (repaired and counted, see above)."""
-    obj = json.loads(text, strict=strict)
+    obj = (_STRICT if strict else _LAX).decode(text)
     if _SURROGATE_ESCAPE.search(text):  # only a \ud800-\udfff escape can leave a lone surrogate
         obj = repair_surrogates(obj, notes)
     return obj

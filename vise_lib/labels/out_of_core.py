@@ -5,14 +5,18 @@ every post at once. Here the work is split into passes over chunks, each holding
 
 1. a seeded reservoir sample of ``fit_posts`` posts is drawn while streaming the manifest, and
    φ(e) (:class:`vise_lib.labels.signals.SignalEncoder`) is fitted on it; φ is a per-post transform once
-   fitted, so every post is then encoded chunk by chunk;
+   fitted, so every post is then encoded chunk by chunk. The manifest is read and validated only
+   in this pass: each chunk is also pickled to ``out_dir/chunks/`` (:func:`spill_chunks`), and
+   the φ pass reads those back (:func:`load_spilled`, each file removed once encoded), which
+   gives the same chunks in the same order without parsing the JSON again;
 2. φ chunks are written to ``out_dir/phi/NNNNNN.npy`` while a reservoir sample of
    ``kmeans_posts`` φ rows is kept; k-means (:func:`vise_lib.labels.kmeans.fit_kmeans`) is fitted on
    that sample (our choice: k-means on a uniform sample, as is usual at this scale);
 3. every post is assigned to its nearest centroid chunk by chunk (:func:`assign`, plain numpy,
    in row blocks so that the ``block × k`` distance matrix stays small).
 
-Memory: the two samples and one chunk; per-post ids, image paths and labels go to chunk
+Memory: the two samples and one chunk (disk: the spilled chunks, about the manifest's size,
+until the φ pass has read them); per-post ids, image paths and labels go to chunk
 files next to φ and are streamed into ``labels.npz`` (``benchmarks/labels_ooc.py`` measures
 the peak at 400k and 4M posts). When ``fit_posts`` and ``kmeans_posts`` cover all posts the
 result equals the in-memory fit (same encoder, same k-means backend and seed), tested in
@@ -23,9 +27,10 @@ result equals the in-memory fit (same encoder, same k-means backend and seed), t
 from __future__ import annotations
 
 import argparse
+import pickle
 import shutil
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +119,26 @@ class _LazyRows:
         )
 
 
+def spill_chunks(chunks: Iterable[Engagement], folder: Path, files: list[Path]) -> Iterator[Engagement]:
+    """Pass ``chunks`` through, pickling each to ``folder/NNNNNN.pkl`` (appended to ``files``)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for eng in chunks:
+        path = folder / f"{len(files):06d}.pkl"
+        with open(path, "wb") as fh:
+            pickle.dump(eng, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        files.append(path)
+        yield eng
+
+
+def load_spilled(files: Iterable[Path]) -> Iterator[Engagement]:
+    """The chunks :func:`spill_chunks` wrote, in order; each file is removed once read."""
+    for path in files:
+        with open(path, "rb") as fh:
+            eng = pickle.load(fh)  # our own file, written by spill_chunks in this run
+        path.unlink()
+        yield eng
+
+
 def transform_chunks(encoder: SignalEncoder, chunks: Iterable[Engagement]) -> Iterator[tuple[Engagement, np.ndarray]]:
     """Yield ``(chunk, φ(chunk))`` for a fitted encoder, one chunk at a time."""
     for eng in chunks:
@@ -128,7 +153,7 @@ def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterat
 
 
 def pseudo_labels_out_of_core(
-    make_chunks: Callable[[], Iterable[Engagement]],
+    chunks: Iterable[Engagement],
     out_dir,
     signal: str = "both",
     n_clusters: int = 16,
@@ -142,9 +167,9 @@ def pseudo_labels_out_of_core(
 ) -> dict:
     """φ(e) -> k-means -> pseudo labels for a stream too large for memory (see the module docstring).
 
-    ``make_chunks()`` must return a fresh iterable of :class:`Engagement` chunks with the same
-    posts in the same order each call (e.g. ``lambda: iter(ManifestReader(path, ...))``); it is
-    called twice. Writes ``out_dir/phi/*.npy`` (with each chunk's ids, image paths and labels),
+    ``chunks`` is an iterable of :class:`Engagement` chunks (e.g. a ``ManifestReader``), read
+    once: the chunks are spilled to ``out_dir/chunks/`` for the φ pass (removed as it goes).
+    Writes ``out_dir/phi/*.npy`` (with each chunk's ids, image paths and labels),
     ``out_dir/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``, ``centroids``;
     written array by array from the chunk files), ``out_dir/pseudo.npy`` (the labels alone,
     int64, in stream order: what ``python -m vise_lib.pretrain --labels`` reads) and
@@ -153,22 +178,28 @@ def pseudo_labels_out_of_core(
     fit (``fit_posts`` and ``kmeans_posts`` at least the post count) both give the same labels.
     """
     out = Path(out_dir)
-    sample = sample_posts(make_chunks(), fit_posts, seed)
-    if len(sample) < n_clusters:
-        raise ValueError(f"{len(sample)} valid posts, fewer than n_clusters={n_clusters}")
-    enc = SignalEncoder(signal, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model).fit(sample)
-    del sample
-    phi_dir = out / "phi"
-    shutil.rmtree(phi_dir, ignore_errors=True)
-    files: list[Path] = []
-    res, widths = Reservoir(kmeans_posts, seed + 1), [1, 1]
-    for eng, phi in transform_chunks(enc, make_chunks()):
-        stem = phi_dir / f"{len(files):06d}"
-        files.append(save_npy(stem.with_suffix(".npy"), phi))
-        ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
-        widths = [max(widths[0], ids.dtype.itemsize // 4), max(widths[1], images.dtype.itemsize // 4)]
-        np.savez(stem.with_suffix(".posts.npz"), post_id=ids, image=images, image_index=eng.image_index)
-        res.add(phi)
+    spill_dir = out / "chunks"
+    spilled: list[Path] = []
+    shutil.rmtree(spill_dir, ignore_errors=True)
+    try:
+        sample = sample_posts(spill_chunks(chunks, spill_dir, spilled), fit_posts, seed)
+        if len(sample) < n_clusters:
+            raise ValueError(f"{len(sample)} valid posts, fewer than n_clusters={n_clusters}")
+        enc = SignalEncoder(signal, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model).fit(sample)
+        del sample
+        phi_dir = out / "phi"
+        shutil.rmtree(phi_dir, ignore_errors=True)
+        files: list[Path] = []
+        res, widths = Reservoir(kmeans_posts, seed + 1), [1, 1]
+        for eng, phi in transform_chunks(enc, load_spilled(spilled)):
+            stem = phi_dir / f"{len(files):06d}"
+            files.append(save_npy(stem.with_suffix(".npy"), phi))
+            ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
+            widths = [max(widths[0], ids.dtype.itemsize // 4), max(widths[1], images.dtype.itemsize // 4)]
+            np.savez(stem.with_suffix(".posts.npz"), post_id=ids, image=images, image_index=eng.image_index)
+            res.add(phi)
+    finally:  # the spilled chunks are only needed by the φ pass
+        shutil.rmtree(spill_dir, ignore_errors=True)
     km = fit_kmeans(np.stack(res.items), n_clusters, seed=seed, backend=backend)
     del res
     sizes, inertia, n = np.zeros(n_clusters, np.int64), 0.0, 0
@@ -261,15 +292,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="k-means backend, as in the 01 stage")
     a = p.parse_args(argv)
-    readers: list[ManifestReader] = []
-
-    def chunks():
-        names = readers[0].reaction_names if readers else None  # the first pass found them
-        readers.append(ManifestReader(a.manifest, reaction_names=names, data_root=a.data_root, chunk_rows=a.chunk_rows))
-        return readers[-1]
-
+    reader = ManifestReader(a.manifest, data_root=a.data_root, chunk_rows=a.chunk_rows)
     s = pseudo_labels_out_of_core(
-        chunks,
+        reader,
         a.out,
         a.signal,
         a.n_clusters,
@@ -281,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         encoder=a.encoder,
         encoder_model=a.encoder_model,
     )
-    print(readers[-1].report.summary())
+    print(reader.report.summary())
     print(f"{s['n_posts']} posts -> {s['n_clusters']} clusters; wrote {a.out}/pseudo.npy and labels.npz")
     return 0
 

@@ -10,6 +10,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vise_lib.engagement.table import Engagement
+from vise_lib.labels.ngram_counts import char_wb_tfidf
 from vise_lib.labels.text import MAX_CHARS, has_comments, l2_rows, post_documents
 
 
@@ -61,7 +62,8 @@ class TfidfEncoder:
         return self.word_.transform(post_documents(eng, self.max_chars)), self.word_.get_feature_names_out()
 
     def transform(self, eng: Engagement) -> np.ndarray:
-        """(N, dim) float32 vectors of any posts, with the fitted vocabularies and SVD."""
+        """(N, dim) float32 vectors of any posts, with the fitted vocabularies and SVD (the character
+        n-grams counted once per distinct word: :func:`vise_lib.labels.ngram_counts.char_wb_tfidf`)."""
         docs = post_documents(eng, self.max_chars)
-        x = sparse.hstack([self.word_.transform(docs), self.char_.transform(docs)]).tocsr()
+        x = sparse.hstack([self.word_.transform(docs), char_wb_tfidf(self.char_, docs)]).tocsr()
         return self._finish(self.svd_.transform(x), eng)
