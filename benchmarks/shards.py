@@ -37,7 +37,7 @@ from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, iter_shards
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.streaming import ShardSource
 
-N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 4, 2
+N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 6, 2
 
 
 def _write(folder: Path) -> np.ndarray:

@@ -113,7 +113,7 @@ class ShardWriter:
             maxsize=float("inf"),
             post=self._finished,
             verbose=0,
-            mtime=0.0,
+            mtime=0,  # an int: a float mtime makes tarfile add a pax header to every member
             mode=0o644,
             user="",
             group="",
