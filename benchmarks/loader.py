@@ -36,7 +36,7 @@ from vise_lib.pretrain.distributed import epoch_indices
 from vise_lib.pretrain.loop import batch_stream
 from vise_lib.pretrain.variants import training_set
 
-N_POSTS, PX, CLUSTERS, STEPS, ROUNDS, THREADS = 10_000, 32, 64, 12, 3, 2
+N_POSTS, PX, CLUSTERS, STEPS, ROUNDS, THREADS = 10_000, 32, 64, 24, 6, 2
 
 
 def _fake_run(root: Path) -> tuple[Path, Path]:
