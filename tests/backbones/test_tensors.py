@@ -62,6 +62,19 @@ def test_augment_crops_are_shifted_windows():
     assert len(shifts) > 5
 
 
+@pytest.mark.parametrize("mode", ["reflect", "zeros"])
+def test_augment_is_the_crop_then_the_flip_with_draws_in_that_order(mode):
+    """Crop offsets are drawn first, flips second; a flipped image is its crop mirrored (the
+    flip is fused into the crop's gather, which must not change any value)."""
+    x = torch.randn(9, 3, 8, 8)
+    out = augment(x, torch.Generator().manual_seed(5), pad=3, padding_mode=mode)
+    g = torch.Generator().manual_seed(5)
+    cropped = augment(x, g, pad=3, flip=False, padding_mode=mode)
+    mask = torch.rand(9, generator=g) < 0.5
+    assert 0 < int(mask.sum()) < 9
+    assert torch.equal(out, torch.where(mask[:, None, None, None], cropped.flip(3), cropped))
+
+
 def test_augment_bad_arguments():
     x = torch.zeros(2, 3, 4, 4)
     g = torch.Generator()

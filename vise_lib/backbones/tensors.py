@@ -96,19 +96,23 @@ def augment(
     b, _, h, w = batch.shape
     if padding_mode == "reflect" and pad >= min(h, w):
         raise ValueError(f"reflect padding needs pad < image size, got pad={pad} for {h}x{w}")
-    out = batch
-    if pad > 0 and b > 0:
-        mode = "reflect" if padding_mode == "reflect" else "constant"
-        padded = F.pad(batch, (pad, pad, pad, pad), mode=mode)
-        offsets = torch.randint(0, 2 * pad + 1, (2, b), generator=generator).to(batch.device)
-        rows = offsets[0][:, None] + torch.arange(h, device=batch.device)  # (B, H)
-        cols = offsets[1][:, None] + torch.arange(w, device=batch.device)  # (B, W)
-        bidx = torch.arange(b, device=batch.device)[:, None, None]
-        # padded as (B, Hp, Wp, C), gather (B, H, W, C), back to (B, C, H, W)
-        out = padded.permute(0, 2, 3, 1)[bidx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
-    if flip and b > 0:
-        mask = (torch.rand(b, generator=generator) < 0.5).to(batch.device)
-        out = torch.where(mask[:, None, None, None], out.flip(3), out)
+    if b == 0:
+        return batch.contiguous()
+    # the draws, in this order: crop offsets, then flips (the results depend on it)
+    offsets = torch.randint(0, 2 * pad + 1, (2, b), generator=generator).to(batch.device) if pad > 0 else None
+    mask = (torch.rand(b, generator=generator) < 0.5).to(batch.device) if flip else None
+    if offsets is None:
+        out = batch if mask is None else torch.where(mask[:, None, None, None], batch.flip(3), batch)
+        return out.contiguous()
+    mode = "reflect" if padding_mode == "reflect" else "constant"
+    padded = F.pad(batch, (pad, pad, pad, pad), mode=mode)
+    rows = offsets[0][:, None] + torch.arange(h, device=batch.device)  # (B, H)
+    cols = offsets[1][:, None] + torch.arange(w, device=batch.device)  # (B, W)
+    if mask is not None:  # a flipped image reads its crop's columns right to left: one gather does both
+        cols = torch.where(mask[:, None], cols.flip(1), cols)
+    bidx = torch.arange(b, device=batch.device)[:, None, None]
+    # padded as (B, Hp, Wp, C), gather (B, H, W, C), back to (B, C, H, W)
+    out = padded.permute(0, 2, 3, 1)[bidx, rows[:, :, None], cols[:, None, :]].permute(0, 3, 1, 2)
     return out.contiguous()
 
 
