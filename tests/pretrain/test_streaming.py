@@ -162,3 +162,24 @@ def test_training_set_streams_a_runs_ingested_shards(tmp_path):
         training_set("object", run / "world", run / "labels")
     with pytest.raises(ValueError, match="label_reactions"):
         training_set("reactions", run / "world", run / "labels")
+
+
+@pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "L")])
+def test_decode_gives_rgb_uint8_and_names_bad_bytes(fmt, mode):
+    import io
+
+    from PIL import Image
+
+    from vise_lib.pretrain.streaming import decode
+
+    rng = np.random.default_rng(0)
+    arr = np.kron(rng.integers(0, 256, (4, 5, 4), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
+    buf = io.BytesIO()
+    Image.fromarray(arr, "RGBA").convert(mode).save(buf, format=fmt)
+    got = decode(buf.getvalue(), "s/shard-000000.tar: sample 7")
+    assert got.shape == (32, 40, 3) and got.dtype == np.uint8
+    if fmt == "PNG" and mode == "RGB":  # lossless: the pixels come back
+        np.testing.assert_array_equal(got, arr[..., :3])
+    for bad in (b"", b"not an image", buf.getvalue()[:40]):
+        with pytest.raises(ValueError, match=r"s/shard-000000.tar: sample 7: undecodable image"):
+            decode(bad, "s/shard-000000.tar: sample 7")
