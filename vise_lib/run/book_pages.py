@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Protocol
 
+from vise_lib.io import read_json
 from vise_lib.run.presets import Stage
 from vise_lib.study.results import training_seconds
 
@@ -156,8 +157,9 @@ def load_benchmarks(root: Path) -> list[dict]:
 
 
 def _read(path: Path) -> dict:
+    """A stage's results file, ``{}`` when the stage did not run."""
     try:
-        return json.loads(path.read_text())
+        return read_json(path)
     except FileNotFoundError:
         return {}
     except json.JSONDecodeError as e:
@@ -167,10 +169,10 @@ def _read(path: Path) -> dict:
 def time_breakdown(run_dir: Path) -> list[list]:
     """Where the study stages' time went, from the timings their results files record.
 
-    Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (training time summed over
-    its pretraining seeds, :func:`~vise_lib.study.results.training_seconds`: a resumed
-    or cached backbone still counts its original training), ``03_downstream`` per phase (``run_transfer``'s ``timing``: features,
-    probes, fine-tuning, the factor readout), ``04_ablations`` per kind of point (world and
+    Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (training time summed
+    over its pretraining seeds, :func:`~vise_lib.study.results.training_seconds`: a resumed or
+    cached backbone still counts its original training), ``03_downstream`` per phase
+    (``run_transfer``'s ``timing``: features, probes, fine-tuning, the factor readout), ``04_ablations`` per kind of point (world and
     labels, pretraining, probes). A stage without results (not in this preset, or not yet
     run) has no rows.
     """

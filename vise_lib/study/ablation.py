@@ -21,8 +21,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.study.backbone_runs import train_backbones
@@ -110,9 +108,8 @@ def run_point(
     """World -> pseudo labels -> pretraining -> probes for one point.
 
     Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct``,
-    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents),
-    ``seconds`` (pretraining wall time of this call, summed over its backbones) and ``timing``
-    (seconds of its three phases: world and labels, training (counted as
+    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents) and
+    ``timing`` (seconds of its three phases: world and labels, training (counted as
     :func:`~vise_lib.study.results.training_seconds` does), probes).
     """
     t0, workdir = time.perf_counter(), Path(workdir)
@@ -145,7 +142,6 @@ def run_point(
         "rows": rows,
         "correct": correct,
         "information": info,
-        "seconds": float(np.sum([r["seconds"] for r in pre["variants"].values()])),
         "timing": {
             "world and labels": t1 - t0,
             "pretrain": sum(training_seconds(r) for r in pre["variants"].values()),  # original, if resumed
