@@ -5,9 +5,11 @@ import torch
 from vise_lib.backbones.tensors import (
     MEAN,
     STD,
+    as_nchw,
     augment,
     check_labels,
     iterate_batches,
+    normalized,
     num_batches,
     to_tensor,
 )
@@ -73,6 +75,27 @@ def test_augment_is_the_crop_then_the_flip_with_draws_in_that_order(mode):
     mask = torch.rand(9, generator=g) < 0.5
     assert 0 < int(mask.sum()) < 9
     assert torch.equal(out, torch.where(mask[:, None, None, None], cropped.flip(3), cropped))
+
+
+@pytest.mark.parametrize("pad", [1, 3, 7])
+def test_augment_reflects_like_f_pad_and_uint8_then_normalized_equals_normalized_then_augmented(pad):
+    """The reflect crop reads mirrored indices instead of padding a copy: it must equal cropping
+    ``F.pad(mode="reflect")``'s output, and augmenting uint8 pixels, then normalizing, must give
+    exactly the normalized batch augmented (what the objectives and fine-tuning rely on)."""
+    images = _images(n=32, h=8, w=10)
+    x = to_tensor(images)
+    out = augment(x, torch.Generator().manual_seed(pad), pad=pad, flip=False)
+    padded = torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="reflect")
+    g = torch.Generator().manual_seed(pad)
+    offsets = torch.randint(0, 2 * pad + 1, (2, len(x)), generator=g)
+    want = torch.stack([p[:, dy : dy + 8, dx : dx + 10] for p, dy, dx in zip(padded, *offsets.tolist(), strict=True)])
+    assert torch.equal(out, want)
+    for flip in (False, True):
+        a = augment(x, torch.Generator().manual_seed(7), pad=pad, flip=flip)
+        b = normalized(augment(as_nchw(images), torch.Generator().manual_seed(7), pad=pad, flip=flip))
+        assert torch.equal(a, b) and b.dtype == torch.float32 and b.is_contiguous()
+    with pytest.raises(ValueError, match="float"):
+        augment(as_nchw(images), torch.Generator(), pad=pad, padding_mode="zeros")
 
 
 def test_augment_bad_arguments():

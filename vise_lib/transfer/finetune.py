@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from vise_lib.backbones.archs import MultiHeadClassifier
-from vise_lib.backbones.tensors import augment, check_images, iterate_batches, to_tensor
+from vise_lib.backbones.tensors import as_nchw, augment, check_images, iterate_batches, normalized, to_tensor
 from vise_lib.transfer.probes import best_thresholds, classification_metrics, multilabel_metrics
 
 
@@ -84,7 +84,7 @@ def finetune(
         for idx in iterate_batches(len(xtr), batch_size, gen, shuffle=True):
             if len(idx) < 2:  # BatchNorm needs more than one sample per batch in training
                 continue
-            x = augment(to_tensor(xtr[idx.numpy()]), gen, pad=pad).to(device)
+            x = normalized(augment(as_nchw(xtr[idx.numpy()]), gen, pad=pad)).to(device)  # crop + flip uint8
             logits = model(x)[0]
             target = ytr_t[idx].to(device)
             loss = F.binary_cross_entropy_with_logits(logits, target) if multilabel else F.cross_entropy(logits, target)

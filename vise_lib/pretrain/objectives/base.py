@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vise_lib.backbones.tensors import augment, to_tensor
+from vise_lib.backbones.tensors import as_nchw, augment, normalized
 from vise_lib.config import StageConfig
 from vise_lib.pretrain.config import TrainConfig
 
@@ -64,8 +64,8 @@ class Objective:
 
     def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
         """A normalized float batch from uint8 ``(B, H, W, 3)`` images (crop + flip if ``cfg.augment``)."""
-        x = to_tensor(images_u8)
-        return augment(x, g, pad=cfg.pad) if cfg.augment else x
+        x = as_nchw(images_u8)
+        return normalized(augment(x, g, pad=cfg.pad) if cfg.augment else x)  # crop + flip the uint8 pixels
 
     def loss(self, outs: Any, ys: list[torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
         """``(loss, hits per head, samples in the batch)`` for the model outputs ``outs``.
