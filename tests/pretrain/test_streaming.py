@@ -57,6 +57,25 @@ def test_resume_continues_at_its_batch(shards):
         assert _seen(src, start=start, steps=7) == full[start:]
 
 
+def test_workers_are_kept_between_epochs_and_give_what_fresh_ones_give(shards):
+    import multiprocessing
+
+    src = ShardSource(shards, [np.arange(N)], _ids(), workers=2, shuffle_buffer=16)
+    first = _seen(src, epoch=0, steps=8)
+    pids = sorted(p.pid for p in multiprocessing.active_children())
+    half = src.batches(1, 0, 8, 8, TrainConfig(augment=False), "classify")
+    next(half)  # an epoch left after one batch: its batches in flight are dropped when the next starts
+    assert _seen(src, epoch=2, steps=8) == _seen(
+        ShardSource(shards, [np.arange(N)], _ids(), workers=2, shuffle_buffer=16), epoch=2, steps=8
+    )
+    assert sorted(p.pid for p in multiprocessing.active_children()) == pids and len(pids) == 2  # no new fork
+    with pytest.raises(RuntimeError, match="one at a time"):
+        next(half)  # the stream the newer one replaced
+    src.close()
+    assert not multiprocessing.active_children()  # close() stops them
+    assert _seen(src, epoch=0, steps=8) == first  # and the source stays usable
+
+
 def test_labels_joined_by_post_id_and_unlabelled_posts_left_out(shards, tmp_path):
     keep = np.arange(0, N, 2)[::-1]  # half the posts labelled, in another order than the shards
     np.savez(tmp_path / "labels.npz", post_id=_ids()[keep], label=keep * 10, image_index=keep)
@@ -164,6 +183,26 @@ def test_training_set_streams_a_runs_ingested_shards(tmp_path):
         training_set("reactions", run / "world", run / "labels")
 
 
+@pytest.mark.parametrize(
+    "save", [{"quality": 90}, {"quality": 75, "subsampling": 0}, {"quality": 95, "progressive": True}, {"mode": "CMYK"}]
+)
+def test_decode_of_jpegs_equals_pils(save):
+    """The loader's JPEG decoder (simplejpeg, PIL as fallback for CMYK) gives PIL's pixels."""
+    import io
+
+    from PIL import Image
+
+    from vise_lib.pretrain.streaming import decode
+
+    arr = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sizes: partial MCUs
+    buf = io.BytesIO()
+    save = dict(save)
+    Image.fromarray(arr).convert(save.pop("mode", "RGB")).save(buf, format="JPEG", **save)
+    with Image.open(io.BytesIO(buf.getvalue())) as im:
+        want = np.asarray(im.convert("RGB"))
+    np.testing.assert_array_equal(decode(buf.getvalue(), "x"), want)
+
+
 @pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "RGBA"), ("PNG", "L")])
 def test_decode_gives_rgb_uint8_and_names_bad_bytes(fmt, mode):
     import io
@@ -180,6 +219,8 @@ def test_decode_gives_rgb_uint8_and_names_bad_bytes(fmt, mode):
     assert got.shape == (32, 40, 3) and got.dtype == np.uint8
     if fmt == "PNG" and mode == "RGB":  # lossless: the pixels come back
         np.testing.assert_array_equal(got, arr[..., :3])
+    with Image.open(io.BytesIO(buf.getvalue())) as im:  # JPEGs skip PIL (simplejpeg): the same pixels
+        np.testing.assert_array_equal(got, np.asarray(im.convert("RGB")))
     for bad in (b"", b"not an image", buf.getvalue()[:40]):
         with pytest.raises(ValueError, match=r"s/shard-000000.tar: sample 7: undecodable image"):
             decode(bad, "s/shard-000000.tar: sample 7")

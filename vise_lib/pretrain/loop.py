@@ -414,6 +414,8 @@ def _train(images, labels, model, cfg, out, resume, progress, stop_after_steps, 
         if stopped:
             break
     bar.close()
+    if isinstance(images, ShardSource):
+        images.close()  # its loader workers were kept between epochs
     _write_log(log_path, history)
     backbone = None
     if step >= total:
