@@ -81,7 +81,7 @@ def main() -> None:
             "memory": lambda r: iter(in_memory),
             "real_prefetch": lambda r: batch_stream(ts.images, label_t, todo, prefetching),
         }
-        ips, mean = race(feeds, step, ROUNDS, STEPS * bs)
+        ips, mean, _ = race(feeds, step, ROUNDS, STEPS * bs)
     title = f"loader: {ROUNDS} rounds x {STEPS} steps x {bs} images ({PX} px, small_resnet width {cfg.width}, "
     print_rates(title + f"{THREADS} threads)", ips, mean)
     print(

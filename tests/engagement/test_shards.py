@@ -128,3 +128,50 @@ def test_jpeg_by_default_and_temp_files_cleaned_on_error_and_swept(tmp_path, pos
     with pytest.raises(ValueError, match="shard-000001"):
         shards_to_npy(tmp_path / "s", tmp_path / "out" / "images.npy")
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == []  # its temp removed, the stale one swept
+
+
+@pytest.mark.parametrize("fmt", [tarfile.USTAR_FORMAT, tarfile.PAX_FORMAT, tarfile.GNU_FORMAT])
+def test_tar_members_are_webdatasets_members(tmp_path, fmt):
+    """The loader's header parser gives exactly what webdataset's tarfile-based expander gives:
+    long and non-ASCII names (pax records, GNU long names, the USTAR prefix), folders, links and
+    meta members skipped; and a truncated or damaged shard is an error naming it."""
+    import io
+
+    from webdataset.tariterators import tar_file_expander
+
+    from vise_lib.engagement.shards import tar_members
+
+    names = ["000000001.jpg", "000000001.json", "d" * 90 + "/" + "k" * 60 + ".jpg", "é" * 120 + ".json"]
+    names += ["__meta__.json", "x/__hidden__/y.jpg", "000000002.png"]
+    path = tmp_path / "t.tar"
+    with tarfile.open(path, "w", format=fmt) as tar:
+        for i, name in enumerate(names):
+            if fmt == tarfile.USTAR_FORMAT and ((len(name.encode()) > 100 and "/" not in name) or not name.isascii()):
+                continue  # USTAR cannot hold these
+            data = bytes(range(i, i + 3)) * (100 * i + 1)
+            info = tarfile.TarInfo(name)
+            info.size, info.mtime = len(data), 1.5  # a float mtime: pax writes a record for it
+            tar.addfile(info, io.BytesIO(data))
+            if i == 2:
+                tar.addfile(_member("a-folder", tarfile.DIRTYPE))
+                tar.addfile(_member("a-link", tarfile.SYMTYPE, "000000001.jpg"))
+    ours = [(m["fname"], m["data"]) for m in tar_members(path)]
+    with open(path, "rb") as f:
+        theirs = [(m["fname"], m["data"]) for m in tar_file_expander([{"url": str(path), "stream": f}]) if m]
+    assert ours == theirs and len(ours) >= 4
+
+    whole = path.read_bytes()
+    with tarfile.open(path) as tar:
+        cut = tar.getmembers()[-1].offset_data + 5  # inside the last member's data
+    (tmp_path / "cut.tar").write_bytes(whole[:cut])
+    with pytest.raises(ValueError, match=r"cut\.tar: truncated tar"):
+        list(tar_members(tmp_path / "cut.tar"))
+    (tmp_path / "bad.tar").write_bytes(whole[:10] + b"\x07" + whole[11:])  # a byte of the first name
+    with pytest.raises(ValueError, match=r"bad\.tar: damaged tar header at byte"):
+        list(tar_members(tmp_path / "bad.tar"))
+
+
+def _member(name, kind, target=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info

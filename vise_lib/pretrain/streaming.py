@@ -3,7 +3,7 @@
 At paper scale an ``images.npy`` at 224 px is ~150 KB a post (1M posts: 150 GB; 250M: 37 TB),
 so the paper preset trains from the shards :mod:`vise_lib.engagement.shards` writes.
 :class:`ShardSource` stands where the loop otherwise takes a uint8 array; for each epoch it
-builds a ``webdataset`` pipeline (``tarfile_to_samples`` → ``shuffle`` buffer → JPEG/PNG
+builds a ``webdataset`` pipeline (tar samples → ``shuffle`` buffer → JPEG/PNG
 decoding) per loader worker and reads it through ``webdataset.WebLoader``. The objective
 prepares (normalizes, augments) each batch in the worker that decoded it, exactly as on the
 array path (same per-step generator), so none of that work sits between training steps.
@@ -39,9 +39,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import itertools
 import json
 import os
 import random
+from collections.abc import Iterator
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -49,7 +51,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from vise_lib.engagement.shards import shard_paths
+from vise_lib.engagement.shards import shard_paths, tar_members
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
 
@@ -86,6 +88,15 @@ def decode(data: bytes, where: str) -> np.ndarray:
             return np.asarray(im.convert("RGB"))
     except Exception as e:  # PIL raises several types for bad bytes
         raise ValueError(f"{where}: undecodable image ({e})") from None
+
+
+def tar_samples(paths) -> Iterator[dict]:
+    """The samples of the shards ``paths`` as ``webdataset.tarfile_to_samples`` gives them (its
+    ``group_by_keys`` on the members, a shard's end marked), with the headers parsed by
+    :func:`vise_lib.engagement.shards.tar_members`, ~3.5x faster than through ``tarfile``."""
+    from webdataset.tariterators import group_by_keys
+
+    return group_by_keys(m for p in paths for m in itertools.chain(tar_members(p), [{}]))
 
 
 class ShardSource:
@@ -154,9 +165,8 @@ class ShardSource:
         return self.n
 
     def _first_image(self) -> np.ndarray:
-        import webdataset as wds
 
-        for sample in wds.tarfile_to_samples()(iter([{"url": self.paths[0]}])):
+        for sample in tar_samples(self.paths[:1]):
             return decode(_image_bytes(sample), f"{self.paths[0]}: sample {sample['__key__']}")
         raise ValueError(f"{self.paths[0]}: no samples")
 
@@ -302,7 +312,7 @@ class _EpochStream(torch.utils.data.IterableDataset):
                     if cycle == 0
                     else random.Random(derived_seed(self.seed, 4, self.epoch, slot, cycle)).sample(own, len(own))
                 )
-                samples = labelled(wds.tarfile_to_samples()(iter({"url": u} for u in rows)))
+                samples = labelled(tar_samples(rows))
                 n = 0  # the shuffle buffer is flushed at the end of each pass: no sample twice in one pass
                 for n, item in enumerate(  # noqa: B007  (n is read after the loop)
                     wds.shuffle(src.shuffle_buffer, min(src.shuffle_buffer, 100), rng=rng)(samples), 1
