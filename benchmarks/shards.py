@@ -17,7 +17,9 @@ Each contender's rate is its best round (``ratio`` compares those); the mean ove
 are printed too: on a noisy 2-core machine one lucky round of either moves ``ratio`` by several
 points. Goal: loader_img_s >= 0.9 * memory_img_s. Also reports the decode-only rate of one core
 (``decode_img_s_per_core``: shards read and JPEG decoded with the loader's decoder, no
-training), which the "Scaling to the paper" page uses. Ends with exactly one line:
+training), and ``worker_img_s_per_core_224``: one core doing a loader worker's whole job
+(read, decode, join labels, crop + flip + normalize) on 512 posts at 224 px, the paper's size;
+the "Scaling to the paper" page uses both. Ends with exactly one line:
 
     BENCH shards loader_img_s=<float> memory_img_s=<float> ratio=<float> workers=<int> ...
 """
@@ -43,18 +45,35 @@ from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.streaming import ShardSource, decode, tar_samples
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 8, 2
+PAPER_PX = 224
 
 
-def _write(folder: Path) -> np.ndarray:
+def _write(folder: Path, n: int = N_POSTS, px: int = PX) -> np.ndarray:
     rng = np.random.default_rng(0)
-    base = rng.integers(0, 256, (64, PX // 8, PX // 8, 3), dtype=np.uint8)  # smooth images: JPEG-like sizes
+    base = rng.integers(0, 256, (64, px // 8, px // 8, 3), dtype=np.uint8)  # smooth images: JPEG-like sizes
     with ShardWriter(folder, PER_SHARD) as w:
-        for i in range(N_POSTS):
+        for i in range(n):
             img = np.kron(base[i % 64], np.ones((8, 8, 1), np.uint8))
             img = np.clip(img.astype(np.int16) + rng.integers(-8, 9, img.shape), 0, 255).astype(np.uint8)
             w.add(img, {"post_id": f"p{i:07d}"})
         w.close()
-    return np.array([f"p{i:07d}" for i in range(N_POSTS)])
+    return np.array([f"p{i:07d}" for i in range(n)])
+
+
+def worker_rate_per_core(tmp: Path, px: int = PAPER_PX, n: int = 512) -> float:
+    """img/s of one core doing a loader worker's whole job at ``px`` (shards read, JPEGs decoded,
+    labels joined, crop + flip + normalize with the paper preset's TrainConfig defaults)."""
+    ids = _write(tmp / f"s{px}", n, px)
+    src = ShardSource(tmp / f"s{px}", [np.zeros(n, np.int64)], ids, workers=0)
+    cfg, bs = TrainConfig(), 128
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        t0 = time.perf_counter()
+        done = sum(len(ys[0]) for _, ys in src.batches(0, 0, n // bs, bs, cfg, "classify"))
+        return done / (time.perf_counter() - t0)
+    finally:
+        torch.set_num_threads(threads)
 
 
 def main() -> None:
@@ -79,6 +98,7 @@ def main() -> None:
         t0 = time.perf_counter()
         n_dec = sum(1 for s in tar_samples(src.paths) if decode(s["jpg"], s["__key__"]) is not None)  # as the loader
         decode_rate = n_dec / (time.perf_counter() - t0)
+        worker_224 = worker_rate_per_core(Path(tmp))
         made = ShardSource(Path(tmp) / "s", [labels], ids, workers=0)  # no worker started before the race
         in_memory = list(made.batches(99, 0, STEPS, bs, cfg, "classify"))  # same kind of batches, up front
         for x, ys in in_memory[:2]:  # warm-up
@@ -91,12 +111,13 @@ def main() -> None:
         title + f"width {cfg.width}, {THREADS} threads, {src.effective_workers(1)} loader worker(s))", ips, mean_ips
     )
     print(f"  decode only (main process, one core): {decode_rate:8.1f} img/s")
+    print(f"  a worker's whole job at {PAPER_PX} px (one core): {worker_224:8.1f} img/s")
     print(
         f"BENCH shards loader_img_s={ips['loader']:.1f} memory_img_s={ips['memory']:.1f} "
         f"ratio={ips['loader'] / ips['memory']:.3f} mean_ratio={mean_ips['loader'] / mean_ips['memory']:.3f} "
         f"paired_ratio={paired_ratio(rounds, 'loader', 'memory'):.3f} "
         f"workers={src.effective_workers(1)} "
-        f"decode_img_s_per_core={decode_rate:.1f} px={PX}"
+        f"decode_img_s_per_core={decode_rate:.1f} px={PX} worker_img_s_per_core_{PAPER_PX}={worker_224:.1f}"
     )
 
 
