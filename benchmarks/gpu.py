@@ -81,6 +81,7 @@ def main() -> None:
         steps = N_POSTS // BATCH
         feed = ((xb.pin_memory(), ys[0]) for xb, ys in src.batches(0, 0, steps, BATCH, cfg, "classify"))
         loader_rate = rate(feed, steps - WARMUP)
+        src.close()  # its workers, before the shards are deleted
     name = torch.cuda.get_device_name().replace(" ", "_")
     print(
         f"ResNet-50 {PX} px, batch {BATCH}, bf16 + channels_last on {name}: model {model_rate:.0f} img/s, "
