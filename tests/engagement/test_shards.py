@@ -169,6 +169,12 @@ def test_tar_members_are_webdatasets_members(tmp_path, fmt):
     (tmp_path / "bad.tar").write_bytes(whole[:10] + b"\x07" + whole[11:])  # a byte of the first name
     with pytest.raises(ValueError, match=r"bad\.tar: damaged tar header at byte"):
         list(tar_members(tmp_path / "bad.tar"))
+    if fmt == tarfile.PAX_FORMAT:  # a pax record whose length says 0 must not loop forever
+        at = whole.index(b" mtime=")
+        bad = whole[: at - 2] + b"00" + whole[at:]
+        (tmp_path / "pax.tar").write_bytes(bad)
+        with pytest.raises(ValueError, match=r"pax\.tar: damaged pax header at byte"):
+            list(tar_members(tmp_path / "pax.tar"))
 
 
 def _member(name, kind, target=""):

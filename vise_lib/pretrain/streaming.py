@@ -165,7 +165,6 @@ class ShardSource:
         return self.n
 
     def _first_image(self) -> np.ndarray:
-
         for sample in tar_samples(self.paths[:1]):
             return decode(_image_bytes(sample), f"{self.paths[0]}: sample {sample['__key__']}")
         raise ValueError(f"{self.paths[0]}: no samples")
