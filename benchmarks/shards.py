@@ -40,9 +40,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from side_by_side import paired_ratio, print_rates, race
 
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
-from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter
+from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, tar_samples
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.pretrain.streaming import ShardSource, decode, tar_samples
+from vise_lib.pretrain.streaming import ShardSource, decode
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 8, 2
 PAPER_PX = 224

@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import glob
 import io
+import itertools
 import json
 import os
 import re
@@ -259,8 +260,7 @@ def iter_shards(source, decode: bool = True, rank: int = 0, world_size: int = 1)
 
 def tar_members(shard) -> Iterator[dict]:
     """The regular files of one shard as ``{"fname", "data", "__url__"}``, in order: what
-    ``webdataset``'s tar expander yields, so ``webdataset.tariterators.group_by_keys`` turns them
-    into samples. Headers are parsed here rather than by Python's ``tarfile`` (which decodes each
+    ``webdataset``'s tar expander yields, which :func:`tar_samples` groups into samples. Headers are parsed here rather than by Python's ``tarfile`` (which decodes each
     512-byte header field by field): reading the benchmark's shards is ~3.5x faster (7 -> 2 ms a
     batch of 128 posts, a third of the loader worker's work per batch before; see
     ``benchmarks/shards.py``). USTAR as :class:`ShardWriter` writes it; pax ``path`` records and
@@ -325,41 +325,39 @@ def _pax_path(data: bytes) -> str | None:
     return path
 
 
+def tar_samples(paths) -> Iterator[dict]:
+    """The samples of the shards ``paths`` as ``webdataset.tarfile_to_samples`` gives them
+    (``{"__key__", "__url__", <extension>: bytes, ...}``: webdataset's ``group_by_keys`` on the
+    members of :func:`tar_members`, each shard's end marked so that no sample spans two)."""
+    from webdataset.tariterators import group_by_keys  # the "scale" extra, as for writing shards
+
+    return group_by_keys(m for p in paths for m in itertools.chain(tar_members(p), [{}]))
+
+
 def _read_shard(shard: Path, decode: bool):
-    key, last = None, None
-    parts: dict[str, bytes] = {}
     if shard.stat().st_size % 512:
         raise ValueError(f"{shard}: size {shard.stat().st_size} is not a multiple of 512 bytes: truncated tar")
-
-    def sample():
-        if set(parts) != {"json", "img"}:
-            raise ValueError(f"{shard}: sample {key} is incomplete (has {sorted(parts)})")
-        img: bytes | np.ndarray = parts["img"]
+    samples, last = tar_samples([shard]), None
+    while True:
+        try:
+            s = next(samples, None)
+        except ValueError as e:  # truncated or damaged: the message names the shard
+            raise ValueError(f"{e} (after sample {last})") from None
+        except OSError as e:
+            raise ValueError(f"{shard}: unreadable tar after sample {last} ({e})") from None
+        if s is None:
+            return
+        key, parts = s["__key__"], sorted(k for k in s if not k.startswith("__"))
+        if len(parts) != 2 or "json" not in parts:
+            raise ValueError(f"{shard}: sample {key} is incomplete (has {parts})")
+        img: bytes | np.ndarray = s[parts[parts[0] == "json"]]  # the part that is not the json
         if decode:
             try:
                 img = decode_image(img)
             except ImageError as e:
                 raise ValueError(f"{shard}: sample {key}: {e.reason}") from None
-        return {"key": key, "shard": shard.name, "record": json.loads(parts["json"]), "image": img}
-
-    members = tar_members(shard)
-    while True:
-        try:
-            m = next(members, None)
-        except ValueError as e:  # truncated or damaged: the message names the shard
-            raise ValueError(f"{e} (after sample {last})") from None
-        except OSError as e:
-            raise ValueError(f"{shard}: unreadable tar after sample {last} ({e})") from None
-        if m is None:
-            break
-        k, _, ext = m["fname"].partition(".")
-        if k != key and key is not None:
-            yield sample()
-            last, parts = key, {}
-        key = k
-        parts["json" if ext == "json" else "img"] = m["data"]
-    if key is not None:
-        yield sample()
+        yield {"key": key, "shard": shard.name, "record": json.loads(s["json"]), "image": img}
+        last = key
 
 
 def read_shards(source, rank: int = 0, world_size: int = 1) -> tuple[np.ndarray, Engagement]:
