@@ -380,13 +380,12 @@ def run(
         if (state_dir / f"{s.name}.json").exists()
     }
     atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
+    benchmarks = book_pages.load_benchmarks(root)
     atomic_write_text(
         gen_dir / "performance.md",
-        book_pages.performance_page(
-            name, plan, states, results, book_pages.load_benchmarks(root), book_pages.time_breakdown(run_dir)
-        ),
+        book_pages.performance_page(name, plan, states, results, benchmarks, book_pages.time_breakdown(run_dir)),
     )
-    atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(book_pages.load_benchmarks(root)))
+    atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(benchmarks))
     if book:
         t0 = time.perf_counter()
         index = build_book(name, strict=strict, root=root, out_root=out_root)
