@@ -82,6 +82,72 @@ def test_no_import_cycles_between_modules():
             visit(m)
 
 
+# The library's layers, lowest first. A module may import its own package and any package of a
+# lower layer, never one of a higher layer (function-level imports included): data flows up,
+# from the floor (files, configs, tool guard, verdicts) through the stages to the study and the
+# ``vise`` command. ``vise_lib/__init__.py`` (the lazy public API) sits above them all.
+LAYERS = (
+    ("io", "config", "tools"),
+    ("verdicts",),
+    ("world", "backbones"),
+    ("engagement",),
+    ("labels",),
+    ("pretrain",),
+    ("transfer",),
+    ("recipe",),
+    ("study",),
+    ("run",),
+)
+
+
+def _room(module: str) -> str:
+    """The first name under ``vise_lib`` (a subpackage or a top-level module); ``""`` for the API."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _package_edges() -> dict[str, set[str]]:
+    mods = _modules()
+    edges: dict[str, set[str]] = {}
+    for m in mods:
+        if _room(m):
+            edges.setdefault(_room(m), set()).update(_room(t) for t, _ in _imports(mods, m) if _room(t) != _room(m))
+    return edges
+
+
+def test_every_room_has_a_layer():
+    rooms = {_room(m) for m in _modules()} - {""}
+    layered = {r for layer in LAYERS for r in layer}
+    assert rooms == layered, f"unlayered: {sorted(rooms - layered)}; gone: {sorted(layered - rooms)}"
+
+
+def test_no_import_from_a_lower_layer_to_a_higher_one():
+    level = {r: i for i, layer in enumerate(LAYERS) for r in layer}
+    upward = [
+        f"vise_lib.{src} (layer {level[src]}) imports vise_lib.{dst} (layer {level.get(dst, '?')})"
+        for src, dsts in _package_edges().items()
+        for dst in dsts
+        if dst not in level or level[dst] > level[src]
+    ]
+    assert not upward, upward
+
+
+def test_no_import_cycles_between_packages():
+    """Module-level acyclicity is not enough: ``a.x -> b.y`` and ``b.z -> a.w`` is a package cycle."""
+    edges = _package_edges()
+    closure = {r: set(ts) for r, ts in edges.items()}
+    changed = True
+    while changed:
+        changed = False
+        for ts in closure.values():
+            more = set().union(*(closure.get(t, set()) for t in ts)) - ts
+            if more:
+                ts |= more
+                changed = True
+    cyclic = sorted(r for r, ts in closure.items() if r in ts)
+    assert not cyclic, f"packages in an import cycle: {cyclic}"
+
+
 def test_no_private_name_is_imported_from_another_module():
     mods = _modules()
     bad = [

@@ -39,8 +39,8 @@ _API = {
     "run_transfer": "vise_lib.transfer.runner",
     "WorldConfig": "vise_lib.world.generate",
     "generate_world": "vise_lib.world.generate",
-    "paired_bootstrap": "vise_lib.study.statistics",
-    "verdict": "vise_lib.study.statistics",
+    "paired_bootstrap": "vise_lib.verdicts.statistics",
+    "verdict": "vise_lib.verdicts.statistics",
     "vise": "vise_lib.recipe",
 }
 __all__ = sorted(_API)
@@ -62,11 +62,11 @@ if TYPE_CHECKING:  # static view of the lazily imported API, for type checkers a
     from vise_lib.pretrain.config import TrainConfig as TrainConfig
     from vise_lib.pretrain.objectives import OBJECTIVES as OBJECTIVES
     from vise_lib.recipe import vise as vise
-    from vise_lib.study.statistics import paired_bootstrap as paired_bootstrap
-    from vise_lib.study.statistics import verdict as verdict
     from vise_lib.transfer.features import extract_features as extract_features
     from vise_lib.transfer.probes import linear_probe as linear_probe
     from vise_lib.transfer.runner import run_transfer as run_transfer
+    from vise_lib.verdicts.statistics import paired_bootstrap as paired_bootstrap
+    from vise_lib.verdicts.statistics import verdict as verdict
     from vise_lib.world.generate import WorldConfig as WorldConfig
     from vise_lib.world.generate import generate_world as generate_world
 

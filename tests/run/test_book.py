@@ -63,7 +63,7 @@ def test_summary_table_matches_the_scores_file(smoke_run):
     import nbformat
 
     from vise_lib.study import tables as report
-    from vise_lib.study.results import read_scores
+    from vise_lib.verdicts.results import read_scores
 
     expected = report.scores_table(read_scores(REPO / "runs/smoke/downstream/scores.csv"))
     nb = nbformat.read(REPO / "book/_generated/smoke/05_summary.ipynb", as_version=4)

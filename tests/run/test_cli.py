@@ -1,6 +1,7 @@
 import pytest
 
-from vise_lib.run.cli import TOOLS, main
+from vise_lib.run.cli import main
+from vise_lib.tools import TOOLS
 
 
 def test_unknown_preset_is_a_clear_error(capsys):

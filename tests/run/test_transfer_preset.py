@@ -9,7 +9,7 @@ from conftest import REPO, write_fake_trunks, write_real_datasets
 
 from vise_lib.run.cli import main
 from vise_lib.run.presets import load_preset
-from vise_lib.study.results import read_claims, read_scores
+from vise_lib.verdicts.results import read_claims, read_scores
 
 pytestmark = pytest.mark.pipeline
 

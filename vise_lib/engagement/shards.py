@@ -437,6 +437,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    from vise_lib.run.cli import tool_main
+    from vise_lib.tools import tool_main
 
     sys.exit(tool_main("shards"))

@@ -2,6 +2,6 @@
 
 import sys
 
-from vise_lib.run.cli import tool_main
+from vise_lib.tools import tool_main
 
 sys.exit(tool_main("train"))

@@ -17,7 +17,7 @@ from typing import Protocol
 
 from vise_lib.io import read_json
 from vise_lib.run.presets import Stage
-from vise_lib.study.results import training_seconds
+from vise_lib.verdicts.results import training_seconds
 
 
 class StageOutcome(Protocol):
@@ -170,7 +170,7 @@ def time_breakdown(run_dir: Path) -> list[list]:
     """Where the study stages' time went, from the timings their results files record.
 
     Rows ``[stage, part, seconds, detail]``: ``02_pretrain`` per variant (training time summed
-    over its pretraining seeds, :func:`~vise_lib.study.results.training_seconds`: a resumed or
+    over its pretraining seeds, :func:`~vise_lib.verdicts.results.training_seconds`: a resumed or
     cached backbone still counts its original training), ``03_downstream`` per phase
     (``run_transfer``'s ``timing``: features, probes, fine-tuning, the factor readout), ``04_ablations`` per kind of point (world and
     labels, pretraining, probes). A stage without results (not in this preset, or not yet

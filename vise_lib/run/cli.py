@@ -1,49 +1,18 @@
 """The ``vise`` command: one entry point, one subcommand per job, one error-exit path.
 
-``vise run`` executes the study (see :mod:`vise_lib.run.pipeline`); the other subcommands are
-the real-data and training tools, each a module with a ``main(argv)``. Bad input raises
-``ValueError`` / ``FileNotFoundError`` (or ``RuntimeError`` for a failed stage or book build) and
-is printed here as one line ``vise NAME: error: ...`` with exit status 2 (1 for a failed
-stage); a traceback never reaches the user for bad input.
+``vise run`` executes the study (see :mod:`vise_lib.run.pipeline`); ``vise evaluate`` runs the
+transfer study on local data; the other subcommands are the real-data and training tools of
+:mod:`vise_lib.tools`, whose :func:`~vise_lib.tools.guard` turns bad input into one line
+``vise NAME: error: ...`` with exit status 2 (1 for a failed stage).
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import sys
-from collections.abc import Callable
 
 from vise_lib.run.presets import ALL_STAGES, available_presets
-
-# `vise NAME ...` runs MODULE.main([...]) (see the book's "Using your own data").
-TOOLS = {
-    "train": ("vise_lib.pretrain.cli", "pretrain a backbone on images + labels (also under torchrun)"),
-    "pushshift": ("vise_lib.engagement.pushshift", "Reddit RS/RC dumps + local images -> engagement manifest"),
-    "ingest": ("vise_lib.engagement.ingest", "validate a manifest and its images; write report and shards"),
-    "labels": ("vise_lib.labels.out_of_core", "out-of-core φ(e) + k-means pseudo labels for large manifests"),
-    "shards": ("vise_lib.engagement.shards", "WebDataset shards -> arrays for the pretraining engine"),
-}
-INPUT_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)
-
-
-def guard(prog: str, fn: Callable[[], object]) -> int:
-    """Run ``fn``; bad input becomes one ``PROG: error: ...`` line on stderr and exit status 2."""
-    try:
-        rc = fn()
-    except RuntimeError as e:  # a failed stage (StageFailed) or book build
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 1
-    except INPUT_ERRORS as e:
-        print(f"{prog}: error: {e}", file=sys.stderr)
-        return 2
-    return rc if isinstance(rc, int) else 0
-
-
-def tool_main(name: str, argv: list[str] | None = None) -> int:
-    """``vise NAME argv...`` (also what ``python -m MODULE`` runs)."""
-    module = importlib.import_module(TOOLS[name][0])
-    return guard(f"vise {name}", lambda: module.main(sys.argv[1:] if argv is None else argv))
+from vise_lib.tools import TOOLS, guard, tool_main
 
 
 def main(argv: list[str] | None = None) -> int:

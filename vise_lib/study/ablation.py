@@ -25,8 +25,8 @@ from vise_lib.labels.pseudo_labels import build_pseudo_labels
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.study.backbone_runs import train_backbones
 from vise_lib.study.label_information import label_information
-from vise_lib.study.results import training_seconds
 from vise_lib.study.scoring import score_backbones
+from vise_lib.verdicts.results import training_seconds
 from vise_lib.world.generate import WorldConfig, generate_world, load_latents
 
 ENGAGEMENT_FACTORS = ("eng_content", "eng_affect", "eng_stance", "eng_nonvisual", "engagement_noise")
@@ -110,7 +110,7 @@ def run_point(
     Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct``,
     ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents) and
     ``timing`` (seconds of its three phases: world and labels, training (counted as
-    :func:`~vise_lib.study.results.training_seconds` does), probes).
+    :func:`~vise_lib.verdicts.results.training_seconds` does), probes).
     """
     t0, workdir = time.perf_counter(), Path(workdir)
     world_dir = world_for(point.world, workdir)

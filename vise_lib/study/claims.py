@@ -1,8 +1,8 @@
 """The study's claims, fixed before any run, with the verdict each control is expected to get.
 
 A claim is "backbone ``a`` beats backbone ``b`` on ``task``" (``a − b`` in top-1 points), judged
-by :func:`vise_lib.study.results.compare` (paired bootstrap over test images and seeds, the
-verdict rule of :mod:`vise_lib.study.statistics`). ``source`` says whose claim it is: ``paper``
+by :func:`vise_lib.verdicts.results.compare` (paired bootstrap over test images and seeds, the
+verdict rule of :mod:`vise_lib.verdicts.statistics`). ``source`` says whose claim it is: ``paper``
 only where the paper's public text says it (quoted in ``quote``), ``ours`` otherwise.
 ``expected`` is what we wrote down before running: a set of verdicts a control or a "no" world
 should get (``None`` for the open questions the study asks). Backbones from an ablation world
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from vise_lib.study.results import compare
-from vise_lib.study.statistics import Rule
+from vise_lib.verdicts.results import compare
+from vise_lib.verdicts.statistics import Rule
 
 PAPER_QUOTE = (
     'the representation "transfers well to subjective downstream computer vision tasks like emotion '

@@ -1,8 +1,8 @@
 """Score backbones and reference features on the world's tasks as the study's rows.
 
-Rows follow :data:`vise_lib.study.results.SCORE_COLUMNS` (``top1`` in percent); per-image
+Rows follow :data:`vise_lib.verdicts.results.SCORE_COLUMNS` (``top1`` in percent); per-image
 correctness is keyed ``(backbone, task, pretrain_seed, probe_seed)`` as
-:func:`vise_lib.study.results.write_correct` expects. Backbone names ``<variant>@<seed>``
+:func:`vise_lib.verdicts.results.write_correct` expects. Backbone names ``<variant>@<seed>``
 (:mod:`vise_lib.study.backbone_runs`) are split into the variant and its pretraining seed;
 reference features (no pretraining) have pretraining seed 0.
 """

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from vise_lib.config import StageConfig
-from vise_lib.study.statistics import EPSILON, MIN_EFFECT
+from vise_lib.verdicts.statistics import EPSILON, MIN_EFFECT
 
 
 @dataclass(frozen=True)

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import ClassVar
 
 from vise_lib.config import StageConfig
-from vise_lib.study.statistics import EPSILON, MIN_EFFECT
 from vise_lib.transfer.datasets import FORMATS, GROUP_NAMES
 from vise_lib.transfer.probes import DEFAULT_CS
+from vise_lib.verdicts.statistics import EPSILON, MIN_EFFECT
 
 
 @dataclass(frozen=True)

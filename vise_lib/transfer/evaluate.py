@@ -7,7 +7,7 @@ frozen pooled features (cached on disk), then for each probe seed a linear probe
 stratified 80 % subsample of train, ``C`` chosen on val, scored on test. Written under
 ``results_dir``:
 
-* ``downstream/scores.csv`` (:mod:`vise_lib.study.results`): ``backbone, task, pretrain_seed,
+* ``downstream/scores.csv`` (:mod:`vise_lib.verdicts.results`): ``backbone, task, pretrain_seed,
   probe_seed, top1`` (``pretrain_seed`` is 0: one checkpoint per backbone), plus one row per task
   for the pseudo-backbones ``majority`` (always the most frequent training class) and ``chance``
   (a uniform guess: 100/K; for multi-label tasks the expected hit rate of a random class);
@@ -16,7 +16,7 @@ stratified 80 % subsample of train, ``C`` chosen on val, scored on test. Written
   matrices, multi-label mAP and micro / macro F1, Emotion6's valence / arousal R² and vote KL,
   the datasets' skips, the backbones' resolved specs);
 * ``summary/claims.json``: every backbone against the reference on every dataset, by the paired
-  bootstrap and verdict rule of :mod:`vise_lib.study.statistics`.
+  bootstrap and verdict rule of :mod:`vise_lib.verdicts.statistics`.
 
 Emotion6 extras (ours): valence and arousal are regressed from the same features (ridge, alpha
 chosen on val, refit on train+val, R² on test); the vote KL is KL(votes ‖ probe probabilities)
@@ -33,8 +33,6 @@ import torch
 
 from vise_lib.backbones.checkpoint import load_backbone
 from vise_lib.io import write_json
-from vise_lib.study.results import compare, write_claims, write_correct, write_scores
-from vise_lib.study.statistics import Rule
 from vise_lib.transfer.config import TransferConfig
 from vise_lib.transfer.datasets import GROUPS, load_dataset
 from vise_lib.transfer.datasets.base import SPLITS
@@ -43,6 +41,8 @@ from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
 from vise_lib.transfer.probes import linear_probe, mean_average_precision
 from vise_lib.transfer.specs import resolve_spec
+from vise_lib.verdicts.results import compare, write_claims, write_correct, write_scores
+from vise_lib.verdicts.statistics import Rule
 
 PSEUDO = ("majority", "chance")
 

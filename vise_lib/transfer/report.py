@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from vise_lib.study.statistics import EPSILON, MIN_EFFECT
+from vise_lib.verdicts.statistics import EPSILON, MIN_EFFECT
 
 VERDICT_RULE = (
     "Each claim compares a backbone with the reference on one dataset's test images: the difference in "

@@ -157,7 +157,7 @@ def run_transfer(
             small convolutions (the threads spin-wait on each other).
         correct_out: when a dict, the linear protocol also fills it with per-image test
             correctness, ``correct_out[(backbone, task, seed)] = bool array`` (what the paired
-            bootstrap of :mod:`vise_lib.study.statistics` resamples); it is not in the result.
+            bootstrap of :mod:`vise_lib.verdicts.statistics` resamples); it is not in the result.
 
     Returns ``{"runs": [...], "tasks", "seeds", "backbones", "protocols", "chance",
     "cache": {"hits", "misses", "invalid"}, "timing": {"features", "probes", "finetune"}}``

@@ -5,7 +5,7 @@
   ``majority`` and ``chance`` may add one row per task.
 * ``<run>/downstream/correct.npz``: per-image correctness behind each score row (key
   ``backbone/task/pretrain_seed/probe_seed``, a bool array over the task's test images in a
-  fixed order), what the paired bootstrap of :mod:`vise_lib.study.statistics` resamples.
+  fixed order), what the paired bootstrap of :mod:`vise_lib.verdicts.statistics` resamples.
 * ``<run>/summary/claims.json``: a list of claims, each with the fields of
   :data:`CLAIM_FIELDS` plus free ``text`` and ``kind``.
 
@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
-from vise_lib.study.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict
+from vise_lib.verdicts.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict
 
 if TYPE_CHECKING:
     import pandas as pd

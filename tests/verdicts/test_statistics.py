@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from vise_lib.study.results import (
+from vise_lib.verdicts.results import (
     compare,
     read_claims,
     read_correct,
@@ -12,7 +12,7 @@ from vise_lib.study.results import (
     write_correct,
     write_scores,
 )
-from vise_lib.study.statistics import Comparison, Rule, paired_bootstrap, verdict
+from vise_lib.verdicts.statistics import Comparison, Rule, paired_bootstrap, verdict
 
 
 def _correct(p, n=2000, seeds=3, seed=0):
