@@ -84,8 +84,9 @@ def test_no_import_cycles_between_modules():
 
 # The library's layers, lowest first. A module may import its own package and any package of a
 # lower layer, never one of a higher layer (function-level imports included): data flows up,
-# from the floor (files, configs, tool guard, verdicts) through the stages to the study and the
-# ``vise`` command. ``vise_lib/__init__.py`` (the lazy public API) sits above them all.
+# from the floor (files, configs, tool guard, verdicts) through the method's rooms to the study,
+# the stage runners (``stages``) and the ``vise`` command. ``vise_lib/__init__.py`` (the lazy
+# public API) sits above them all.
 LAYERS = (
     ("io", "config", "tools"),
     ("verdicts",),
@@ -96,6 +97,7 @@ LAYERS = (
     ("transfer",),
     ("recipe",),
     ("study",),
+    ("stages",),
     ("run",),
 )
 
