@@ -1,10 +1,20 @@
-"""The Performance page's "Where the time goes" table, from the timings stage results record."""
+"""The Performance page: wall time per stage, where the time goes (from the timings stage results
+record), and the stored benchmark results — checked as typed figures, then on the rendered page."""
 
 import json
 
 import pytest
 
-from vise_lib.run.book_pages import performance_page, time_breakdown
+from vise_lib.run.benchmark_results import BenchmarkRecord, Benchmarks
+from vise_lib.run.performance_page import (
+    AblationTime,
+    PhaseTime,
+    TimeBreakdown,
+    VariantTime,
+    performance_context,
+    performance_page,
+    time_breakdown,
+)
 from vise_lib.run.presets import STAGES
 
 
@@ -27,23 +37,41 @@ def test_time_breakdown_sums_variants_phases_and_ablation_kinds(tmp_path):
         "content_only": {"kind": "no-world", "world and labels": 0.5, "pretrain": 3.0, "probes": 1.0},
     }
     _write(tmp_path / "ablations" / "results.json", {"timing": points})
-    rows = time_breakdown(tmp_path)
-    assert rows == [
-        ["02_pretrain", "train `vise`", "4.0", "2 pretraining seed(s)"],
-        ["02_pretrain", "train `simclr`", "10.0", "2 pretraining seed(s)"],
-        ["03_downstream", "features", "3.0", ""],
-        ["03_downstream", "probes", "7.5", ""],  # fine-tuning did not run: no row
-        ["03_downstream", "factor readout", "1.2", ""],
-        ["04_ablations", "noise (2 point(s))", "16.0", "world and labels 2.0, pretrain 10.0, probes 4.0"],
-        ["04_ablations", "no-world (1 point(s))", "4.5", "world and labels 0.5, pretrain 3.0, probes 1.0"],
-    ]
-    page = performance_page("default", STAGES, {}, [], [], rows)
-    assert "## Where the time goes" in page and "| 04_ablations | noise (2 point(s)) | 16.0 |" in page
+    breakdown = time_breakdown(tmp_path)
+    assert breakdown == TimeBreakdown(
+        pretrain=(VariantTime("vise", 4.0, 2), VariantTime("simclr", 10.0, 2)),
+        # fine-tuning did not run: no phase
+        downstream=(PhaseTime("features", 3.0), PhaseTime("probes", 7.5), PhaseTime("factor readout", 1.25)),
+        ablations=(
+            AblationTime("noise", 2, {"world and labels": 2.0, "pretrain": 10.0, "probes": 4.0}),
+            AblationTime("no-world", 1, {"world and labels": 0.5, "pretrain": 3.0, "probes": 1.0}),
+        ),
+    )
+    assert [a.seconds for a in breakdown.ablations] == [16.0, 4.5]
+
+    page = performance_page("default", STAGES, {}, Benchmarks(), breakdown)
+    rows = {tuple(c.strip() for c in line.strip("|").split("|")) for line in page.splitlines() if line.startswith("|")}
+    assert ("02_pretrain", "train `vise`", "4.0", "2 pretraining seed(s)") in rows
+    assert ("03_downstream", "factor readout", "1.2", "") in rows  # 1.25 shown to one decimal
+    assert ("04_ablations", "noise (2 point(s))", "16.0", "world and labels 2.0, pretrain 10.0, probes 4.0") in rows
+
+
+def test_wall_times_sum_the_stages_that_ran_and_show_the_benchmark_records():
+    states = {"00_world": {"seconds": 12.25}, "02_pretrain": {"seconds": 30.0}}
+    bench = BenchmarkRecord(
+        "probe", "BENCH probe speedup=19.6", {"speedup": 19.6}, machine="2 cores", date="2026-11-29"
+    )
+    ctx = performance_context("smoke", STAGES, states, Benchmarks(records=(bench,)))
+    assert [t.seconds for t in ctx.stage_times] == [12.25, None, 30.0, None, None, None]
+    assert ctx.total_seconds == 42.25 and not ctx.breakdown and ctx.benchmarks == (bench,)
+    page = performance_page("smoke", STAGES, states, Benchmarks(records=(bench,)))
+    assert "| `00_world` | 12.2 |" in page and "| `01_engagement_to_labels` | - |" in page
+    assert "**42.2**" in page and "| `probe` | `BENCH probe speedup=19.6` | 2 cores | 2026-11-29 |" in page
+    assert "04_ablations |" not in page  # no breakdown rows
 
 
 def test_a_run_without_study_stages_has_no_breakdown_and_a_corrupt_file_is_named(tmp_path):
-    assert time_breakdown(tmp_path) == []
-    assert "Where the time goes" not in performance_page("transfer", STAGES, {}, [], [], [])
+    assert not time_breakdown(tmp_path)
     (tmp_path / "downstream").mkdir()
     (tmp_path / "downstream" / "results.json").write_text("{not json")
     with pytest.raises(ValueError, match=r"downstream/results.json: not valid JSON"):

@@ -1,44 +1,117 @@
-"""The "Scaling to the paper" page: measured rates in, projections out, each figure marked."""
+"""The "Scaling to the paper" page: measured rates in, projections out, each figure marked.
 
-from vise_lib.run.book_pages import scaling_page
+The figures are checked on the typed context (computed from known benchmark values), and the
+rendered page is checked to show them, in tables whose every row says its kind.
+"""
+
+import pytest
+import yaml
+from conftest import REPO
+
+from vise_lib.run.benchmark_results import BenchmarkRecord, benchmarks_from_records
+from vise_lib.run.scaling_page import EPOCHS, PAPER_PX, SCALING_BENCHMARKS, scaling_context, scaling_page
+
+KINDS = ("measured", "stated", "projected")
 
 
 def _bench(name, **values):
-    return {"name": name, "line": f"BENCH {name}", "values": values}
+    return BenchmarkRecord(name, f"BENCH {name}", values, machine="2 cores")
 
 
-def test_projections_follow_the_measured_rates_and_say_what_they_are():
-    benches = [
-        _bench("ingest", posts_per_s=50_000),
-        _bench("clustering", seconds=10.0),
-        _bench("labels_ooc", posts=4_000_000, phi_posts_per_s=10_000, posts_per_s=5_000),
-        _bench("shards", decode_img_s_per_core=1225.0, loader_img_s=100.0, ratio=0.95),
-        _bench("gpu", skipped="no_cuda"),
+INGEST = _bench("ingest", posts_per_s=50_000)
+CLUSTERING = _bench("clustering", seconds=10.0, n=1_000_000, d=256, k=1000)
+LABELS = _bench("labels_ooc", posts=4_000_000, phi_posts_per_s=10_000, posts_per_s=5_000)
+SHARDS = _bench("shards", decode_img_s_per_core=1225.0, loader_img_s=80.0, ratio=0.95, px=64)
+NO_GPU = _bench("gpu", skipped="no_cuda")
+
+
+def _tables(page):
+    """Each markdown table of the page as a list of rows (lists of cells), header and rule left out."""
+    tables, rows = [], None
+    for line in [*page.splitlines(), ""]:
+        if line.startswith("|"):
+            rows = [] if rows is None else rows
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+        elif rows is not None:
+            tables.append(rows[2:])
+            rows = None
+    return tables
+
+
+def _row(rows, value):
+    """The one row that shows ``value`` in a cell of its own (or as a cell's first word)."""
+    found = [r for r in rows if any(c == value or c.split(" ")[0] == value for c in r[1:])]
+    assert len(found) == 1, (value, found)
+    return found[0]
+
+
+def test_projections_follow_the_measured_rates():
+    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU]))
+    assert ctx.missing == ()
+    assert ctx.gpu_img_s == 3000.0 and not ctx.gpu_measured  # the stated H200 goal
+    assert ctx.loader_img_s_per_core == pytest.approx(100.0) and not ctx.loader_core_measured  # 1225 * (64/224)²
+    small, paper = ctx.projections
+    assert (small.posts, paper.posts) == (1.2e6, 250e6)
+    assert paper.ingest_seconds == pytest.approx(5000.0)  # 250M / 50,000 posts/s
+    assert paper.phi_seconds == pytest.approx(25_000.0)  # 250M / 10,000
+    assert paper.kmeans_seconds == pytest.approx(2500.0)  # 10 s a 1M posts × 250
+    assert paper.gpu_seconds == pytest.approx(250e6 * 30 / 3000)  # 28.9 days
+    assert paper.nodes == 1 and paper.nodes_seconds == pytest.approx(250e6 * 30 / (3000 * 8))
+    assert small.loader_cores == paper.loader_cores == pytest.approx(30.0)  # 3000 / 100
+    assert paper.disk_tb == pytest.approx(5.0) and small.disk_tb == pytest.approx(0.024)
+
+    rates, cost = _tables(scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU])))
+    assert all(r[-1].split(" ")[0] in KINDS for r in rates + cost)
+    assert _row(rates, "50,000.0")[-1] == "measured"
+    assert _row(rates, "100.0")[-1] == "projected"  # the decode rate scaled to 224 px
+    assert _row(rates, "3,000.0")[-1].startswith("stated")
+    assert [r[2] for r in cost if r[0].startswith("VisE-250M")] == [
+        "1.4 h",  # ingest
+        "6.9 h",  # φ(e)
+        "41.7 min",  # k-means
+        "28.9 days",  # one GPU
+        "1 node(s): 3.6 days",
+        "30 cores",
+        "5.00 TB",
     ]
-    page = scaling_page(benches)
-    rows = [line for line in page.splitlines() if line.startswith("| ")]
-    assert "| ingest: manifest rows validated (one process) | 50,000.0 | posts/s | measured |" in rows
-    assert any("at 224 px" in r and "100.0 | img/s per core | projected" in r for r in rows)  # 1225 * (64/224)^2
-    assert any("loader cores per GPU" in r and "| 30 cores | projected" in r for r in rows)  # 3000 / 100
-    assert "scales with pixel count" in page
-    # with the worker's whole job measured at 224 px, that rate is used, marked measured
-    shards = _bench("shards", decode_img_s_per_core=1225.0, loader_img_s=100.0, worker_img_s_per_core_224=600.0)
-    page224 = scaling_page([*benches[:3], shards, benches[-1]])
-    assert (
-        "whole job at 224 px (read, decode, crop + flip + normalize), one core | 600.0 | img/s per core | measured"
-        in page224
-    )
-    assert "| 5 cores | projected" in page224 and "scales with pixel count" not in page224  # 3000 / 600
-    assert any("k-means" in r and "250M" in r and "41.7 min | projected" in r for r in rows)  # 10 s * 250
-    assert any("one GPU at 3,000 img/s | 28.9 days | projected" in r for r in rows)  # 250M * 30 / 3000
-    assert "have not run on a GPU yet" in page and "stated (goal on one H200" in page
-    assert all(r.rstrip(" |").split("| ")[-1].split()[0] in ("measured", "stated", "projected", "kind") for r in rows)
-    measured = scaling_page(benches[:-1] + [_bench("gpu", model_img_s=6000.0, device="H200")])
-    assert "one GPU at 6,000 img/s | 14.5 days | projected" in measured and "measured (H200)" in measured
-    assert "not run on a GPU" not in measured
+
+
+def test_a_measured_worker_rate_and_a_measured_gpu_replace_the_projection_and_the_goal():
+    shards = _bench("shards", **SHARDS.values, worker_img_s_per_core_224=600.0)
+    gpu = _bench("gpu", model_img_s=6000.0, device="H200")
+    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, shards, gpu]))
+    assert ctx.loader_img_s_per_core == 600.0 and ctx.loader_core_measured
+    assert ctx.gpu_img_s == 6000.0 and ctx.gpu_measured
+    assert ctx.projections[1].gpu_seconds == pytest.approx(250e6 * 30 / 6000)
+    assert ctx.projections[0].loader_cores == pytest.approx(10.0)  # 6000 / 600
+
+    rates, cost = _tables(scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, shards, gpu])))
+    assert _row(rates, "600.0")[-1] == "measured"
+    assert _row(rates, "6,000.0")[-1] == "measured (H200)"
+    assert "14.5 days" in [r[2] for r in cost] and "10 cores" in [r[2] for r in cost]
 
 
 def test_missing_benchmarks_are_named_not_invented():
-    page = scaling_page([])
-    assert "Not measured yet: `benchmarks/ingest.py`, `benchmarks/labels_ooc.py`" in page
-    assert "ingest (manifest" not in page and "loader cores" not in page
+    ctx = scaling_context(benchmarks_from_records([]))
+    assert ctx.missing == SCALING_BENCHMARKS and not ctx.gpu_measured and ctx.loader_img_s_per_core is None
+    for p in ctx.projections:
+        assert p.ingest_seconds is p.phi_seconds is p.kmeans_seconds is p.loader_cores is None
+    page = scaling_page(benchmarks_from_records([]))
+    assert all(f"`benchmarks/{n}.py`" in page for n in SCALING_BENCHMARKS)
+    rates, cost = _tables(page)
+    assert [r[-1].split(" ")[0] for r in rates] == ["stated", "stated"]  # the A100 reference and the H200 goal
+    assert len(cost) == 3 * len(ctx.projections)  # one GPU, nodes, disk: nothing that needs a benchmark
+
+
+def test_an_old_shards_result_without_the_mean_ratio_still_renders():
+    ctx = scaling_context(benchmarks_from_records([SHARDS]))
+    assert ctx.shards.mean_ratio is None
+    rates, _ = _tables(scaling_page(benchmarks_from_records([SHARDS])))
+    assert _row(rates, "100.0")[-1] == "projected"
+    cpu = _row(rates, "80.0")  # CPU training fed by the loader: its ratio to in-memory, no mean
+    assert cpu[-1] == "measured" and "0.95" in cpu[0] and "nan" not in cpu[0]
+
+
+def test_the_stated_schedule_is_the_paper_presets():
+    cfg = yaml.safe_load((REPO / "configs" / "paper.yml").read_text())
+    assert cfg["pretrain"]["train"]["epochs"] == EPOCHS and cfg["ingest"]["image_size"] == PAPER_PX

@@ -30,7 +30,7 @@ from pathlib import Path
 import yaml
 
 from vise_lib.io import atomic_write_text
-from vise_lib.run import book_pages
+from vise_lib.run.book_pages import write_book_pages
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
@@ -379,13 +379,7 @@ def run(
         for s in plan
         if (state_dir / f"{s.name}.json").exists()
     }
-    atomic_write_text(gen_dir / "reproducibility.md", book_pages.reproducibility_page(name, plan, states, results))
-    benchmarks = book_pages.load_benchmarks(root)
-    atomic_write_text(
-        gen_dir / "performance.md",
-        book_pages.performance_page(name, plan, states, results, benchmarks, book_pages.time_breakdown(run_dir)),
-    )
-    atomic_write_text(gen_dir / "scaling.md", book_pages.scaling_page(benchmarks))
+    write_book_pages(gen_dir, name, plan, states, results, root=root, run_dir=run_dir)
     if book:
         t0 = time.perf_counter()
         index = build_book(name, strict=strict, root=root, out_root=out_root)

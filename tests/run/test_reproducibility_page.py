@@ -1,0 +1,45 @@
+"""The Reproducibility page: stage keys, wall times, seeds, rerun commands and versions, as typed
+records first, then on the rendered page."""
+
+from types import SimpleNamespace
+
+from vise_lib.run.presets import STAGES
+from vise_lib.run.reproducibility_page import (
+    KEY_PACKAGES,
+    papermill_command,
+    reproducibility_context,
+    reproducibility_page,
+)
+
+KEY = "0123456789abcdef" + "f" * 48
+STATES = {
+    "00_world": {"key": KEY, "seconds": 15.94, "params": {"run_dir": "/r", "preset": "smoke", "seed": 3}},
+    "02_pretrain": {"key": KEY, "seconds": 34.2, "params": {"preset": "smoke", "config": {"seeds": [0, 1]}}},
+}
+RESULTS = [SimpleNamespace(stage="00_world", status="cached"), SimpleNamespace(stage="02_pretrain", status="ran")]
+
+
+def test_records_keys_times_seeds_and_commands():
+    ctx = reproducibility_context("smoke", STAGES, STATES, RESULTS, packages={"torch": "2.14.1", "numpy": "2.1"})
+    world, labels, pretrain = ctx.stages[:3]
+    assert (world.stage, world.status, world.key, world.seconds) == ("00_world", "cached", KEY[:16], 15.94)
+    assert (labels.status, labels.key, labels.seconds, labels.command) == (None, None, None, None)  # never run
+    assert pretrain.command == papermill_command(STAGES[2], "smoke", STATES["02_pretrain"]["params"])
+    assert ctx.seeds == ("world.seed = 3",)  # only parameters named *seed*: config.seeds is inside config
+    assert dict(ctx.key_packages) == {p: {"torch": "2.14.1", "numpy": "2.1"}.get(p) for p in KEY_PACKAGES}
+    assert ctx.packages == (("torch", "2.14.1"), ("numpy", "2.1"))
+
+
+def test_the_page_shows_the_records():
+    page = reproducibility_page("smoke", STAGES, STATES, RESULTS)
+    assert "| `00_world` | cached | `0123456789abcdef` | 15.9 |" in page
+    assert "| `01_engagement_to_labels` | - | `-` | - |" in page
+    assert "- `world.seed = 3`" in page
+    assert papermill_command(STAGES[0], "smoke", STATES["00_world"]["params"]) in page
+    assert '-p run_dir "$PWD/runs/smoke" -p preset smoke' in page  # the run folder, not this machine's path
+
+
+def test_papermill_command_passes_strings_as_text_and_the_rest_as_yaml():
+    cmd = papermill_command(STAGES[0], "smoke", {"run_dir": "/abs", "preset": "smoke", "x": [1, 2], "name": "a b"})
+    assert cmd.startswith(".venv/bin/papermill -k vise-venv --cwd book/_generated/smoke notebooks/00_world.ipynb")
+    assert "-y 'x: [1, 2]'" in cmd and "-p name 'a b'" in cmd and "/abs" not in cmd

@@ -1,0 +1,145 @@
+"""The generated page "Reproducibility": versions, seeds, per-stage keys, parameters, rerun
+commands and wall times, from what the run recorded.
+
+:func:`reproducibility_context` gathers them from the pipeline's per-stage state files and
+this environment; the prose is in ``templates/reproducibility.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import metadata
+from typing import Protocol
+
+from vise_lib.run.page_template import render
+from vise_lib.run.presets import Stage
+
+
+class StageOutcome(Protocol):
+    """What the page reads of a stage's outcome (``vise_lib.run.pipeline.StageResult``)."""
+
+    stage: str
+    status: str
+
+
+KEY_PACKAGES = (
+    "torch",
+    "torchvision",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "faiss-cpu",
+    "papermill",
+    "jupyter-book",
+    "sphinx",
+    "matplotlib",
+    "seaborn",
+)
+KEY_CHARS = 16  # of a stage's cache key shown
+
+
+def installed_packages() -> dict[str, str]:
+    """Every distribution in this environment, name -> version."""
+    pk = {}
+    for d in metadata.distributions():
+        name = d.metadata["Name"]
+        if name:
+            pk[name.lower()] = d.version
+    return dict(sorted(pk.items()))
+
+
+def papermill_command(stage: Stage, preset: str, params: Mapping) -> str:
+    """The exact command that reruns one stage alone (from the repository root)."""
+    out = f"book/_generated/{preset}/{stage.name}.ipynb"
+    parts = [".venv/bin/papermill", "-k", "vise-venv", "--cwd", f"book/_generated/{preset}", stage.notebook, out]
+    for k, v in params.items():
+        if k == "run_dir":
+            continue
+        if isinstance(v, str):
+            parts += ["-p", k, v]
+        else:
+            parts += ["-y", f"{k}: {json.dumps(v)}"]
+    cmd = " ".join(shlex.quote(p) for p in parts)
+    return cmd.replace(" -p preset", f' -p run_dir "$PWD/runs/{preset}" -p preset', 1)
+
+
+@dataclass(frozen=True)
+class StageRecord:
+    """One stage as the run recorded it; None where it has no state (never executed)."""
+
+    stage: str
+    status: str | None  # this run: ran, cached, skipped, failed
+    key: str | None  # the first KEY_CHARS characters of its cache key
+    seconds: float | None  # wall time when it was executed
+    command: str | None  # the papermill command that reruns it alone
+
+
+@dataclass(frozen=True)
+class ReproducibilityContext:
+    """Everything the Reproducibility page shows."""
+
+    preset: str
+    stages: tuple[StageRecord, ...]
+    seeds: tuple[str, ...]  # "section.parameter = value", every parameter with "seed" in its name
+    python: str
+    platform: str
+    machine: str
+    key_packages: tuple[tuple[str, str | None], ...]  # version None: not installed
+    packages: tuple[tuple[str, str], ...]
+
+
+def reproducibility_context(
+    preset: str,
+    stages: Sequence[Stage],
+    states: Mapping[str, Mapping],
+    results: Iterable[StageOutcome],
+    packages: Mapping[str, str] | None = None,
+) -> ReproducibilityContext:
+    """The page's records: ``states`` are the pipeline's per-stage state files (``key``,
+    ``seconds``, ``params``), ``results`` this run's outcomes, ``packages`` name -> version
+    (default: :func:`installed_packages`)."""
+    status = {r.stage: r.status for r in results}
+    pk = installed_packages() if packages is None else dict(packages)
+    records = []
+    for s in stages:
+        st = states.get(s.name, {})
+        key, params = st.get("key"), st.get("params")
+        records.append(
+            StageRecord(
+                stage=s.name,
+                status=status.get(s.name),
+                key=key[:KEY_CHARS] if key else None,
+                seconds=st.get("seconds"),
+                command=papermill_command(s, preset, params) if params else None,
+            )
+        )
+    seeds = sorted(
+        {
+            f"{s.section}.{k} = {v}"
+            for s in stages
+            for k, v in (states.get(s.name, {}).get("params") or {}).items()
+            if "seed" in k
+        }
+    )
+    return ReproducibilityContext(
+        preset=preset,
+        stages=tuple(records),
+        seeds=tuple(seeds),
+        python=platform.python_version(),
+        platform=platform.platform(),
+        machine=platform.machine(),
+        key_packages=tuple((p, pk.get(p)) for p in KEY_PACKAGES),
+        packages=tuple(pk.items()),
+    )
+
+
+def reproducibility_page(
+    preset: str, stages: Sequence[Stage], states: Mapping[str, Mapping], results: Iterable[StageOutcome]
+) -> str:
+    """Markdown of the page "Reproducibility" (``templates/reproducibility.md``)."""
+    return render("reproducibility.md", reproducibility_context(preset, stages, states, results))
