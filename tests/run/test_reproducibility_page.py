@@ -14,7 +14,11 @@ from vise_lib.run.reproducibility_page import (
 KEY = "0123456789abcdef" + "f" * 48
 STATES = {
     "00_world": {"key": KEY, "seconds": 15.94, "params": {"run_dir": "/r", "preset": "smoke", "seed": 3}},
-    "02_pretrain": {"key": KEY, "seconds": 34.2, "params": {"preset": "smoke", "config": {"seeds": [0, 1]}}},
+    "02_pretrain": {
+        "key": KEY,
+        "seconds": 34.2,
+        "params": {"preset": "smoke", "config": {"seeds": [0, 1], "train": {"lr": 0.1, "data_seed": 7}}},
+    },
 }
 RESULTS = [SimpleNamespace(stage="00_world", status="cached"), SimpleNamespace(stage="02_pretrain", status="ran")]
 
@@ -25,7 +29,8 @@ def test_records_keys_times_seeds_and_commands():
     assert (world.stage, world.status, world.key, world.seconds) == ("00_world", "cached", KEY[:16], 15.94)
     assert (labels.status, labels.key, labels.seconds, labels.command) == (None, None, None, None)  # never run
     assert pretrain.command == papermill_command(STAGES[2], "smoke", STATES["02_pretrain"]["params"])
-    assert ctx.seeds == ("world.seed = 3",)  # only parameters named *seed*: config.seeds is inside config
+    # every parameter named *seed*, at any depth; a typed section's config level is left out of the name
+    assert ctx.seeds == ("pretrain.seeds = [0, 1]", "pretrain.train.data_seed = 7", "world.seed = 3")
     assert dict(ctx.key_packages) == {p: {"torch": "2.14.1", "numpy": "2.1"}.get(p) for p in KEY_PACKAGES}
     assert ctx.packages == (("torch", "2.14.1"), ("numpy", "2.1"))
 
@@ -34,7 +39,7 @@ def test_the_page_shows_the_records():
     page = reproducibility_page("smoke", STAGES, STATES, RESULTS)
     assert "| `00_world` | cached | `0123456789abcdef` | 15.9 |" in page
     assert "| `01_engagement_to_labels` | - | `-` | - |" in page
-    assert "- `world.seed = 3`" in page
+    assert "- `world.seed = 3`" in page and "- `pretrain.seeds = [0, 1]`" in page
     assert papermill_command(STAGES[0], "smoke", STATES["00_world"]["params"]) in page
     assert '-p run_dir "$PWD/runs/smoke" -p preset smoke' in page  # the run folder, not this machine's path
 

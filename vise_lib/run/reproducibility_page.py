@@ -68,6 +68,24 @@ def papermill_command(stage: Stage, preset: str, params: Mapping) -> str:
     return cmd.replace(" -p preset", f' -p run_dir "$PWD/runs/{preset}" -p preset', 1)
 
 
+def seed_parameters(section: str, params: Mapping | None) -> list[str]:
+    """``"section.name = value"`` for every parameter whose name holds ``seed``, at any depth of a
+    stage's parameters (a typed section's are under ``config``, which the name leaves out)."""
+    found = []
+
+    def visit(path: tuple[str, ...], node: Mapping) -> None:
+        for k, v in node.items():
+            here = (*path, str(k))
+            if "seed" in str(k):
+                found.append(f"{'.'.join(here)} = {v}")
+            elif isinstance(v, Mapping):
+                visit(here, v)
+
+    params = params or {}
+    visit((section,), params["config"] if isinstance(params.get("config"), Mapping) else params)
+    return found
+
+
 @dataclass(frozen=True)
 class StageRecord:
     """One stage as the run recorded it; None where it has no state (never executed)."""
@@ -85,7 +103,7 @@ class ReproducibilityContext:
 
     preset: str
     stages: tuple[StageRecord, ...]
-    seeds: tuple[str, ...]  # "section.parameter = value", every parameter with "seed" in its name
+    seeds: tuple[str, ...]  # "section.parameter = value" (:func:`seed_parameters`)
     python: str
     platform: str
     machine: str
@@ -118,14 +136,7 @@ def reproducibility_context(
                 command=papermill_command(s, preset, params) if params else None,
             )
         )
-    seeds = sorted(
-        {
-            f"{s.section}.{k} = {v}"
-            for s in stages
-            for k, v in (states.get(s.name, {}).get("params") or {}).items()
-            if "seed" in k
-        }
-    )
+    seeds = sorted({seed for s in stages for seed in seed_parameters(s.section, states.get(s.name, {}).get("params"))})
     return ReproducibilityContext(
         preset=preset,
         stages=tuple(records),
