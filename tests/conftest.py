@@ -171,3 +171,42 @@ def train_args(images, labels, out, **flags) -> list[str]:
         flag = "--" + k.replace("_", "-")
         args += [flag] if v is True else [flag, str(v)]
     return args
+
+
+#: A tiny world for the study's stages (a few seconds end to end).
+TINY_WORLD = {"seed": 0, "n_posts": 300, "image_px": 24, "n_train": 60, "n_val": 30, "n_test": 60}
+
+
+def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Path:
+    """A run folder as the stages before the downstream one leave it, in seconds: a tiny world
+    (``world/``), its pseudo labels (``labels/``: labels.npz and results.json) and
+    ``pretrain/results.json`` naming one untrained ``small_resnet`` (width 8) checkpoint per
+    variant and seed (``<variant>@<seed>``), with a one-epoch training config."""
+    import dataclasses
+
+    import torch
+
+    from vise_lib.backbones.archs import build_backbone
+    from vise_lib.backbones.checkpoint import save_backbone
+    from vise_lib.io import write_json
+    from vise_lib.labels.pseudo_labels import build_pseudo_labels, label_diagnostics, write_results
+    from vise_lib.pretrain.config import TrainConfig
+    from vise_lib.world.generate import WorldConfig, generate_world
+
+    world = generate_world(WorldConfig.from_params(TINY_WORLD), run / "world")
+    labels = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0, "backend": "sklearn", "encoder": "tfidf"}
+    pl = build_pseudo_labels(world / "posts" / "manifest.jsonl", **labels)
+    write_results(run / "labels", pl, labels, label_diagnostics(pl, None))
+    cfg = TrainConfig(width=8, epochs=1, batch_size=64, num_threads=1)
+    runs = {}
+    for seed in seeds:
+        for v in variants:
+            torch.manual_seed(seed)
+            path = save_backbone(
+                build_backbone(cfg.arch, cfg.width, cfg.blocks), run / "pretrain" / v / f"seed{seed}.pt"
+            )
+            runs[f"{v}@{seed}"] = {"variant": v, "seed": seed, "backbone": str(path), "seconds": 0.0, "history": []}
+    write_json(
+        run / "pretrain" / "results.json", {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
+    )
+    return run

@@ -99,3 +99,41 @@ def test_phase_frame_subtracts_the_main_baselines():
     assert f[("object", 1.0)] == pytest.approx(-4)
     fig = ap.phase_plot(ap.phase_frame(main, abl, "noise", 0.0), "noise", "t")
     assert len(fig.axes) == 2
+
+
+def test_phase_frames_only_for_swept_knobs():
+    main = pd.DataFrame(
+        {
+            "backbone": ["vise", "shuffled", "object"],
+            "task": "emotion",
+            "pretrain_seed": 0,
+            "probe_seed": 0,
+            "top1": [60, 50, 55.0],
+        }
+    )
+    abl = pd.DataFrame(
+        {
+            "backbone": ["affect_3:vise"],
+            "task": "emotion",
+            "pretrain_seed": 0,
+            "probe_seed": 0,
+            "top1": [58.0],
+            "kind": "affect",
+            "value": 3.0,
+        }
+    )
+    frames = ap.phase_frames(main, abl, {"engagement_noise": 0.0, "eng_affect": 2.0})
+    assert list(frames) == ["eng_affect (affect beyond content)"]
+    f = frames["eng_affect (affect beyond content)"].set_index(["over", "x"])["advantage (points)"]
+    assert f[("shuffled", 2.0)] == pytest.approx(10) and f[("object", 3.0)] == pytest.approx(3)
+    assert ap.phase_frames(main, pd.DataFrame(), {"engagement_noise": 0.0, "eng_affect": 2.0}) == {}
+
+
+def test_scores_plot_draws_a_bar_per_backbone_and_task_and_chance():
+    scores = pd.DataFrame(
+        {"backbone": ["vise", "object"] * 2, "task": ["emotion"] * 2 + ["stance"] * 2, "top1": [60, 50, 55, 52.0]}
+    )
+    fig = ap.scores_plot(scores, {"emotion": 1 / 6}, ["object", "vise"])
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["object", "vise"]
+    assert len(ax.collections) >= 1  # the chance line

@@ -88,3 +88,30 @@ def test_claims_are_judged_from_correctness_with_expectations():
     assert no["verdict"] != "holds" and no["as_expected"] is True
     assert "engagement beats object labels on emotion" in missing_claims(correct)  # no vise on emotion: not judged
     assert "as expected" in sentence(obj)
+
+
+def fake_scores():
+    rows = [
+        {"backbone": b, "task": t, "pretrain_seed": ps, "probe_seed": qs, "top1": 50.0 + 10 * i + ps + qs}
+        for i, b in enumerate(("handmade", "r18", "vise"))
+        for t in ("emotion", "stance")
+        for ps in (0, 1)
+        for qs in (0, 1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def test_backbone_order_puts_the_study_first_then_the_rest_sorted():
+    assert report.backbone_order(["zeta", "handmade", "alpha", "vise", "vise"]) == ["vise", "handmade", "alpha", "zeta"]
+
+
+def test_per_seed_and_factor_readout_tables():
+    t = report.per_seed_table(fake_scores())
+    assert t.loc["vise", ("emotion", 1)] == pytest.approx(np.mean([71, 72]))
+    readout = [{"backbone": "vise@0", "factor": f, "top1": v} for f, v in (("shape", 40.04), ("texture", 55.46))]
+    assert report.factor_readout_table(readout).loc["vise@0"].tolist() == [40.0, 55.5]
+
+
+def test_claims_frame_keeps_the_claim_columns_in_order():
+    claim = dict.fromkeys(report.CLAIM_COLUMNS, 0) | {"quote": "not shown", "min_effect": 2.0}
+    assert list(report.claims_frame([claim]).columns) == report.CLAIM_COLUMNS

@@ -11,7 +11,7 @@ are named ``<world>:<variant>`` (e.g. ``content_only:vise``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from vise_lib.verdicts.results import compare
 from vise_lib.verdicts.statistics import Rule
@@ -232,3 +232,17 @@ def sentence(row: Mapping) -> str:
             "**as expected**" if row["as_expected"] else "**not as expected**"
         )
     return s + "."
+
+
+#: The sentence of a Δ_eng claim (``kind`` ``headline``: vise against its shuffled-label control),
+#: filled from the claim's row.
+DELTA_ENG_SENTENCE = (
+    "**Δ_eng = vise − shuffled** on {task}: {diff:+.1f} points (95 % CI [{ci_low:+.1f}, {ci_high:+.1f}]), "
+    "the part of vise's result this run can credit to the engagement signal rather than to training on any "
+    "K-way labels."
+)
+
+
+def in_words(rows: Sequence[Mapping]) -> list[str]:
+    """The claim rows in plain sentences: one per Δ_eng (headline) claim, then :func:`sentence` of each."""
+    return [DELTA_ENG_SENTENCE.format(**c) for c in rows if c["kind"] == "headline"] + [sentence(c) for c in rows]

@@ -59,3 +59,36 @@ def claims_plot(claims: list[dict]):
     ax.set(xlabel="difference in test top-1 (points), 95 % CI", title="claims (colour: verdict)")
     fig.tight_layout()
     return fig
+
+
+#: The knobs of the phase diagrams: an ablation point's ``kind`` -> (the world parameter it sweeps, its label).
+PHASE_KNOBS = {
+    "noise": ("engagement_noise", "engagement_noise"),
+    "affect": ("eng_affect", "eng_affect (affect beyond content)"),
+}
+
+
+def phase_frames(main: pd.DataFrame, ablation: pd.DataFrame, base_world: dict) -> dict[str, pd.DataFrame]:
+    """The :func:`phase_frame` of every swept knob that has points in ``ablation``, keyed by the
+    knob's label; the main run is the point at the base world's value (``base_world``: the
+    world's parameters, ``world/world.json``'s ``config``)."""
+    kinds = set(ablation["kind"]) if "kind" in ablation else set()
+    return {
+        label: phase_frame(main, ablation, kind, base_world[param])
+        for kind, (param, label) in PHASE_KNOBS.items()
+        if kind in kinds
+    }
+
+
+def scores_plot(scores: pd.DataFrame, chance: dict[str, float], order: list[str] | None = None):
+    """Bars of test top-1 (%) per task and backbone from ``scores.csv`` rows (error bars: sd over
+    every seed row), with chance per task dotted."""
+    fig, ax = plt.subplots(figsize=(10, 3.6))
+    sns.barplot(data=scores, x="task", y="top1", hue="backbone", errorbar="sd", ax=ax, hue_order=order)
+    for i, t in enumerate(dict.fromkeys(scores["task"])):
+        if t in chance:
+            ax.hlines(100 * chance[t], i - 0.4, i + 0.4, colors="k", linestyles=":")
+    ax.set(ylabel="test top-1 (%)", title="Linear probe on frozen features (dotted: chance; bars: sd over seeds)")
+    ax.legend(bbox_to_anchor=(1.01, 1), loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -140,3 +140,70 @@ def claims_table(claims: list[dict]) -> pd.DataFrame:
         key=lambda s: s.map({"subjective": 0, "object": 1}).fillna(s) if s.name == "group" else s,
         kind="stable",
     ).reset_index(drop=True)
+
+
+def datasets_table(results: dict) -> pd.DataFrame:
+    """One row per dataset: format, summary group, classes, multi-label, images per split and
+    dropped classes, as reading and decoding left them."""
+    return pd.DataFrame(
+        [
+            {
+                "dataset": t,
+                "format": d["format"],
+                "group": d["group"],
+                "classes": len(d["classes"]),
+                "multi-label": d["multilabel"],
+                **d["n_images"],
+                "dropped classes": len(d["dropped_classes"]),
+            }
+            for t, d in results["datasets"].items()
+        ]
+    ).set_index("dataset")
+
+
+def dataset_table(results: dict, task: str) -> pd.DataFrame:
+    """One dataset's table: per-class precision / recall / F1 of every backbone side by side, or
+    for a multi-label dataset its mAP and micro / macro F1 per backbone."""
+    if results["datasets"][task]["multilabel"]:
+        return detail_table(results).xs(task, level="dataset")[["mAP", "micro_f1", "macro_f1"]]
+    return pd.concat({b: per_class_table(results, b, task) for b in results["backbones"]}, axis=1)
+
+
+def confusion_plot(results: dict, task: str):
+    """One panel per backbone: the confusion matrix of a single-label dataset summed over seeds,
+    normalized per row (rows: true class, columns: predicted)."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    order, classes = list(results["backbones"]), results["datasets"][task]["classes"]
+    fig, axes = plt.subplots(1, len(order), figsize=(3.3 * len(order), 3.4), squeeze=False)
+    labels = [c[:6] for c in classes] if len(classes) <= 12 else False
+    for ax, b in zip(axes[0], order, strict=False):
+        cm = confusion(results, b, task).astype(float)
+        sns.heatmap(
+            cm / np.maximum(cm.sum(1, keepdims=True), 1),
+            vmin=0,
+            vmax=1,
+            cmap="Blues",
+            cbar=False,
+            ax=ax,
+            square=True,
+            xticklabels=labels,
+            yticklabels=labels,
+        )
+        ax.set_title(f"{task}: {b}")
+    fig.tight_layout()
+    return fig
+
+
+def reference_note(results: dict) -> str:
+    """Markdown: the reference backbone, its spec, and the verdict rule with the run's δ and ε."""
+    ref = results["reference"]
+    return f"Reference backbone: **{ref}** (`{results['backbones'][ref]['spec']}`). " + verdict_rule(
+        results["config"]["min_effect"], results["config"]["epsilon"]
+    )
+
+
+def verdict_tally(table: pd.DataFrame) -> pd.DataFrame:
+    """How many claims of each group reached each verdict (``table``: :func:`claims_table`)."""
+    return table.groupby(["group", "verdict"]).size().unstack(fill_value=0)

@@ -1,0 +1,118 @@
+"""The ablation stage (``04_ablations``): the main run with one thing changed, end to end, per point.
+
+:func:`run_ablations` plans the points (:func:`vise_lib.study.ablation.plan`: the "no" worlds,
+the engagement-noise and affect sweeps, other k-means and world seeds) from the main run's
+world (``world/world.json``), pseudo-label settings (``labels/results.json``), training config
+and pretraining seeds (``pretrain/results.json``) and probe seeds (``downstream/scores.csv``),
+measures what the main run's pseudo labels carry, runs every point
+(:func:`~vise_lib.study.ablation.run_point`) and writes
+
+* ``ablations/scores.csv`` and ``ablations/correct.npz`` (:mod:`vise_lib.verdicts.results`),
+  backbones named ``<point>:<variant>``, read by the summary's claims;
+* ``ablations/results.json``: :class:`AblationsResult`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+from vise_lib.io import PathArg, write_json
+from vise_lib.labels.pseudo_labels import load_labels
+from vise_lib.pretrain.config import TrainConfig
+from vise_lib.stages.result_files import read_result, result_path, typed_config
+from vise_lib.study import ablation
+from vise_lib.study.label_information import label_information
+from vise_lib.study.stage_configs import AblationsConfig
+from vise_lib.verdicts.results import read_scores, write_correct, write_scores
+from vise_lib.world.generate import load_latents
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+STAGE = "04_ablations"
+#: the main run's pseudo-label settings every point starts from
+LABEL_KEYS = ("signal", "n_clusters", "svd_dim", "seed", "backend", "encoder")
+
+
+@dataclass(frozen=True)
+class AblationsResult:
+    """``ablations/results.json``: the ``points`` (names, in order), ``information`` (per point and
+    for the ``"main run"``: NMI / AMI of the pseudo labels with each latent and the conditional MI
+    of :func:`~vise_lib.study.label_information.label_information`), every score ``rows`` (the
+    columns of ``scores.csv`` plus ``point``, ``kind`` and ``value``), the ``stage`` config,
+    ``seconds`` of the whole stage and ``timing`` per point (its ``kind`` and the seconds of its
+    phases)."""
+
+    FILE: ClassVar[str] = "ablations/results.json"
+    SCORES: ClassVar[str] = "ablations/scores.csv"
+    CORRECT: ClassVar[str] = "ablations/correct.npz"
+
+    points: list[str]
+    information: dict[str, dict[str, float]]
+    rows: list[dict]
+    stage: dict
+    seconds: float
+    timing: dict[str, dict]
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def read(cls, run_dir: PathArg) -> AblationsResult:
+        names = [f.name for f in dataclasses.fields(cls)]
+        return cls(**read_result(run_dir, cls.FILE, STAGE, names, optional=()))
+
+    def frame(self) -> pd.DataFrame:
+        """The score rows as a DataFrame (columns of ``scores.csv`` plus ``point``, ``kind``, ``value``)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.rows)
+
+
+def main_run_information(run_dir: PathArg) -> dict[str, float]:
+    """What the main run's pseudo labels carry about each latent (the reference of every point)."""
+    pl = load_labels(Path(run_dir) / "labels")
+    latents = load_latents(Path(run_dir) / "world")
+    return label_information(pl["label"], {k: v[pl["image_index"]] for k, v in latents.items()})
+
+
+def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo: Callable = print) -> AblationsResult:
+    """Run the ablation stage in ``run_dir`` (see the module docstring); ``echo`` gets a progress line."""
+    run, stage = Path(run_dir), typed_config(AblationsConfig, config)
+    work = run / "ablations"
+    pre = read_result(run, "pretrain/results.json", "02_pretrain", ("config", "variants"))
+    lab = read_result(run, "labels/results.json", "01_engagement_to_labels", LABEL_KEYS)
+    base_world = read_result(run, "world/world.json", "00_world", ("config",))["config"]
+    main = read_scores(result_path(run, "downstream/scores.csv", "03_downstream"))
+    points = ablation.plan(
+        base_world,
+        {k: lab[k] for k in LABEL_KEYS},
+        stage.no_worlds,
+        stage.sweep_engagement_noise,
+        stage.sweep_eng_affect,
+        stage.kmeans_seeds,
+        stage.world_seeds,
+        sorted({r["seed"] for r in pre["variants"].values()}),
+        stage.sweep_seeds,
+    )
+    cfg, probe_seeds = TrainConfig(**pre["config"]), sorted(set(main["probe_seed"]))
+    rows, correct, timing, t0 = [], {}, {}, time.perf_counter()
+    info = {"main run": main_run_information(run)}
+    for p in points:
+        out = ablation.run_point(p, cfg, stage.tasks, probe_seeds, work, num_threads=stage.num_threads)
+        rows += out["rows"]
+        correct.update(out["correct"])
+        info[p.name] = out["information"]
+        timing[p.name] = {"kind": p.kind, **out["timing"]}
+    write_scores(run / AblationsResult.SCORES, rows)
+    write_correct(run / AblationsResult.CORRECT, correct)
+    seconds = time.perf_counter() - t0
+    echo(f"{len(points)} points, {len(rows)} score rows")
+    result = AblationsResult([p.name for p in points], info, rows, stage.to_params(), seconds, timing)
+    write_json(run / AblationsResult.FILE, result.to_json())
+    return AblationsResult.read(run)
