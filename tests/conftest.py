@@ -171,3 +171,21 @@ def train_args(images, labels, out, **flags) -> list[str]:
         flag = "--" + k.replace("_", "-")
         args += [flag] if v is True else [flag, str(v)]
     return args
+
+
+# The stage runners' run folder (tests/stages): a tiny world and its pseudo labels, made once.
+TINY_WORLD = {"n_posts": 160, "image_px": 16, "n_train": 40, "n_val": 20, "n_test": 40}
+TINY_LABELS = {"n_clusters": 4, "svd_dim": 8, "extra_signals": ["reactions"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``(run_dir, WorldResult, LabelsResult)``: ``run_world`` and ``run_labels`` on a tiny world
+    (:data:`TINY_WORLD`, :data:`TINY_LABELS`). Tests may add stages to the folder, not change it."""
+    from vise_lib.stages.labels import run_labels
+    from vise_lib.stages.world import run_world
+
+    run = tmp_path_factory.mktemp("tiny_run")
+    world = run_world(TINY_WORLD, run, echo=lambda *_: None)
+    labels = run_labels(TINY_LABELS, run, echo=lambda *_: None)
+    return run, world, labels
