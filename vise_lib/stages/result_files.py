@@ -19,7 +19,11 @@ C = TypeVar("C", bound=StageConfig)
 
 def typed_config(cls: type[C], config: C | dict | None) -> C:
     """A stage's config as ``cls``: the typed object as it is, a preset section (dict) validated."""
-    return config if isinstance(config, cls) else cls.from_params(config)
+    if isinstance(config, cls):
+        return config
+    if config is None or isinstance(config, dict):
+        return cls.from_params(config)
+    raise TypeError(f"expected a {cls.__name__} or a preset section (a mapping), got {type(config).__name__}")
 
 
 def result_path(run_dir: PathArg, file: str, stage: str) -> Path:
