@@ -63,7 +63,9 @@ class WorldResult:
     @classmethod
     def from_json(cls, data: dict) -> WorldResult:
         if data.get("stage") != "world":
-            raise ValueError(f"{cls.FILE}: 'stage' is {data.get('stage')!r}, expected 'world'")
+            raise ValueError(
+                f"{cls.FILE}: 'stage' is {data.get('stage')!r}, expected 'world': run the stage {STAGE} again"
+            )
         config = data["config"]  # in WorldConfig's field order (the file has its keys sorted)
         order = [k for k in WorldConfig.field_names() if k in config] + sorted(
             set(config) - set(WorldConfig.field_names())
