@@ -173,8 +173,26 @@ def train_args(images, labels, out, **flags) -> list[str]:
     return args
 
 
-#: A tiny world for the study's stages (a few seconds end to end).
-TINY_WORLD = {"seed": 0, "n_posts": 300, "image_px": 24, "n_train": 60, "n_val": 30, "n_test": 60}
+# The stage runners' run folder (tests/stages): a tiny world and its pseudo labels, made once.
+TINY_WORLD = {"n_posts": 160, "image_px": 16, "n_train": 40, "n_val": 20, "n_test": 40}
+TINY_LABELS = {"n_clusters": 4, "svd_dim": 8, "extra_signals": ["reactions"]}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory):
+    """``(run_dir, WorldResult, LabelsResult)``: ``run_world`` and ``run_labels`` on a tiny world
+    (:data:`TINY_WORLD`, :data:`TINY_LABELS`). Tests may add stages to the folder, not change it."""
+    from vise_lib.stages.labels import run_labels
+    from vise_lib.stages.world import run_world
+
+    run = tmp_path_factory.mktemp("tiny_run")
+    world = run_world(TINY_WORLD, run, echo=lambda *_: None)
+    labels = run_labels(TINY_LABELS, run, echo=lambda *_: None)
+    return run, world, labels
+
+
+#: A tiny world for the study's stages after pretraining (a few seconds end to end).
+STUDY_WORLD = {"seed": 0, "n_posts": 300, "image_px": 24, "n_train": 60, "n_val": 30, "n_test": 60}
 
 
 def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Path:
@@ -189,14 +207,13 @@ def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Pat
     from vise_lib.backbones.archs import build_backbone
     from vise_lib.backbones.checkpoint import save_backbone
     from vise_lib.io import write_json
-    from vise_lib.labels.pseudo_labels import build_pseudo_labels, label_diagnostics, write_results
     from vise_lib.pretrain.config import TrainConfig
+    from vise_lib.stages.labels import run_labels
     from vise_lib.world.generate import WorldConfig, generate_world
 
-    world = generate_world(WorldConfig.from_params(TINY_WORLD), run / "world")
+    generate_world(WorldConfig.from_params(STUDY_WORLD), run / "world")
     labels = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0, "backend": "sklearn", "encoder": "tfidf"}
-    pl = build_pseudo_labels(world / "posts" / "manifest.jsonl", **labels)
-    write_results(run / "labels", pl, labels, label_diagnostics(pl, None))
+    run_labels(labels, run, echo=lambda *_: None)
     cfg = TrainConfig(width=8, epochs=1, batch_size=64, num_threads=1)
     runs = {}
     for seed in seeds:

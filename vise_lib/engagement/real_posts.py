@@ -5,7 +5,8 @@ source is Pushshift), :func:`vise_lib.engagement.ingest.ingest` (validation, ima
 the shards to one ``images.npy`` — and writes ``<run_dir>/world/posts/manifest.jsonl`` +
 ``images.npy`` in exactly the layout the world writes, so the pseudo-label and pretraining
 stages read real posts and generated ones through the same code. Real posts have no latents:
-the diagnostics that need them are skipped.
+the diagnostics that need them are skipped. :func:`report_tables` and :func:`plot_posts` are
+the ingest page's tables and figure.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from vise_lib.engagement.ingest import ingest
 from vise_lib.engagement.pushshift import pushshift_to_manifest
 from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.shards import shards_to_npy
-from vise_lib.io import atomic_write, write_json
+from vise_lib.io import atomic_write
 
 SOURCES = ("manifest", "pushshift")
 
@@ -91,9 +92,41 @@ def prepare_posts(
     return out
 
 
-def write_results(run_dir, out: dict) -> Path:
-    """The ingest stage's ``results.json`` (the reports :func:`prepare_posts` returned)."""
-    return write_json(
-        Path(run_dir) / "ingest" / "results.json",
-        {"n_posts": out["n_posts"], "ingest": out["ingest"], "pushshift": out["pushshift"]},
-    )
+def report_tables(ingest_report: dict, pushshift: dict | None = None) -> list:
+    """What was kept and what was skipped, as DataFrames: the Pushshift conversion's counts
+    (submissions and comments by outcome; only when the source was Pushshift), then the
+    ingest's rows read, kept, skipped per reason and noted per kind."""
+    import pandas as pd
+
+    tables = []
+    if pushshift:
+        counts = {"submissions": pd.Series(pushshift["submissions"]), "comments": pd.Series(pushshift["comments"])}
+        tables.append(pd.DataFrame(counts).fillna(0).astype(int))
+    rep = ingest_report
+    rows = {
+        "rows read": rep["rows"],
+        "kept": rep["kept"],
+        **{f"skipped: {k}": v for k, v in rep["skipped"].items()},
+        **{f"note: {k}": v for k, v in rep.get("notes", {}).items()},
+    }
+    tables.append(pd.DataFrame({"posts": rows}))
+    return tables
+
+
+def plot_posts(posts_dir, n: int = 8):
+    """The first ``n`` posts of a posts folder (``manifest.jsonl`` + ``images.npy``): each image
+    with its reaction and comment counts."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    posts = Path(posts_dir)
+    eng, _ = read_manifest(posts / "manifest.jsonl")
+    images = np.load(posts / "images.npy", mmap_mode="r")
+    n = min(n, len(eng))
+    fig, axes = plt.subplots(1, n, figsize=(1.6 * n, 2.2), squeeze=False)
+    for ax, i in zip(axes[0], range(n), strict=False):
+        ax.imshow(images[eng.image_index[i]])
+        ax.axis("off")
+        ax.set_title(f"{eng.reactions[i].sum()} reactions\n{len(eng.comments[i])} comments", fontsize=7)
+    fig.tight_layout()
+    return fig

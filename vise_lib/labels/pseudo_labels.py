@@ -15,17 +15,22 @@ from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from vise_lib.engagement.reader import read_manifest
 from vise_lib.engagement.table import Engagement, ReadReport
-from vise_lib.io import read_json, write_json
-from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
+from vise_lib.io import write_json
+from vise_lib.labels.diagnostics import agreement, cluster_sizes, majority, shuffled_control, top_terms
 from vise_lib.labels.encoders import BlockEncoder
 from vise_lib.labels.kmeans import fit_kmeans
 from vise_lib.labels.signals import SignalEncoder, encode_signals
 from vise_lib.labels.text import text_issues
+from vise_lib.world.latents import AFFECTS
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 #: (encoder settings) -> fitted blocks, shared by the builds on one manifest
 FittedBySetting = dict[tuple[int, int, str, str | None], dict[str, tuple[BlockEncoder, float, np.ndarray]]]
@@ -203,32 +208,30 @@ def label_diagnostics(pl: PseudoLabels, latents: dict[str, np.ndarray] | None, s
     }
 
 
-def write_results(out_dir: str | os.PathLike, pl: PseudoLabels, config: dict, diagnostics: dict) -> Path:
-    """Save the labels (:meth:`PseudoLabels.save`) and the stage's ``results.json``."""
-    out = Path(out_dir)
-    pl.save(out)
-    agree, control = diagnostics["agreement"], diagnostics["shuffled_control"]
-    return write_json(
-        out / "results.json",
-        {
-            **config,
-            "backend": pl.backend,
-            "schedule": pl.schedule,
-            "n_posts": len(pl.engagement),
-            "inertia": pl.inertia,
-            "sizes": cluster_sizes(pl.labels, pl.n_clusters),
-            "agreement": agree[pl.signal],
-            "shuffled_control": control[pl.signal],
-            "label_sets": {
-                s: {"inertia": ls.inertia, "agreement": agree[s], "shuffled_control": control[s]}
-                for s, ls in pl.sets.items()
-            },
-            "text": pl.text,
-            "skipped_rows": dict(pl.report.skipped),
-        },
-    )
+def cluster_table(pl: PseudoLabels, latents: dict[str, np.ndarray] | None, n_terms: int = 6) -> pd.DataFrame:
+    """One row per cluster of the primary label set (a DataFrame indexed by ``cluster``).
 
+    ``size``; ``majority affect``, the cluster's most frequent hidden affect (``"-"`` for an
+    empty cluster or without latents; ``latents`` as in :func:`label_diagnostics`, ``None``
+    for real posts) and its ``share of majority``; and, when a label set has a TF-IDF comment
+    encoder, ``top terms``: the ``n_terms`` words and word pairs with the highest mean TF-IDF in
+    the cluster, English stop words (scikit-learn's list) left out.
+    """
+    import pandas as pd
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
 
-def read_results(labels_dir: str | os.PathLike) -> dict:
-    """The ``results.json`` of the pseudo-label stage."""
-    return read_json(Path(labels_dir) / "results.json")
+    k = pl.n_clusters
+    names, share = ["-"] * k, [0.0] * k
+    if latents:
+        affect = np.asarray(latents["affect"])[pl.engagement.image_index]
+        top = majority(affect, pl.labels, k)
+        names = [AFFECTS[m] if m >= 0 else "-" for m in top]
+        share = [round(float(np.mean(affect[pl.labels == c] == m)), 2) if m >= 0 else 0.0 for c, m in enumerate(top)]
+    table = pd.DataFrame({"size": cluster_sizes(pl.labels, k), "majority affect": names, "share of majority": share})
+    comments = next((ls.encoder.comments for ls in pl.sets.values() if ls.encoder.comments is not None), None)
+    if comments is not None and hasattr(comments, "tfidf"):
+        tfidf, vocab = comments.tfidf(pl.engagement)
+        terms = top_terms(tfidf, vocab, pl.labels, k, n=n_terms, exclude=ENGLISH_STOP_WORDS)
+        table["top terms"] = [", ".join(t) for t in terms]
+    table.index.name = "cluster"
+    return table

@@ -1,4 +1,5 @@
-"""Train every headline backbone for every pretraining seed (the pretrain stage of the study).
+"""Train every headline backbone for every pretraining seed (the pretrain stage of the study),
+and the tables of those runs (:func:`runs_table`, :func:`history_frame`, :func:`time_table`).
 
 A backbone is named ``<variant>@<seed>``; its folder is ``<out_root>/<variant>/seed<seed>``.
 Training resumes from a checkpoint left in that folder (``pretrain(..., resume=True)``). The
@@ -71,3 +72,54 @@ def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, ou
                 "n_images": len(ts.images),
             }
     return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
+
+
+def runs_table(runs: dict):
+    """One row per backbone of :func:`train_backbones`' ``variants``: its variant, seed,
+    objective, supervision, classes, steps and whether its BatchNorm was recomputed (DataFrame)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "backbone": n,
+                "variant": r["variant"],
+                "seed": r["seed"],
+                "objective": r["objective"],
+                "supervision": ", ".join(r["sources"]) or "-",
+                "classes": r["num_classes"],
+                "steps": r["steps"],
+                "BatchNorm recomputed": r["bn_recomputed"],
+            }
+            for n, r in runs.items()
+        ]
+    )
+
+
+def history_frame(runs: dict):
+    """The training curves: one row per (backbone, epoch) with its variant, seed, loss and
+    training accuracy (mean over the heads), from each run's ``history`` (DataFrame)."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        [
+            {
+                "variant": r["variant"],
+                "seed": r["seed"],
+                "epoch": row["epoch"],
+                "loss": row["loss"],
+                "accuracy": sum(row["accuracy"]) / len(row["accuracy"]),
+            }
+            for r in runs.values()
+            for row in r["history"]
+        ]
+    )
+
+
+def time_table(runs: dict):
+    """Each run's wall time in this stage (a backbone found finished costs little) and steps,
+    summed over pretraining seeds per variant (DataFrame indexed by variant)."""
+    import pandas as pd
+
+    rows = [{"variant": r["variant"], "seconds": r["seconds"], "steps": r["steps"]} for r in runs.values()]
+    return pd.DataFrame(rows).groupby("variant").sum()

@@ -6,7 +6,9 @@ returns plain numbers, a pandas DataFrame or a matplotlib Figure (nothing is sho
 
 from __future__ import annotations
 
+import json
 import re
+from pathlib import Path
 
 import numpy as np
 
@@ -90,6 +92,51 @@ def calibrate(world_dir) -> dict:
         "chance": {f"engagement/{k}": v["chance"] for k, v in eng.items()},
         "counts": counts,
     }
+
+
+def calibration_table(calibration: dict, order=("affect", "stance", "object", "poster")):
+    """The engagement probe's accuracy per latent next to chance and the margin above it
+    (DataFrame, rounded to 3 places), from :func:`calibrate`'s result; latents in ``order``
+    first (a results file read back has its keys sorted), then any others sorted."""
+    import pandas as pd
+
+    probe = calibration["engagement_probe"]
+    targets = [t for t in order if t in probe] + sorted(set(probe) - set(order))
+    rows = [
+        {"probe": "engagement", "target": t, "accuracy": probe[t], "chance": calibration["chance"][f"engagement/{t}"]}
+        for t in targets
+    ]
+    table = pd.DataFrame(rows).round(3)
+    table["above chance"] = (table["accuracy"] - table["chance"]).round(3)
+    return table
+
+
+def read_model(world_dir) -> dict:
+    """The world's generative model with the values used (``world.json``)."""
+    return json.loads((Path(world_dir) / "world.json").read_text(encoding="utf-8"))
+
+
+def model_tables(model: dict) -> list:
+    """The generative model of :func:`read_model` as tables (DataFrames): the mean affect
+    styles, their within-affect spread, the stance frame, the base reaction mix, the affect
+    nudge of the reaction logits, and the engagement knobs and phrase weights."""
+    import pandas as pd
+
+    img, eng = model["image"], model["engagement"]
+    knobs = {
+        **eng["knobs"],
+        "engagement_noise": eng["noise"],
+        "p_true_class_phrase": round(eng["p_true_class_phrase"], 3),
+        **{f"phrase weight {k}": round(v, 2) for k, v in eng["phrase_weights"].items()},
+    }
+    return [
+        pd.DataFrame(img["style"]).T.rename_axis("affect style (mean)"),
+        pd.Series({k: str(v) for k, v in img["style_std"].items()}, name="within-affect std").to_frame().T,
+        pd.Series({k: str(v) for k, v in img["stance_frame"].items()}, name="stance frame").to_frame(),
+        pd.Series(eng["base_mix"], name="base reaction mix").to_frame().T,
+        pd.DataFrame(eng["affect_tilt"], index=REACTIONS).T.rename_axis("affect nudge (logits)"),
+        pd.Series(knobs, name="engagement").to_frame(),
+    ]
 
 
 def _short(text, n=24):
