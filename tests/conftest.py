@@ -224,6 +224,7 @@ def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Pat
             )
             runs[f"{v}@{seed}"] = {"variant": v, "seed": seed, "backbone": str(path), "seconds": 0.0, "history": []}
     write_json(
-        run / "pretrain" / "results.json", {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
+        run / "pretrain" / "results.json",
+        {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg), "stage": {}, "seconds": 0.0},
     )
     return run

@@ -16,6 +16,9 @@ from vise_lib.run.performance_page import (
     time_breakdown,
 )
 from vise_lib.run.presets import STAGES
+from vise_lib.stages.ablations import AblationsResult
+from vise_lib.stages.downstream import DownstreamResult
+from vise_lib.stages.pretrain import PretrainResult
 
 
 def _write(path, data):
@@ -28,15 +31,17 @@ def test_time_breakdown_sums_variants_phases_and_ablation_kinds(tmp_path):
     # vise was resumed from finished checkpoints: 0.1 s this time, 2 x 1 s in its epoch log
     resumed = {"variant": "vise", "seconds": 0.1, "history": [{"seconds": 1.0}, {"seconds": 1.0}]}
     variants = {"vise@0": resumed, "vise@1": resumed, **variants}
-    _write(tmp_path / "pretrain" / "results.json", {"variants": variants})
+    order = ["vise@0", "vise@1", "simclr@0", "simclr@1"]
+    _write(tmp_path / PretrainResult.FILE, PretrainResult(order, variants, {}, {}, 20.0).to_json())
     timing = {"features": 3.0, "probes": 7.5, "finetune": 0.0, "factor readout": 1.25}
-    _write(tmp_path / "downstream" / "results.json", {"timing": timing})
+    down = DownstreamResult([], [], [0], [], ["linear"], {}, {}, timing, {"source": "world"})
+    _write(tmp_path / DownstreamResult.FILE, down.to_json())
     points = {
         "noise_0": {"kind": "noise", "world and labels": 1.0, "pretrain": 4.0, "probes": 2.0},
         "noise_1": {"kind": "noise", "world and labels": 1.0, "pretrain": 6.0, "probes": 2.0},
         "content_only": {"kind": "no-world", "world and labels": 0.5, "pretrain": 3.0, "probes": 1.0},
     }
-    _write(tmp_path / "ablations" / "results.json", {"timing": points})
+    _write(tmp_path / AblationsResult.FILE, AblationsResult(list(points), {}, [], {}, 30.0, points).to_json())
     breakdown = time_breakdown(tmp_path)
     assert breakdown == TimeBreakdown(
         pretrain=(VariantTime("vise", 4.0, 2), VariantTime("simclr", 10.0, 2)),
@@ -74,5 +79,5 @@ def test_a_run_without_study_stages_has_no_breakdown_and_a_corrupt_file_is_named
     assert not time_breakdown(tmp_path)
     (tmp_path / "downstream").mkdir()
     (tmp_path / "downstream" / "results.json").write_text("{not json")
-    with pytest.raises(ValueError, match=r"downstream/results.json: not valid JSON"):
+    with pytest.raises(ValueError, match=r"downstream/results.json is not valid JSON .*run the stage 03_downstream"):
         time_breakdown(tmp_path)

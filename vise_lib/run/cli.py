@@ -119,12 +119,14 @@ def evaluate_command(args) -> int:
 
     import yaml
 
-    from vise_lib.io import atomic_write_text, read_json
+    from vise_lib.io import atomic_write_text
     from vise_lib.run.pipeline import run
     from vise_lib.run.presets import TRANSFER, TRANSFER_SUMMARY, load_preset
+    from vise_lib.stages.transfer import TransferResult
     from vise_lib.transfer.config import TransferConfig
     from vise_lib.transfer.report import claims_table, headline_table
     from vise_lib.transfer.specs import parse_assignments
+    from vise_lib.verdicts.results import read_claims
 
     out = Path(args.out).resolve()
     section = dict(load_preset(args.preset)["transfer"]) if args.preset else {}
@@ -166,9 +168,9 @@ def evaluate_command(args) -> int:
     path = out / "transfer.yml"
     atomic_write_text(path, yaml.safe_dump(preset, sort_keys=False))
     run(str(path), force=args.force, book=not args.no_book, strict=args.strict, out_root=out)
-    results = read_json(out / "downstream" / "results.json")
-    print(headline_table(results).to_string())
-    claims = claims_table(read_json(out / "summary" / "claims.json"))
+    results = TransferResult.read(out)
+    print(headline_table(results.to_json()).to_string())
+    claims = claims_table(read_claims(out / "summary" / "claims.json"))
     if not claims.empty:
         print(claims.to_string(index=False))
     print(f"[vise] scores: {out / 'downstream' / 'scores.csv'}\n[vise] claims: {out / 'summary' / 'claims.json'}")

@@ -9,16 +9,20 @@ and the benchmarks' latest stored results.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
-from vise_lib.io import read_json
 from vise_lib.run.benchmark_results import BenchmarkRecord, Benchmarks
 from vise_lib.run.page_template import render
 from vise_lib.run.presets import Stage
+from vise_lib.stages.ablations import AblationsResult
+from vise_lib.stages.downstream import DownstreamResult
+from vise_lib.stages.pretrain import PretrainResult
 from vise_lib.verdicts.results import training_seconds
+
+R = TypeVar("R", PretrainResult, DownstreamResult, AblationsResult)
 
 ABLATION_PHASES = ("world and labels", "pretrain", "probes")
 
@@ -65,14 +69,12 @@ class TimeBreakdown:
         return bool(self.pretrain or self.downstream or self.ablations)
 
 
-def _read(path: Path) -> dict:
-    """A stage's results file, ``{}`` when the stage did not run."""
+def _read(cls: type[R], run_dir: Path) -> R | None:
+    """A stage's typed results (``cls.read``), ``None`` when the stage did not run."""
     try:
-        return read_json(path)
+        return cls.read(run_dir)
     except FileNotFoundError:
-        return {}
-    except json.JSONDecodeError as e:
-        raise ValueError(f"{path}: not valid JSON ({e}); rerun its stage with `vise run --force`") from None
+        return None
 
 
 def time_breakdown(run_dir: Path) -> TimeBreakdown:
@@ -85,18 +87,17 @@ def time_breakdown(run_dir: Path) -> TimeBreakdown:
     ``04_ablations`` per kind of point (world and labels, pretraining, probes). A stage without
     results (not in this preset, or not yet run) has none.
     """
-    pre = _read(run_dir / "pretrain" / "results.json").get("variants", {})
+    pre, down, abl = _read(PretrainResult, run_dir), _read(DownstreamResult, run_dir), _read(AblationsResult, run_dir)
     per: dict[str, list[float]] = {}
-    for r in pre.values():
+    for r in (pre.variants if pre else {}).values():
         per.setdefault(r["variant"], []).append(training_seconds(r))
-    down = _read(run_dir / "downstream" / "results.json").get("timing", {})
-    points = _read(run_dir / "ablations" / "results.json").get("timing", {})
+    points = abl.timing if abl else {}
     kinds: dict[str, list[dict]] = {}
     for t in points.values():
         kinds.setdefault(t["kind"], []).append(t)
     return TimeBreakdown(
         pretrain=tuple(VariantTime(v, sum(s), len(s)) for v, s in per.items()),
-        downstream=tuple(PhaseTime(part, s) for part, s in down.items() if s > 0),
+        downstream=tuple(PhaseTime(part, s) for part, s in (down.timing if down else {}).items() if s > 0),
         ablations=tuple(
             AblationTime(kind, len(ts), {p: sum(t[p] for t in ts) for p in ABLATION_PHASES})
             for kind, ts in kinds.items()

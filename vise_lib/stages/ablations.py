@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, ClassVar
 
 from vise_lib.io import PathArg, write_json
 from vise_lib.labels.pseudo_labels import load_labels
-from vise_lib.pretrain.config import TrainConfig
+from vise_lib.stages.labels import LabelsResult
+from vise_lib.stages.pretrain import PretrainResult
 from vise_lib.stages.result_files import read_result, result_path, typed_config
 from vise_lib.study import ablation
 from vise_lib.study.label_information import label_information
@@ -85,8 +86,7 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     """Run the ablation stage in ``run_dir`` (see the module docstring); ``echo`` gets a progress line."""
     run, stage = Path(run_dir), typed_config(AblationsConfig, config)
     work = run / "ablations"
-    pre = read_result(run, "pretrain/results.json", "02_pretrain", ("config", "variants"))
-    lab = read_result(run, "labels/results.json", "01_engagement_to_labels", LABEL_KEYS)
+    pre, lab = PretrainResult.read(run), LabelsResult.read(run).to_json()
     base_world = read_result(run, "world/world.json", "00_world", ("config",))["config"]
     main = read_scores(result_path(run, "downstream/scores.csv", "03_downstream"))
     points = ablation.plan(
@@ -97,10 +97,10 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
         stage.sweep_eng_affect,
         stage.kmeans_seeds,
         stage.world_seeds,
-        sorted({r["seed"] for r in pre["variants"].values()}),
+        pre.seeds,
         stage.sweep_seeds,
     )
-    cfg, probe_seeds = TrainConfig(**pre["config"]), sorted(set(main["probe_seed"]))
+    cfg, probe_seeds = pre.train_config(), sorted(set(main["probe_seed"]))
     rows, correct, timing, t0 = [], {}, {}, time.perf_counter()
     info = {"main run": main_run_information(run)}
     for p in points:

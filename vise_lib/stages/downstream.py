@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from vise_lib.io import PathArg, write_json
+from vise_lib.stages.pretrain import PretrainResult
 from vise_lib.stages.result_files import read_result, typed_config
 from vise_lib.study.latent_readout import factor_tasks
 from vise_lib.study.scoring import score_references, score_rows
@@ -82,13 +83,9 @@ def stage_backbones(stage: DownstreamConfig, run_dir: PathArg) -> dict:
     every run of the pretrain stage with the architecture it was trained as."""
     if stage.backbones is not None:
         return resolve_backbones(stage.backbones, arch="resnet50")
-    pre = read_result(run_dir, "pretrain/results.json", "02_pretrain", ("order", "variants", "config"))
-    return resolve_backbones(
-        {n: pre["variants"][n]["backbone"] for n in pre["order"]},
-        pre["config"]["arch"],
-        pre["config"]["width"],
-        pre["config"]["blocks"],
-    )
+    pre = PretrainResult.read(run_dir)
+    cfg = pre.train_config()
+    return resolve_backbones(pre.backbones(), cfg.arch, cfg.width, cfg.blocks)
 
 
 def stage_tasks(stage: DownstreamConfig, run_dir: PathArg, echo: Callable = print) -> tuple[list[Task], dict]:
