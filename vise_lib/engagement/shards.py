@@ -352,10 +352,7 @@ def _read_shard(shard: Path, decode: bool):
             raise ValueError(f"{shard}: sample {key} is incomplete (has {parts})")
         img: bytes | np.ndarray = s[parts[parts[0] == "json"]]  # the part that is not the json
         if decode:
-            try:
-                img = decode_image(img)
-            except ImageError as e:
-                raise ValueError(f"{shard}: sample {key}: {e.reason}") from None
+            img = decode_image(img, name=f"{shard}: sample {key}")  # an ImageError is a ValueError naming both
         yield {"key": key, "shard": shard.name, "record": json.loads(s["json"]), "image": img}
         last = key
 
