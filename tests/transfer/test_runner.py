@@ -8,7 +8,6 @@ from PIL import Image
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
-from vise_lib.study.tables import downstream_frame
 from vise_lib.transfer.runner import (
     Task,
     dataset_task,
@@ -112,10 +111,7 @@ def test_run_transfer_linear_schema_cache_and_seeds(ckpt, tmp_path):
     again = run_transfer(tasks, specs, [0, 1, 2], cache_dir=tmp_path / "features")
     assert again["cache"]["misses"] == 0
     assert [x["test"] for x in again["runs"]] == [x["test"] for x in res["runs"]]
-    df = downstream_frame(res)
-    assert len(df) == 6 and df["top1"].notna().all()
-    with pytest.raises(ValueError, match="finetune"):
-        downstream_frame(res, "finetune")
+    assert all(np.isfinite(x["test"]["top1"]) for x in res["runs"])
     with pytest.raises(ValueError, match="protocol"):
         run_transfer(tasks, specs, [0], protocol="knn")
 

@@ -111,8 +111,3 @@ class LineStream:
         if tail and not self.truncated:  # a final line without newline is complete in a plain file
             self.lines += 1
             yield self._first(tail) if self.lines == 1 else tail
-
-
-def iter_lines(path, allow_truncated: bool = False):
-    """Shorthand: ``iter(LineStream(path, allow_truncated))``."""
-    return iter(LineStream(path, allow_truncated))

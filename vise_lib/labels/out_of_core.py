@@ -145,13 +145,6 @@ def transform_chunks(encoder: SignalEncoder, chunks: Iterable[Engagement]) -> It
         yield eng, encoder.transform(eng)
 
 
-def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
-    """:func:`vise_lib.labels.kmeans.assign` applied to each feature chunk of a stream:
-    ``(labels, inertia)`` per chunk."""
-    for x in chunks:
-        yield assign(x, centroids)
-
-
 def pseudo_labels_out_of_core(
     chunks: Iterable[Engagement],
     out_dir,
