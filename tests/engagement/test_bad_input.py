@@ -236,6 +236,11 @@ def test_item9_sweep_keeps_a_live_writers_temp(tmp_path):
     os.utime(old, (time.time() - 3 * 86400,) * 2)
     assert sweep_stale_temps(target) == [old]
     assert live.exists() and young.exists()
+    shards = [tmp_path / ".shard-000003.tar.tmp999999999", tmp_path / f".shard-000004.tar.tmp{os.getpid()}"]
+    for s in shards:
+        s.write_bytes(b"partial")
+    assert sweep_stale_temps(tmp_path / "shard-*.tar") == shards[:1]  # a '*' sweeps several targets' temps
+    assert shards[1].exists() and live.exists()
 
 
 # -- 11. file modes -------------------------------------------------------------------------------------
