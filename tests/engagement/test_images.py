@@ -198,3 +198,13 @@ def test_bytes_decode_to_rgb_and_errors_name_the_sample(fmt, mode):
     for bad in (b"", b"not an image", data[:40]):
         with pytest.raises(ImageError, match=rf"^{where}: (empty|not a recognised|corrupt or truncated)"):
             decode_image(bad, name=where)
+
+
+def test_image_error_survives_pickling_and_a_loader_workers_reraise():
+    import pickle
+
+    err = ImageError("s/shard-000000.tar: sample 7", "corrupt or truncated image (OSError: x: y)")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.path, back.reason, str(back)) == (err.path, err.reason, str(err))
+    again = ImageError("Caught ImageError in DataLoader worker process 0.\nOriginal Traceback ...")
+    assert isinstance(again, ValueError) and str(again).startswith("Caught ImageError")

@@ -65,14 +65,23 @@ class ImageError(ValueError):
     """An image that cannot be decoded; ``str(e)`` is ``"<path>: <reason>"``.
 
     Attributes:
-        path: the file (or ``"<bytes>"`` for in-memory input).
+        path: the file (or ``"<bytes>"`` / the ``name`` given for in-memory input).
         reason: why it failed, without the path.
+
+    It crosses process boundaries intact (pickled with both parts), and a message alone,
+    ``ImageError(message)``, is what torch's ``DataLoader`` builds to re-raise a loader worker's
+    error: it stays an ``ImageError`` (a ``ValueError``: bad input, exit status 2 in the tools).
     """
 
-    def __init__(self, path, reason: str):
+    def __init__(self, path, reason: str | None = None):
+        if reason is None:  # a message alone (see above)
+            path, reason = "", str(path)
         self.path = str(path)
         self.reason = reason
-        super().__init__(f"{self.path}: {reason}")
+        super().__init__(f"{self.path}: {reason}" if self.path else reason)
+
+    def __reduce__(self):
+        return type(self), (self.path, self.reason)
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
