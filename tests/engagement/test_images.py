@@ -181,6 +181,11 @@ def test_jpegs_that_may_carry_an_orientation_skip_the_fast_path():
     assert images_module._fast_jpeg(_bytes(img, "JPEG", exif=exif.tobytes())) is None  # an EXIF block: PIL
     assert images_module._fast_jpeg(_bytes(img, "JPEG", xmp=b"<x:xmpmeta/>")) is None  # XMP too
     assert images_module._fast_jpeg(_bytes(img, "JPEG", icc_profile=b"\0" * 100)) is not None  # APP2: fine
+    plain = _bytes(img, "JPEG")
+    sof = plain.index(b"\xff\xc0")  # an APP1 further down the header (after the tables) is seen too
+    late = plain[:sof] + b"\xff\xe1\x00\x08Exif\x00\x00" + plain[sof:]
+    assert images_module._fast_jpeg(plain) is not None and images_module._fast_jpeg(late) is None
+    np.testing.assert_array_equal(decode_image(late), decode_image(plain))  # PIL: an empty EXIF, same pixels
 
 
 @pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "L")])

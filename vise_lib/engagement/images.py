@@ -172,6 +172,36 @@ def _simplejpeg():
     return simplejpeg
 
 
+# What a JPEG marker byte (after 0xFF) means to the header walk of _no_app1: 0 a segment with a
+# length (skipped), 1 the start of scan (header done), 2 APP1 or a marker that does not belong in
+# a header (stop: PIL decides), 3 a fill byte, 4 a marker without a length (TEM, RSTn).
+_MARKER = bytearray(256)
+_MARKER[0xDA] = 1
+for _m in (0xE1, 0x00, 0xD8, 0xD9):
+    _MARKER[_m] = 2
+_MARKER[0xFF] = 3
+for _m in (0x01, *range(0xD0, 0xD8)):
+    _MARKER[_m] = 4
+
+
+def _no_app1(data: bytes) -> bool:
+    """Whether a JPEG's header segments (up to its first scan) parse and hold no APP1 segment
+    (EXIF or XMP: where PIL finds an orientation tag). A walk over the segments, not a search
+    of the file: its cost does not grow with the image (8 segments in a PIL-written JPEG)."""
+    i, end = 2, len(data) - 3
+    while i < end and data[i] == 0xFF:
+        kind = _MARKER[data[i + 1]]
+        if not kind:
+            i += 2 + ((data[i + 2] << 8) | data[i + 3])
+        elif kind == 1:
+            return True
+        elif kind == 2:
+            return False
+        else:
+            i += 1 if kind == 3 else 2
+    return False  # not the layout we expect: PIL decides
+
+
 def _fast_jpeg(data: bytes) -> np.ndarray | None:
     """``simplejpeg``'s RGB decoding of a plain JPEG (module docstring), or ``None`` for PIL."""
     sj = _simplejpeg()
@@ -180,10 +210,7 @@ def _fast_jpeg(data: bytes) -> np.ndarray | None:
     try:
         height, width, colorspace, _ = sj.decode_jpeg_header(data)
         bomb = Image.MAX_IMAGE_PIXELS is not None and height * width > Image.MAX_IMAGE_PIXELS
-        # An APP1 segment (EXIF or XMP) may carry an orientation that PIL applies: its marker is
-        # the bytes FF E1, which entropy-coded data never holds (an FF there is followed by 00
-        # or a restart marker), so a JPEG without them has none (with them: PIL, maybe needlessly).
-        if colorspace not in ("YCbCr", "Gray") or bomb or b"\xff\xe1" in data:
+        if colorspace not in ("YCbCr", "Gray") or bomb or not _no_app1(data):
             return None  # CMYK (PIL converts it its own way), a bomb (PIL names it), an orientation
         return sj.decode_jpeg(data, colorspace="RGB")
     except ValueError:  # damaged data (simplejpeg is strict): PIL decodes it or names the reason
