@@ -153,7 +153,12 @@ def test_exif_orientation_applied_and_32bit_grey_scaled():
     assert list(out[0, :, 0]) == [0, 255, 255]
 
 
-JPEG_SAVES = [{"quality": 90}, {"quality": 75, "subsampling": 0}, {"quality": 95, "progressive": True}]
+JPEG_SAVES = [
+    {"quality": 90},
+    {"quality": 75, "subsampling": 0},
+    {"quality": 95, "progressive": True},
+    {"keep_rgb": True},
+]
 
 
 @pytest.mark.parametrize("save", [*JPEG_SAVES, {"mode": "L"}, {"mode": "CMYK"}])

@@ -30,8 +30,8 @@ This is the library's one image decoder: ingest, the shards, the pretraining loa
 FIFO is refused before any read), and PIL's decompression-bomb limit is an error. A JPEG decoded
 at its own size (``size=None``, what the loader does with shard samples) goes through
 ``simplejpeg`` (libjpeg-turbo called directly: 3-4x PIL's rate on small images, where PIL's
-per-image Python work dominates) when it is plain YCbCr or grey without an APP1 (EXIF / XMP)
-segment that could carry an orientation; its pixels are PIL's (tested). Every other image, and
+per-image Python work dominates) when it is a grey or three-component (YCbCr, RGB) JPEG without
+an APP1 (EXIF / XMP) segment that could carry an orientation; its pixels are PIL's (tested). Every other image, and
 every JPEG ``simplejpeg`` refuses, goes through PIL.
 """
 
@@ -172,9 +172,10 @@ def _simplejpeg():
     return simplejpeg
 
 
-# What a JPEG marker byte (after 0xFF) means to the header walk of _no_app1: 0 a segment with a
-# length (skipped), 1 the start of scan (header done), 2 APP1 or a marker that does not belong in
-# a header (stop: PIL decides), 3 a fill byte, 4 a marker without a length (TEM, RSTn).
+# What a JPEG marker byte (after 0xFF) means to the header walk of _plain_jpeg_frame: 0 a
+# segment with a length (skipped), 1 the start of scan (header done), 2 APP1 or a marker that
+# does not belong in a header (stop: PIL decides), 3 a fill byte, 4 a marker without a length
+# (TEM, RSTn), 5 a start of frame (SOF0-SOF15 but DHT, JPG and DAC).
 _MARKER = bytearray(256)
 _MARKER[0xDA] = 1
 for _m in (0xE1, 0x00, 0xD8, 0xD9):
@@ -182,24 +183,30 @@ for _m in (0xE1, 0x00, 0xD8, 0xD9):
 _MARKER[0xFF] = 3
 for _m in (0x01, *range(0xD0, 0xD8)):
     _MARKER[_m] = 4
+for _m in range(0xC0, 0xD0):
+    _MARKER[_m] = 0 if _m in (0xC4, 0xC8, 0xCC) else 5
 
 
-def _no_app1(data: bytes) -> bool:
-    """Whether a JPEG's header segments (up to its first scan) parse and hold no APP1 segment
-    (EXIF or XMP: where PIL finds an orientation tag). A walk over the segments, not a search
-    of the file: its cost does not grow with the image (8 segments in a PIL-written JPEG)."""
-    i, end = 2, len(data) - 3
+def _plain_jpeg_frame(data: bytes) -> tuple[int, int, int] | None:
+    """``(height, width, components)`` of a JPEG whose header segments, up to its first scan,
+    parse and hold no APP1 segment (EXIF or XMP: where PIL finds an orientation tag); ``None``
+    otherwise. A walk over the segments, not a search of the file: its cost does not grow with
+    the image (8 segments in a PIL-written JPEG)."""
+    i, end, frame = 2, len(data) - 9, None
     while i < end and data[i] == 0xFF:
         kind = _MARKER[data[i + 1]]
         if not kind:
             i += 2 + ((data[i + 2] << 8) | data[i + 3])
+        elif kind == 5:
+            frame = ((data[i + 5] << 8) | data[i + 6], (data[i + 7] << 8) | data[i + 8], data[i + 9])
+            i += 2 + ((data[i + 2] << 8) | data[i + 3])
         elif kind == 1:
-            return True
+            return frame
         elif kind == 2:
-            return False
+            return None
         else:
             i += 1 if kind == 3 else 2
-    return False  # not the layout we expect: PIL decides
+    return None  # not the layout we expect: PIL decides
 
 
 def _fast_jpeg(data: bytes) -> np.ndarray | None:
@@ -207,13 +214,14 @@ def _fast_jpeg(data: bytes) -> np.ndarray | None:
     sj = _simplejpeg()
     if sj is None or data[:3] != b"\xff\xd8\xff":  # a JPEG's start-of-image marker
         return None
+    frame = _plain_jpeg_frame(data)
+    if frame is None or frame[2] not in (1, 3):  # an orientation may apply; CMYK: PIL converts it its own way
+        return None
+    if Image.MAX_IMAGE_PIXELS is not None and frame[0] * frame[1] > Image.MAX_IMAGE_PIXELS:
+        return None  # a decompression bomb: PIL names it
     try:
-        height, width, colorspace, _ = sj.decode_jpeg_header(data)
-        bomb = Image.MAX_IMAGE_PIXELS is not None and height * width > Image.MAX_IMAGE_PIXELS
-        if colorspace not in ("YCbCr", "Gray") or bomb or not _no_app1(data):
-            return None  # CMYK (PIL converts it its own way), a bomb (PIL names it), an orientation
         return sj.decode_jpeg(data, colorspace="RGB")
-    except ValueError:  # damaged data (simplejpeg is strict): PIL decodes it or names the reason
+    except ValueError:  # damaged data (simplejpeg is strict), an unusual colour space: PIL decides
         return None
 
 
