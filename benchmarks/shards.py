@@ -40,9 +40,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from side_by_side import paired_ratio, print_rates, race
 
 from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
+from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, tar_samples
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.pretrain.streaming import ShardSource, decode
+from vise_lib.pretrain.streaming import ShardSource
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 8, 2
 PAPER_PX = 224
@@ -96,7 +97,7 @@ def main() -> None:
         src = ShardSource(Path(tmp) / "s", [labels], ids)
         bs = cfg.batch_size
         t0 = time.perf_counter()
-        n_dec = sum(1 for s in tar_samples(src.paths) if decode(s["jpg"], s["__key__"]) is not None)  # as the loader
+        n_dec = sum(1 for s in tar_samples(src.paths) if decode_image(s["jpg"], name=s["__key__"]) is not None)
         decode_rate = n_dec / (time.perf_counter() - t0)
         worker_224 = worker_rate_per_core(Path(tmp))
         made = ShardSource(Path(tmp) / "s", [labels], ids, workers=0)  # no worker started before the race

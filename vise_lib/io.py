@@ -15,7 +15,7 @@ import os
 import re
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,11 +54,13 @@ def _pid_alive(pid: int) -> bool:
 def sweep_stale_temps(path) -> list[Path]:
     """Remove the temp files of earlier, dead writers of ``path`` (``.<name>.<pid>.*.tmp`` or
     ``.<name>.tmp<pid>`` whose process is gone, or any other ``.<name>.*tmp*`` older than a
-    day); returns what it removed."""
+    day); returns what it removed. A ``*`` in the name stands for any text, to sweep the temps
+    of several targets at once (``folder / "shard-*.tar"``)."""
     path = Path(path)
     if not path.parent.is_dir():
         return []
-    pattern = re.compile(re.escape(f".{path.name}.") + r"(?:(\d+)\..*\.tmp|tmp(\d+)|.*tmp.*)$")
+    name = re.escape(f".{path.name}.").replace(r"\*", ".*")
+    pattern = re.compile(name + r"(?:(\d+)\..*\.tmp|tmp(\d+)|.*tmp.*)$")
     removed, now = [], time.time()
     for entry in os.scandir(path.parent):
         m = pattern.match(entry.name)
@@ -130,3 +132,19 @@ def read_json(path):
 def save_npy(path, array: np.ndarray) -> Path:
     """Atomic ``np.save``."""
     return atomic_write(path, lambda f: np.save(f, array))
+
+
+def write_npy_stream(f, dtype, shape: tuple, parts: Iterable[np.ndarray]) -> None:
+    """Write an ``.npy`` of ``dtype`` and ``shape`` into the open file ``f`` part by part
+    (memory: one part); the parts' rows, concatenated, are the array. ``ValueError`` when they
+    do not hold ``shape[0]`` rows. With :func:`atomic_write` for an array larger than memory."""
+    dtype = np.dtype(dtype)
+    np.lib.format.write_array_header_2_0(
+        f, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": tuple(shape)}
+    )
+    written = 0
+    for a in parts:
+        f.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
+        written += len(a)
+    if written != shape[0]:
+        raise ValueError(f"wrote {written} rows, expected {shape[0]}")

@@ -178,6 +178,54 @@ def test_item7_utf8_bom_csv_and_jsonl_keep_every_row(tmp_path):
     assert len(eng) == 2 and not rep.skipped and rep.notes["UTF-8 byte-order mark removed"] == 1
 
 
+@pytest.mark.parametrize("boms", [1, 2])
+def test_item7_bom_manifests_ingest_every_row_and_every_reader_reads_them_alike(tmp_path, boms, capsys):
+    """A 20-row CSV (image column first, CRLF: as Excel saves it) and a JSONL behind one UTF-8 BOM,
+    or two (a file re-encoded with a BOM already in its text: the second one stuck to the first
+    column's name, "\ufeffimage", and every row was skipped as having no image: exit 2, 0 of 20
+    rows kept): vise ingest keeps all 20 rows, vise labels labels them, and every reader reads
+    them as it reads the same file without the BOM."""
+    from vise_lib.engagement.formats import read_comments_table
+    from vise_lib.engagement.reader import ManifestReader
+    from vise_lib.run.cli import main as vise_main
+
+    n, bom = 20, b"\xef\xbb\xbf" * boms
+    root = _images(tmp_path / "img", [f"p{i}.png" for i in range(n)])
+    csv_text = "image,post_id,comments,reaction_like,reaction_haha,shares\r\n" + "".join(
+        f'p{i}.png,p{i},"[""so cute {i}"", ""lol {i % 5}""]",{i % 4},{i % 3},{i}\r\n' for i in range(n)
+    )
+    jsonl_text = "".join(json.dumps(_post(i, comments=[f"so cute {i}", f"lol {i % 5}"])) + "\n" for i in range(n))
+    for name, text in (("posts.csv", csv_text), ("posts.jsonl", jsonl_text)):
+        plain, marked = tmp_path / "plain" / name, tmp_path / "bom" / name
+        for path, data in ((plain, text.encode()), (marked, bom + text.encode())):
+            path.parent.mkdir(exist_ok=True)
+            path.write_bytes(data)
+        want, _ = read_manifest(plain, data_root=root)
+        got, rep = read_manifest(marked, data_root=root)
+        assert len(got) == n and not rep.skipped and rep.notes["UTF-8 byte-order mark removed"] == 1
+        assert got.post_ids == want.post_ids and got.images == want.images and got.comments == want.comments
+        assert got.reaction_names == want.reaction_names and (got.reactions == want.reactions).all()
+        assert sum(len(c) for c in ManifestReader(marked, data_root=root, chunk_rows=7)) == n
+        outs = {}
+        for kind, path in (("plain", plain), ("bom", marked)):
+            out = tmp_path / f"{kind}_{name}"
+            assert (
+                vise_main(["ingest", "--manifest", str(path), "--data-root", str(root), "--out", str(out / "in")]) == 0
+            )
+            assert f"{n} of {n} posts kept" in capsys.readouterr().out
+            args = ["--manifest", str(path), "--data-root", str(root), "--out", str(out / "labels")]
+            assert vise_main(["labels", *args, "--n-clusters", "3", "--svd-dim", "4"]) == 0
+            assert f"{n} of {n} rows kept" in capsys.readouterr().out
+            with np.load(out / "labels" / "labels.npz") as z:
+                outs[kind] = ((out / "in" / "manifest.jsonl").read_text(), z["post_id"].tolist(), z["label"].tolist())
+        assert outs["bom"] == outs["plain"]
+    table = "post_id,text\r\n" + "".join(f"p{i},comment {i}\r\n" for i in range(n))
+    (tmp_path / "c.csv").write_bytes(bom + table.encode())
+    (tmp_path / "c_plain.csv").write_bytes(table.encode())
+    by_post, skipped, _ = read_comments_table(tmp_path / "c.csv")
+    assert not skipped and by_post == read_comments_table(tmp_path / "c_plain.csv")[0] and len(by_post) == n
+
+
 # -- 8. zero-byte .zst, empty manifest, all-zero engagement ----------------------------------------
 
 
@@ -236,6 +284,11 @@ def test_item9_sweep_keeps_a_live_writers_temp(tmp_path):
     os.utime(old, (time.time() - 3 * 86400,) * 2)
     assert sweep_stale_temps(target) == [old]
     assert live.exists() and young.exists()
+    shards = [tmp_path / ".shard-000003.tar.tmp999999999", tmp_path / f".shard-000004.tar.tmp{os.getpid()}"]
+    for s in shards:
+        s.write_bytes(b"partial")
+    assert sweep_stale_temps(tmp_path / "shard-*.tar") == shards[:1]  # a '*' sweeps several targets' temps
+    assert shards[1].exists() and live.exists()
 
 
 # -- 11. file modes -------------------------------------------------------------------------------------

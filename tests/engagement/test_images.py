@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from vise_lib.engagement import images as images_module
 from vise_lib.engagement.images import ImageError, decode_image, load_images
 
 
@@ -129,7 +130,7 @@ def test_load_images_skips_counts_and_lists(tmp_path):
     assert images.shape == (2, 8, 8, 3) and images.dtype == np.uint8
     assert kept.tolist() == [0, 2] and kept.dtype == np.int64
     assert [p for p, _ in skipped] == ["b.jpg", "nope.png"]
-    assert "not a recognised" in skipped[0][1] and "not found" in skipped[1][1]
+    assert "not a recognised" in skipped[0][1] and skipped[1][1] == "image file missing"
     # absolute paths without root, and the all-good path returns everything in order
     imgs2, kept2, skipped2 = load_images([tmp_path / "c.gif", tmp_path / "a.png"], size=8)
     assert kept2.tolist() == [0, 1] and not skipped2
@@ -150,3 +151,70 @@ def test_exif_orientation_applied_and_32bit_grey_scaled():
     grey32 = Image.fromarray(np.array([[0, 65535, 70000]], dtype=np.int32), mode="I")
     out = decode_image(_bytes(grey32, "TIFF"))
     assert list(out[0, :, 0]) == [0, 255, 255]
+
+
+JPEG_SAVES = [
+    {"quality": 90},
+    {"quality": 75, "subsampling": 0},
+    {"quality": 95, "progressive": True},
+    {"keep_rgb": True},
+]
+
+
+@pytest.mark.parametrize("save", [*JPEG_SAVES, {"mode": "L"}, {"mode": "CMYK"}])
+def test_jpegs_at_their_own_size_give_pils_pixels_with_or_without_simplejpeg(save, monkeypatch):
+    """The fast path (simplejpeg, what the shard loader decodes with) gives PIL's pixels; CMYK
+    goes through PIL."""
+    arr = np.random.default_rng(1).integers(0, 256, (37, 53, 3), dtype=np.uint8)  # odd sizes: partial MCUs
+    save = dict(save)
+    mode = save.pop("mode", "RGB")
+    data = _bytes(Image.fromarray(arr).convert(mode), "JPEG", **save)
+    with Image.open(io.BytesIO(data)) as im:
+        want = np.asarray(im.convert("RGB"))
+    assert (images_module._fast_jpeg(data) is not None) == (mode != "CMYK")
+    got = decode_image(data)
+    assert got.dtype == np.uint8 and got.flags.c_contiguous
+    np.testing.assert_array_equal(got, want)
+    monkeypatch.setattr(images_module, "_simplejpeg", lambda: None)  # as without the "scale" extra
+    np.testing.assert_array_equal(decode_image(data), want)
+
+
+def test_jpegs_that_may_carry_an_orientation_skip_the_fast_path():
+    img = Image.fromarray(_rgb(8, 8))
+    exif = img.getexif()
+    exif[0x0112] = 1
+    assert images_module._fast_jpeg(_bytes(img, "JPEG", exif=exif.tobytes())) is None  # an EXIF block: PIL
+    assert images_module._fast_jpeg(_bytes(img, "JPEG", xmp=b"<x:xmpmeta/>")) is None  # XMP too
+    assert images_module._fast_jpeg(_bytes(img, "JPEG", icc_profile=b"\0" * 100)) is not None  # APP2: fine
+    plain = _bytes(img, "JPEG")
+    sof = plain.index(b"\xff\xc0")  # an APP1 further down the header (after the tables) is seen too
+    late = plain[:sof] + b"\xff\xe1\x00\x08Exif\x00\x00" + plain[sof:]
+    assert images_module._fast_jpeg(plain) is not None and images_module._fast_jpeg(late) is None
+    np.testing.assert_array_equal(decode_image(late), decode_image(plain))  # PIL: an empty EXIF, same pixels
+
+
+@pytest.mark.parametrize("fmt, mode", [("JPEG", "RGB"), ("JPEG", "L"), ("PNG", "RGB"), ("PNG", "L")])
+def test_bytes_decode_to_rgb_and_errors_name_the_sample(fmt, mode):
+    where = "s/shard-000000.tar: sample 7"
+    rng = np.random.default_rng(0)
+    arr = np.kron(rng.integers(0, 256, (4, 5, 3), dtype=np.uint8), np.ones((8, 8, 1), np.uint8))
+    data = _bytes(Image.fromarray(arr).convert(mode), fmt)
+    got = decode_image(data, name=where)
+    assert got.shape == (32, 40, 3) and got.dtype == np.uint8
+    if fmt == "PNG" and mode == "RGB":  # lossless: the pixels come back
+        np.testing.assert_array_equal(got, arr)
+    with Image.open(io.BytesIO(data)) as im:
+        np.testing.assert_array_equal(got, np.asarray(im.convert("RGB")))
+    for bad in (b"", b"not an image", data[:40]):
+        with pytest.raises(ImageError, match=rf"^{where}: (empty|not a recognised|corrupt or truncated)"):
+            decode_image(bad, name=where)
+
+
+def test_image_error_survives_pickling_and_a_loader_workers_reraise():
+    import pickle
+
+    err = ImageError("s/shard-000000.tar: sample 7", "corrupt or truncated image (OSError: x: y)")
+    back = pickle.loads(pickle.dumps(err))
+    assert (back.path, back.reason, str(back)) == (err.path, err.reason, str(err))
+    again = ImageError("Caught ImageError in DataLoader worker process 0.\nOriginal Traceback ...")
+    assert isinstance(again, ValueError) and str(again).startswith("Caught ImageError")

@@ -122,7 +122,7 @@ def test_jpeg_by_default_and_temp_files_cleaned_on_error_and_swept(tmp_path, pos
         raise RuntimeError("boom")
     assert not [p.name for p in (tmp_path / "s").iterdir() if ".tmp" in p.name]
     (tmp_path / "out").mkdir()
-    (tmp_path / "out" / ".images.tmp999999999.npy").write_bytes(b"old")
+    (tmp_path / "out" / ".images.npy.999999999.k2j4.tmp").write_bytes(b"old")  # a dead run's temp
     shards = tmp_path / "s" / "shard-000001.tar"
     shards.write_bytes(shards.read_bytes()[:1024])  # truncated: the conversion fails half way
     with pytest.raises(ValueError, match="shard-000001"):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from vise_lib.engagement.images import ImageError
+from vise_lib.engagement.images import MAX_IMAGE_BYTES, ImageError, read_bounded
 from vise_lib.transfer.datasets import guess_format, load_dataset
 from vise_lib.transfer.datasets.base import read_text_bounded
-from vise_lib.transfer.decode import MAX_IMAGE_BYTES, decode_dataset, read_bounded
+from vise_lib.transfer.decode import decode_dataset
 
 
 def _img(path, seed=0, fmt="PNG"):

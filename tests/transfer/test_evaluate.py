@@ -8,7 +8,8 @@ from conftest import write_fake_trunks, write_real_datasets
 
 from vise_lib.transfer import report
 from vise_lib.transfer.config import TransferConfig
-from vise_lib.transfer.evaluate import default_reference, evaluate, per_class, stratified_subsample
+from vise_lib.transfer.evaluate import default_reference, evaluate, per_class
+from vise_lib.transfer.splits import stratified_subsample
 from vise_lib.verdicts.results import CLAIM_FIELDS, SCORE_COLUMNS, read_claims, read_correct, read_scores
 
 

@@ -1,7 +1,7 @@
 """Image paths relative to a data root: nothing outside the root gets in.
 
 A manifest names each post's image by a path *relative to the data root*. Before any file is
-opened, :func:`resolve_image` checks that the path stays inside the root:
+opened, :meth:`DataRoot.resolve` checks that the path stays inside the root:
 
 * absolute paths (``/etc/passwd``, ``C:\\x``, ``\\\\server\\share``) are rejected;
 * any ``..`` component is rejected, even one that would land back inside the root;
@@ -65,8 +65,3 @@ class DataRoot:
         if must_exist and not real.is_file():
             raise ImagePathError(MISSING, f"{self.root / clean} does not exist or is not a file")
         return real
-
-
-def resolve_image(root, rel: str, must_exist: bool = True) -> Path:
-    """One-off form of :meth:`DataRoot.resolve` for a single path."""
-    return DataRoot(root).resolve(rel, must_exist=must_exist)

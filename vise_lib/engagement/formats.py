@@ -23,7 +23,8 @@ Row numbers: JSONL and CSV give the physical line (CSV header = line 1); Parquet
 1-based data row.
 
 Text repairs that keep the row, counted in the report's notes: a UTF-8 byte-order mark at the
-start of the file (what Excel writes) is removed; invalid UTF-8 bytes become U+FFFD; a lone
+start of the file (what Excel writes; also two, from a re-encoded file) is removed
+(:class:`vise_lib.engagement.zst.LineStream`, which every text format is read through); invalid UTF-8 bytes become U+FFFD; a lone
 UTF-16 surrogate from a JSON escape (``"\\udc80"``, half an emoji, as real dumps have) becomes
 U+FFFD, since it cannot be written back as UTF-8.
 """

@@ -41,7 +41,7 @@ from PIL import Image
 from vise_lib.engagement.data_root import DataRoot, ImagePathError
 from vise_lib.engagement.images import ImageError, decode_image
 from vise_lib.engagement.table import Engagement
-from vise_lib.io import write_json
+from vise_lib.io import atomic_write, read_json, sweep_stale_temps, write_json, write_npy_stream
 
 FORMATS = ("jpg", "png")
 JPEG_QUALITY = 90  # the default shard encoding for real photos: ~10x smaller than PNG, decoded fast in loader workers
@@ -58,32 +58,6 @@ def encode_image(array: np.ndarray, image_format: str = "jpg", quality: int = JP
     else:
         img.save(buf, format="JPEG", quality=quality)
     return buf.getvalue()
-
-
-def sweep_stale(folder, pattern: str) -> list[Path]:
-    """Delete ``folder``'s temp files matching ``pattern`` whose writer (the pid after ``.tmp``) is gone.
-
-    Temp names end in ``.tmp<pid>`` (optionally followed by a suffix); a file of a live process
-    other than this one is left alone. Returns the deleted paths.
-    """
-    gone = []
-    for path in Path(folder).glob(pattern):
-        pid = path.name.rpartition(".tmp")[2].split(".")[0]
-        if pid.isdigit() and int(pid) != os.getpid() and _alive(int(pid)):
-            continue
-        path.unlink(missing_ok=True)
-        gone.append(path)
-    return gone
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
 
 
 class ShardWriter:
@@ -106,7 +80,7 @@ class ShardWriter:
             raise ValueError(f"quality must be in [1, 100], got {quality}")
         self.out = Path(out_dir)
         self.out.mkdir(parents=True, exist_ok=True)
-        sweep_stale(self.out, ".shard-*.tar.tmp*")
+        sweep_stale_temps(self.out / "shard-*.tar")
         self.shard_size, self.image_format, self.quality = shard_size, image_format, quality
         self.shards: list[dict] = []
         self.n = 0
@@ -208,11 +182,7 @@ def write_shards(
                 w.add(decode_image(full, size), engagement.row(i))
             except (ImageError, ImagePathError) as e:
                 skipped.append([engagement.post_ids[i], str(e)])
-        return _index(w.close(reaction_names=list(engagement.reaction_names), skipped=skipped))
-
-
-def _index(path: Path) -> dict:
-    return json.loads(path.read_text())
+        return read_json(w.close(reaction_names=list(engagement.reaction_names), skipped=skipped))
 
 
 def shard_paths(source) -> list[Path]:
@@ -222,7 +192,7 @@ def shard_paths(source) -> list[Path]:
     elif Path(source).is_dir():
         idx = Path(source) / "shards.json"
         paths = (
-            [Path(source) / s["name"] for s in _index(idx)["shards"]]
+            [Path(source) / s["name"] for s in read_json(idx)["shards"]]
             if idx.is_file()
             else sorted(Path(source).glob("*.tar"))
         )
@@ -248,7 +218,7 @@ def iter_shards(source, decode: bool = True, rank: int = 0, world_size: int = 1)
         raise ValueError(f"rank must be in [0, world_size), got rank={rank} world_size={world_size}")
     paths = shard_paths(source)
     idx = Path(source) / "shards.json" if not isinstance(source, (list, tuple)) else None
-    expected = {s["name"]: s["n"] for s in _index(idx)["shards"]} if idx is not None and idx.is_file() else {}
+    expected = {s["name"]: s["n"] for s in read_json(idx)["shards"]} if idx is not None and idx.is_file() else {}
     for shard in paths[rank::world_size]:
         n = 0
         for sample in _read_shard(shard, decode):
@@ -352,10 +322,7 @@ def _read_shard(shard: Path, decode: bool):
             raise ValueError(f"{shard}: sample {key} is incomplete (has {parts})")
         img: bytes | np.ndarray = s[parts[parts[0] == "json"]]  # the part that is not the json
         if decode:
-            try:
-                img = decode_image(img)
-            except ImageError as e:
-                raise ValueError(f"{shard}: sample {key}: {e.reason}") from None
+            img = decode_image(img, name=f"{shard}: sample {key}")  # an ImageError is a ValueError naming both
         yield {"key": key, "shard": shard.name, "record": json.loads(s["json"]), "image": img}
         last = key
 
@@ -392,37 +359,31 @@ def shards_to_npy(source, out_path) -> Path:
     ``python -m vise_lib.pretrain --images`` memory-maps), in sample order; memory stays one image.
 
     Needs the folder's ``shards.json`` (for N) and images of one size (write them with ``size=``).
-    The sample order is the order of the ingested ``manifest.jsonl``. The array is written to a
-    temp file next to ``out_path`` (deleted on error; stale ones of dead runs swept first). At
-    paper scale (224 px, ~150 KB a post) stream the shards instead (:mod:`vise_lib.pretrain.streaming`).
+    The sample order is the order of the ingested ``manifest.jsonl``. The array is written
+    atomically (:func:`vise_lib.io.atomic_write`: a temp file next to ``out_path``, deleted on
+    error; stale ones of dead runs swept first). At paper scale (224 px, ~150 KB a post) stream
+    the shards instead (:mod:`vise_lib.pretrain.streaming`).
     """
     idx = Path(source) / "shards.json"
     if not idx.is_file():
         raise FileNotFoundError(f"{idx} is missing: shards_to_npy needs a shard folder written by this library")
-    n, out = _index(idx)["n_samples"], Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    sweep_stale(out.parent, f".{out.stem}.tmp*.npy")
-    tmp, arr = out.with_name(f".{out.stem}.tmp{os.getpid()}.npy"), None
-    try:
-        for i, s in enumerate(iter_shards(source)):
-            if arr is None:
-                arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n,) + s["image"].shape)
-            if s["image"].shape != arr.shape[1:]:
+    samples = iter_shards(source)
+    first = next(samples, None)
+    if first is None:
+        raise ValueError(f"{source}: no samples")
+    shape = first["image"].shape
+
+    def images():
+        for s in itertools.chain([first], samples):
+            if s["image"].shape != shape:
                 raise ValueError(
-                    f"{s['shard']}: sample {s['key']} is {s['image'].shape}, not {arr.shape[1:]}: "
+                    f"{s['shard']}: sample {s['key']} is {s['image'].shape}, not {shape}: "
                     f"write the shards with one image size"
                 )
-            arr[i] = s["image"]
-        if arr is None:
-            raise ValueError(f"{source}: no samples")
-        arr.flush()
-        del arr
-    except BaseException:
-        arr = None  # noqa: F841  (closes the memory map before its file is removed)
-        tmp.unlink(missing_ok=True)
-        raise
-    os.replace(tmp, out)
-    return out
+            yield s["image"][None]
+
+    n = read_json(idx)["n_samples"]
+    return atomic_write(out_path, lambda f: write_npy_stream(f, np.uint8, (n,) + shape, images()))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,7 +11,13 @@ partial last line is dropped, and ``stream.truncated`` is set so the caller can 
 (the Pushshift reader counts it in its report).
 
 A zero-byte ``.zst`` file is an error (a failed download, not an empty dump). A UTF-8
-byte-order mark at the start of the file is removed from the first line (``stream.bom`` says so).
+byte-order mark at the start of the file is removed from the first line (``stream.bom`` says so),
+and so is every further one right behind it: a file that already held a BOM in its text and was
+saved again as UTF-8 "with BOM" (Excel's CSV read as plain UTF-8, then written with
+``utf-8-sig``) starts with two, and a second one left in place sticks to the first CSV column's
+name (``"\ufeffimage"``: the column is missing from every row) or the first JSON line. This is the
+one place the manifest readers (:mod:`vise_lib.engagement.formats`: JSONL, CSV, comments
+tables; ``vise ingest``, ``vise labels``) and the Pushshift reader get their lines from.
 """
 
 from __future__ import annotations
@@ -33,8 +39,8 @@ class LineStream:
 
     ``.zst`` files are decompressed on the fly; anything else is read as plain bytes.
     After iteration: ``lines`` (complete lines delivered), ``bytes_read`` (file bytes consumed),
-    ``truncated`` (True when ``allow_truncated`` swallowed a truncation) and ``bom`` (True when a
-    byte-order mark was removed from the first line).
+    ``truncated`` (True when ``allow_truncated`` swallowed a truncation) and ``bom`` (True when
+    byte-order marks were removed from the first line).
     """
 
     def __init__(self, path, allow_truncated: bool = False):
@@ -95,9 +101,9 @@ class LineStream:
         self.truncated = True
 
     def _first(self, line: bytes) -> bytes:
-        if line.startswith(BOM):
+        while line.startswith(BOM):  # one, or several from a re-encoding (module docstring)
             self.bom = True
-            return line[len(BOM) :]
+            line = line[len(BOM) :]
         return line
 
     def __iter__(self):
@@ -111,8 +117,3 @@ class LineStream:
         if tail and not self.truncated:  # a final line without newline is complete in a plain file
             self.lines += 1
             yield self._first(tail) if self.lines == 1 else tail
-
-
-def iter_lines(path, allow_truncated: bool = False):
-    """Shorthand: ``iter(LineStream(path, allow_truncated))``."""
-    return iter(LineStream(path, allow_truncated))

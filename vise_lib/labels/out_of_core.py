@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from vise_lib.engagement.table import Engagement
-from vise_lib.io import atomic_write, save_npy, write_json
+from vise_lib.io import atomic_write, save_npy, write_json, write_npy_stream
 from vise_lib.labels.encoders import ENCODERS
 from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
@@ -145,13 +145,6 @@ def transform_chunks(encoder: SignalEncoder, chunks: Iterable[Engagement]) -> It
         yield eng, encoder.transform(eng)
 
 
-def assign_chunks(chunks: Iterable[np.ndarray], centroids: np.ndarray) -> Iterator[tuple[np.ndarray, float]]:
-    """:func:`vise_lib.labels.kmeans.assign` applied to each feature chunk of a stream:
-    ``(labels, inertia)`` per chunk."""
-    for x in chunks:
-        yield assign(x, centroids)
-
-
 def pseudo_labels_out_of_core(
     chunks: Iterable[Engagement],
     out_dir,
@@ -224,7 +217,7 @@ def pseudo_labels_out_of_core(
         "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
     }
     write_npz_streaming(out / "labels.npz", n, arrays, centroids=km["centroids"])
-    atomic_write(out / "pseudo.npy", lambda fh: _write_npy_parts(fh, np.dtype(np.int64), n, parts("label")))
+    atomic_write(out / "pseudo.npy", lambda fh: write_npy_stream(fh, np.int64, (n,), parts("label")))
     summary = {
         "n_posts": n,
         "n_clusters": n_clusters,
@@ -239,18 +232,6 @@ def pseudo_labels_out_of_core(
     return summary
 
 
-def _write_npy_parts(fh, dtype: np.dtype, n: int, parts: Iterable[np.ndarray]) -> None:
-    np.lib.format.write_array_header_2_0(
-        fh, {"descr": np.lib.format.dtype_to_descr(dtype), "fortran_order": False, "shape": (n,)}
-    )
-    written = 0
-    for a in parts:
-        fh.write(np.ascontiguousarray(a, dtype=dtype).tobytes())
-        written += len(a)
-    if written != n:
-        raise ValueError(f"wrote {written} rows, expected {n}")
-
-
 def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
     """An ``.npz`` whose 1-D arrays of length ``n`` are written chunk by chunk (memory: one chunk).
 
@@ -263,7 +244,7 @@ def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
         with zipfile.ZipFile(f, "w", zipfile.ZIP_STORED, allowZip64=True) as z:
             for key, (dtype, parts) in arrays.items():
                 with z.open(f"{key}.npy", "w", force_zip64=True) as fh:
-                    _write_npy_parts(fh, dtype, n, parts)
+                    write_npy_stream(fh, dtype, (n,), parts)
             for key, a in small.items():
                 with z.open(f"{key}.npy", "w", force_zip64=True) as fh:
                     np.lib.format.write_array(fh, np.asarray(a), allow_pickle=False)

@@ -38,7 +38,6 @@ array path, where only labelled posts' images are used.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import os
 import random
@@ -47,8 +46,8 @@ from types import SimpleNamespace
 
 import numpy as np
 import torch
-from PIL import Image
 
+from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import shard_paths, tar_samples
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
@@ -63,29 +62,6 @@ def default_workers() -> int:
 
 DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes: ~10 KB each at 224 px JPEG)
 IMAGE_KEYS = ("jpg", "jpeg", "png")
-
-
-def decode(data: bytes, where: str) -> np.ndarray:
-    """JPEG/PNG bytes -> uint8 ``(H, W, 3)``; ``ValueError`` naming ``where`` when undecodable.
-
-    JPEGs go through ``simplejpeg`` (libjpeg-turbo called directly, strict about damaged data:
-    3-4x PIL's rate on 64 px images, where PIL's per-image Python work dominates; the same pixels,
-    tested). Other colour spaces (CMYK: PIL converts it its own way), damaged bytes and every
-    other format go through PIL.
-    """
-    if data[:3] == b"\xff\xd8\xff":  # a JPEG's start-of-image marker
-        import simplejpeg  # the "scale" extra, with webdataset
-
-        try:
-            if simplejpeg.decode_jpeg_header(data)[2] in ("YCbCr", "Gray"):
-                return simplejpeg.decode_jpeg(data, colorspace="RGB")
-        except ValueError:
-            pass  # PIL decodes it or names the file
-    try:
-        with Image.open(io.BytesIO(data)) as im:
-            return np.asarray(im.convert("RGB"))
-    except Exception as e:  # PIL raises several types for bad bytes
-        raise ValueError(f"{where}: undecodable image ({e})") from None
 
 
 class ShardSource:
@@ -155,7 +131,7 @@ class ShardSource:
 
     def _first_image(self) -> np.ndarray:
         for sample in tar_samples(self.paths[:1]):
-            return decode(_image_bytes(sample), f"{self.paths[0]}: sample {sample['__key__']}")
+            return decode_image(_image_bytes(sample), name=f"{self.paths[0]}: sample {sample['__key__']}")
         raise ValueError(f"{self.paths[0]}: no samples")
 
     def identity(self, world: int) -> dict:
@@ -328,7 +304,7 @@ class _EpochStream(torch.utils.data.IterableDataset):
         images, labels, todo = [], [], iter(mine[skip:])
         for s, y in stream:
             where = f"{s.get('__url__')}: sample {s['__key__']}"
-            images.append(decode(_image_bytes(s), where))
+            images.append(decode_image(_image_bytes(s), name=where))
             if images[-1].shape != src.shape[1:]:
                 raise ValueError(
                     f"{where} is {images[-1].shape}, not {src.shape[1:]}: write the shards with one "

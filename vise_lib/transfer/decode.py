@@ -1,9 +1,10 @@
 """A real dataset decoded: bounded reads, decode skips by reason, small classes dropped, then splits.
 
-Order (what the issue asked for): (1) every listed file is read with a size bound
-(:data:`MAX_IMAGE_BYTES`; only regular files; ``/dev/zero`` or a FIFO is a skip, never an
-unbounded read) and decoded by content; a file that vanished is ``"image file missing"``, one
-that is too large ``"image file too large"``, one that does not decode ``"undecodable image"``;
+Order (what the issue asked for): (1) every listed file is read with a size bound and decoded
+by content (:func:`vise_lib.engagement.images.load_images`: only regular files of at most
+:data:`~vise_lib.engagement.images.MAX_IMAGE_BYTES`; ``/dev/zero`` or a FIFO is a skip, never an
+unbounded read); a file that vanished is ``"image file missing"``, one that is too large
+``"image file too large"``, one that does not decode ``"undecodable image"``;
 (2) a class with fewer than ``min_per_class`` decoded images (or, with published splits, none in
 train) is dropped with its images and reported (``"class too small"``); (3) splits are assigned
 on what is left (:func:`vise_lib.transfer.splits.complete_splits`), so a 60/20/20 split stays
@@ -12,49 +13,18 @@ on what is left (:func:`vise_lib.transfer.splits.complete_splits`), so a 60/20/2
 
 from __future__ import annotations
 
-import os
-import stat
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
 from vise_lib.engagement.data_root import MISSING
-from vise_lib.engagement.images import ImageError, decode_image
+from vise_lib.engagement.images import TOO_LARGE, load_images
 from vise_lib.transfer.datasets.base import SPLITS, ImageDataset, count_skipped
 from vise_lib.transfer.splits import complete_splits
 
-MAX_IMAGE_BYTES = 64 * 1024 * 1024  # an image file larger than this is skipped, not read
-TOO_LARGE = "image file too large"
 UNDECODABLE = "undecodable image"
 SMALL_CLASS = "class too small"
 MIN_PER_CLASS = 5  # 60/20/20 of 5 puts 3 in train, 1 in val, 1 in test
-
-
-def read_bounded(path, limit: int = MAX_IMAGE_BYTES) -> bytes:
-    """The bytes of a regular file of at most ``limit`` bytes; :class:`ImageError` otherwise.
-
-    The file is opened without blocking (a FIFO does not hang), checked to be a regular file,
-    and read at most ``limit + 1`` bytes, so a device such as ``/dev/zero`` is refused before
-    any read and a file that grows while read cannot exceed the bound.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
-    except FileNotFoundError:
-        raise ImageError(path, MISSING) from None
-    except OSError as e:
-        raise ImageError(path, f"{UNDECODABLE}: cannot open ({e.strerror or e})") from None
-    with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise ImageError(path, f"{MISSING}: not a regular file")
-        if st.st_size > limit:
-            raise ImageError(path, f"{TOO_LARGE}: {st.st_size} bytes > {limit}")
-        data = f.read(limit + 1)
-    if len(data) > limit:
-        raise ImageError(path, f"{TOO_LARGE}: more than {limit} bytes")
-    return data
 
 
 @dataclass
@@ -89,26 +59,6 @@ class Decoded:
         )
 
 
-def _decode_all(ds: ImageDataset, size: int, progress: bool):
-    out = np.empty((len(ds), size, size, 3), dtype=np.uint8)
-    kept: list[int] = []
-    skipped: list[tuple[str, str]] = []
-    step = max(1, len(ds) // 10)
-    for i, rel in enumerate(ds.paths):
-        full = Path(ds.root) / rel
-        try:
-            out[len(kept)] = decode_image(read_bounded(full), size)
-            kept.append(i)
-        except ImageError as e:
-            reason = (
-                e.reason if e.reason.startswith((MISSING, TOO_LARGE, UNDECODABLE)) else f"{UNDECODABLE}: {e.reason}"
-            )
-            skipped.append((rel, reason))
-        if progress and ((i + 1) % step == 0 or i + 1 == len(ds)):
-            print(f"decoded {i + 1}/{len(ds)} images ({len(skipped)} skipped)", file=sys.stderr, flush=True)
-    return out[: len(kept)], np.asarray(kept, dtype=np.int64), skipped
-
-
 def decode_dataset(
     ds: ImageDataset, size: int, seed: int = 0, min_per_class: int = MIN_PER_CLASS, progress: bool = False
 ) -> Decoded:
@@ -119,8 +69,10 @@ def decode_dataset(
     """
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 1:
         raise ValueError(f"image size must be a positive int, got {size!r}")
-    images, kept, skipped = _decode_all(ds, int(size), progress)
-    skipped = list(ds.skipped) + skipped
+    images, kept, failed = load_images(ds.paths, int(size), root=ds.root, progress=progress)
+    skipped = list(ds.skipped) + [
+        (rel, why if why.startswith((MISSING, TOO_LARGE)) else f"{UNDECODABLE}: {why}") for rel, why in failed
+    ]
     sub = ds.subset(kept)
     dropped = []
     if not sub.multilabel:

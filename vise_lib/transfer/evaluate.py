@@ -3,9 +3,10 @@
 For each dataset (read by :mod:`vise_lib.transfer.datasets`, decoded and split by
 :mod:`vise_lib.transfer.decode`) and each backbone (resolved by :mod:`vise_lib.transfer.specs`):
 frozen pooled features (cached on disk), then for each probe seed a linear probe
-(:func:`~vise_lib.transfer.probes.linear_probe`, one-vs-rest for a multi-label dataset) trained on a seeded
-stratified 80 % subsample of train, ``C`` chosen on val, scored on test. Written under
-``results_dir``:
+(:func:`~vise_lib.transfer.probes.linear_probe`, one-vs-rest for a multi-label dataset) trained
+on a seeded stratified 80 % subsample of train
+(:func:`~vise_lib.transfer.splits.stratified_subsample`, as in the world study), ``C`` chosen on
+val, scored on test. Written under ``results_dir``:
 
 * ``downstream/scores.csv`` (:mod:`vise_lib.verdicts.results`): ``backbone, task, pretrain_seed,
   probe_seed, top1`` (``pretrain_seed`` is 0: one checkpoint per backbone), plus one row per task
@@ -41,6 +42,7 @@ from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
 from vise_lib.transfer.probes import linear_probe, mean_average_precision
 from vise_lib.transfer.specs import resolve_spec
+from vise_lib.transfer.splits import stratified_subsample
 from vise_lib.verdicts.results import compare, write_claims, write_correct, write_scores
 from vise_lib.verdicts.statistics import Rule
 
@@ -62,16 +64,6 @@ def default_reference(backbones: dict) -> str:
         if "imagenet" in name.lower():
             return name
     return next(iter(backbones))
-
-
-def stratified_subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndarray:
-    """Sorted indices of a seeded ``frac`` subsample, per class (at least one image each);
-    multi-label targets get a plain seeded subsample."""
-    rng = np.random.default_rng(seed)
-    if np.ndim(y) == 2:
-        return np.sort(rng.permutation(len(y))[: max(2, round(frac * len(y)))])
-    keep = [rng.permutation(np.flatnonzero(y == c))[: max(1, round(frac * (y == c).sum()))] for c in np.unique(y)]
-    return np.sort(np.concatenate(keep))
 
 
 def per_class(confusion) -> list[dict]:

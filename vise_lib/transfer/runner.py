@@ -10,9 +10,10 @@ VisE trunks, any torchvision ResNet state dict). Protocols:
   (one-vs-rest for multi-label tasks);
 * ``finetune``: the whole network plus a linear head, trained by :func:`vise_lib.transfer.finetune.finetune`.
 
-Each seed trains on a different stratified 80 % subsample of the training split (validation
-and test are fixed), so the spread over seeds shows how much a result depends on which
-training images were seen. Every run records its ``protocol``.
+Each seed trains on a different stratified 80 % subsample of the training split
+(:func:`vise_lib.transfer.splits.stratified_subsample`; validation and test are fixed), so the
+spread over seeds shows how much a result depends on which training images were seen. Every
+run records its ``protocol``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from sklearn.model_selection import train_test_split
 
 from vise_lib.backbones.archs import ARCHS
 from vise_lib.backbones.checkpoint import describe_checkpoint, load_backbone
@@ -33,6 +33,7 @@ from vise_lib.transfer.datasets import load_dataset
 from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
 from vise_lib.transfer.probes import DEFAULT_CS, linear_probe
+from vise_lib.transfer.splits import stratified_subsample
 
 SPLITS = ("train", "val", "test")
 PROTOCOLS = ("linear", "finetune")
@@ -51,16 +52,6 @@ class Task:
     def chance(self) -> float | None:
         """Top-1 of a uniform guess (``None`` for multi-label tasks)."""
         return None if self.multilabel else 1.0 / len(self.classes)
-
-
-def subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndarray:
-    """Indices of a stratified ``frac`` subsample of ``y`` (deterministic in ``seed``).
-
-    Multi-label targets ``(N, K)`` get a plain seeded random subsample.
-    """
-    idx = np.arange(len(y))
-    keep, _ = train_test_split(idx, train_size=frac, stratify=y if np.ndim(y) == 1 else None, random_state=seed)
-    return np.sort(keep)
 
 
 def world_tasks(world_dir, tasks) -> list[Task]:
@@ -233,7 +224,7 @@ def probe_features(
     y = {s: task.splits[s][1] for s in SPLITS}
     runs = []
     for seed in seeds:
-        keep = subsample(y["train"], seed)
+        keep = stratified_subsample(y["train"], seed)
         args = ((feats["train"][keep], y["train"][keep]), (feats["val"], y["val"]), (feats["test"], y["test"]))
         want_correct = correct_out is not None and not task.multilabel
         res = linear_probe(*args, Cs=Cs, seed=seed, max_iter=max_iter, return_outputs=want_correct)
@@ -251,7 +242,7 @@ def _finetune_runs(name, spec, tasks, seeds, epochs, lr, batch_size):
     for task in tasks:
         y = {s: task.splits[s][1] for s in SPLITS}
         for seed in seeds:
-            keep = subsample(y["train"], seed)
+            keep = stratified_subsample(y["train"], seed)
             train = (task.splits["train"][0][keep], y["train"][keep])
             res = finetune(
                 _load(spec),

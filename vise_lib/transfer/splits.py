@@ -1,12 +1,17 @@
-"""Train / val / test splits of a real dataset: the published ones made whole, or a seeded stratified one.
+"""Train / val / test splits of a real dataset (the published ones made whole, or a seeded
+stratified one), and the seeded stratified subsample of a training split that each probe seed
+trains on.
 
-Called on the images that decoded (see :mod:`vise_lib.transfer.decode`), so skipped files never
-distort the split sizes.
+Splits are assigned on the images that decoded (see :mod:`vise_lib.transfer.decode`), so
+skipped files never distort the split sizes.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from sklearn.model_selection import train_test_split
 
 from vise_lib.transfer.datasets.base import SPLITS
 
@@ -47,3 +52,33 @@ def complete_splits(labels: np.ndarray, split: np.ndarray | None, seed: int = 0)
     if bad:
         raise ValueError(f"unknown split names {bad}; expected {SPLITS}")
     return split
+
+
+def stratified_subsample(y: np.ndarray, seed: int, frac: float = 0.8) -> np.ndarray:
+    """Sorted indices of a seeded ``frac`` subsample of ``y``, stratified by class: the training
+    images of one probe seed (the world study's and the real-data study's).
+
+    The draw is scikit-learn's stratified shuffle split, ``train_test_split(..., train_size=frac,
+    stratify=y, random_state=seed)``, which the study's numbers rest on. Where it cannot split
+    (a class with a single image, or fewer images than classes on either side of the cut), each
+    class keeps ``max(1, round(frac * n_class))`` of its images, drawn by a seeded permutation
+    (``numpy.random.default_rng(seed)``), so even a class with one training image keeps it.
+    Multi-label targets ``(N, K)`` get a plain seeded subsample (``train_test_split`` without
+    ``stratify``).
+    """
+    if not 0 < frac < 1:
+        raise ValueError(f"frac must be in (0, 1), got {frac!r}")
+    y = np.asarray(y)
+    idx = np.arange(len(y))
+    if y.ndim == 1:
+        classes, counts = np.unique(y, return_counts=True)
+        n_train = math.floor(frac * len(y))
+        if not len(y) or counts.min() < 2 or min(n_train, len(y) - n_train) < len(classes):
+            rng = np.random.default_rng(seed)
+            keep = [
+                rng.permutation(np.flatnonzero(y == c))[: max(1, round(frac * n))]
+                for c, n in zip(classes, counts, strict=True)
+            ]
+            return np.sort(np.concatenate(keep)) if keep else idx
+    keep, _ = train_test_split(idx, train_size=frac, stratify=y if y.ndim == 1 else None, random_state=seed)
+    return np.sort(keep)
