@@ -1,5 +1,6 @@
 import numpy as np
 import pandas as pd
+import pytest
 
 from vise_lib.study import tables as report
 
