@@ -77,7 +77,8 @@ class DataSource(abc.ABC):
 
 class ArraySource(DataSource):
     """Images in a uint8 ``(N, H, W, 3)`` array (in memory or memory-mapped) and their label
-    sets (1-D int arrays of length ``N``, checked and kept as int64; None without labels)."""
+    sets (1-D int arrays of length ``N``, checked and kept as int64; None without labels: its
+    batches then carry no labels, as ``pretrain`` builds it for objectives that take none)."""
 
     def __init__(self, images: np.ndarray, label_sets: list[np.ndarray] | None = None):
         self.images = check_images(images)
@@ -127,9 +128,8 @@ def batch_stream(
     """
     obj = OBJECTIVES[objective]
 
-    def prepare(
-        item: tuple[int, np.ndarray],
-    ) -> Batch:  # runs in the prefetch thread: one generator per step, no shared state
+    # runs in the prefetch thread: one generator per step, no shared state
+    def prepare(item: tuple[int, np.ndarray]) -> Batch:
         s, idx = item
         g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, s, rank))
         x = obj.prepare(images[idx], g, cfg)
