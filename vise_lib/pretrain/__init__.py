@@ -1,2 +1,3 @@
-"""Pretraining: the typed config, the objectives registry, the training loop, the variants
-(which supervision each backbone gets), DDP helpers and the ``vise train`` command."""
+"""Pretraining: the typed config, the objectives registry, the training loop, its checkpoints and
+resume policy, its data sources (arrays, streamed shards), the variants (which supervision each
+backbone gets), DDP helpers and the ``vise train`` command."""

@@ -2,9 +2,10 @@
 
 At paper scale an ``images.npy`` at 224 px is ~150 KB a post (1M posts: 150 GB; 250M: 37 TB),
 so the paper preset trains from the shards :mod:`vise_lib.engagement.shards` writes.
-:class:`ShardSource` stands where the loop otherwise takes a uint8 array; for each epoch it
-builds a ``webdataset`` pipeline (tar samples → ``shuffle`` buffer → JPEG/PNG
-decoding) per loader worker and reads it through ``webdataset.WebLoader``. The objective
+:class:`ShardSource` is a :class:`~vise_lib.pretrain.sources.DataSource`, the loop's data
+interface, as the in-memory :class:`~vise_lib.pretrain.sources.ArraySource` is; for each epoch it
+builds a ``webdataset`` pipeline (tar samples → ``shuffle`` buffer → JPEG/PNG decoding) per
+loader worker and reads it through ``webdataset.WebLoader``. The objective
 prepares (normalizes, augments) each batch in the worker that decoded it, exactly as on the
 array path (same per-step generator), so none of that work sits between training steps.
 
@@ -51,6 +52,7 @@ from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import shard_paths, tar_samples
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
+from vise_lib.pretrain.sources import DataSource
 
 
 def default_workers() -> int:
@@ -64,7 +66,7 @@ DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes:
 IMAGE_KEYS = ("jpg", "jpeg", "png")
 
 
-class ShardSource:
+class ShardSource(DataSource):
     """Shards (+ pseudo labels keyed by post id) as the pretraining loop's data.
 
     Args:

@@ -1,0 +1,164 @@
+"""The pretraining loop's data: one interface, :class:`DataSource`, for images in memory and streamed.
+
+The loop asks a source for its sample count, its identity (what a checkpoint must match to
+resume on it) and, each epoch, the batches of this rank from a given batch on; it never asks
+where they come from. Two sources implement it:
+
+* :class:`ArraySource`: a uint8 ``(N, H, W, 3)`` array (in memory or memory-mapped) and its
+  label sets. Each epoch is a ``DistributedSampler`` permutation seeded by ``(seed, epoch)``
+  (:func:`vise_lib.pretrain.distributed.epoch_indices`), cut into batches (a final short batch
+  is dropped) and prepared by :func:`batch_stream`.
+* :class:`vise_lib.pretrain.streaming.ShardSource`: WebDataset shards, pseudo labels joined by
+  post id, decoded and prepared in loader workers (see that module for its order).
+
+Both prepare batch ``b`` of epoch ``e`` (``steps`` batches an epoch) with the objective's
+``prepare`` and the generator seeded by ``(cfg.seed, e * steps + b, rank)``, so a run resumed at
+any step sees the batches an uninterrupted one would. A new source (another storage format) is
+one :class:`DataSource` subclass; ``pretrain`` takes it where it takes an array.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Generator, Iterable, Iterator
+
+import numpy as np
+import torch
+
+from vise_lib.backbones.tensors import check_images, check_labels, prefetch
+from vise_lib.pretrain import distributed as D
+from vise_lib.pretrain.config import TrainConfig, derived_seed
+from vise_lib.pretrain.objectives import OBJECTIVES
+
+Batch = tuple[torch.Tensor, list[torch.Tensor]]  # (prepared images, one int64 label tensor per head)
+
+
+class DataSource(abc.ABC):
+    """What the pretraining loop trains on.
+
+    Attributes:
+        shape: ``(n, H, W, 3)``: the sample count and one image's shape.
+        label_sets: int64 label arrays (one per head) of the samples, or None without labels;
+            ``pretrain`` takes a source's labels only as this very list.
+    """
+
+    shape: tuple[int, ...]
+    label_sets: list[np.ndarray] | None
+
+    @abc.abstractmethod
+    def __len__(self) -> int:
+        """The number of samples an epoch draws from."""
+
+    @abc.abstractmethod
+    def identity(self, world: int) -> dict:
+        """What a checkpoint must match, beyond the sample count, image shape and labels, to
+        resume on this data with ``world`` ranks (a stream's settings); ``{}`` when nothing."""
+
+    @abc.abstractmethod
+    def batches(
+        self,
+        epoch: int,
+        start: int,
+        steps: int,
+        batch: int,
+        cfg: TrainConfig,
+        objective: str,
+        rank: int = 0,
+        world: int = 1,
+    ) -> Generator[Batch, None, None]:
+        """Yield ``(x, [labels])`` for batches ``start .. steps-1`` of ``epoch`` on ``rank`` of
+        ``world``, ``batch`` samples each: ``x`` prepared by ``objective`` with the generator of
+        step ``epoch * steps + b``, ``labels`` one int64 tensor per label set (none without).
+        A generator: the loop stops an epoch early with its ``close()``."""
+
+    def close(self) -> None:  # noqa: B027  (a source without resources has nothing to release)
+        """Release what the source keeps between epochs (loader workers); it stays usable."""
+
+
+class ArraySource(DataSource):
+    """Images in a uint8 ``(N, H, W, 3)`` array (in memory or memory-mapped) and their label
+    sets (1-D int arrays of length ``N``, checked and kept as int64; None without labels: its
+    batches then carry no labels, as ``pretrain`` builds it for objectives that take none)."""
+
+    def __init__(self, images: np.ndarray, label_sets: list[np.ndarray] | None = None):
+        self.images = check_images(images)
+        self.label_sets = None if label_sets is None else check_labels(label_sets, len(self.images))
+        self.shape = tuple(self.images.shape)
+        self._label_t = [torch.from_numpy(y) for y in self.label_sets or []]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def identity(self, world: int) -> dict:
+        """``{}``: an array's identity is its size, image shape and labels (the loop records those)."""
+        return {}
+
+    def batches(
+        self,
+        epoch: int,
+        start: int,
+        steps: int,
+        batch: int,
+        cfg: TrainConfig,
+        objective: str,
+        rank: int = 0,
+        world: int = 1,
+    ) -> Generator[Batch, None, None]:
+        """See :meth:`DataSource.batches`: batch ``b`` holds entries ``b * batch ..`` of this
+        rank's ``DistributedSampler`` order for ``epoch`` (seed ``derived_seed(cfg.seed, 0)``)."""
+        order = D.epoch_indices(len(self), epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
+        todo = [(epoch * steps + i, order[i * batch : (i + 1) * batch]) for i in range(start, steps)]
+        yield from batch_stream(self.images, self._label_t, todo, cfg, objective, rank)
+
+
+def batch_stream(
+    images: np.ndarray,
+    label_t: list[torch.Tensor],
+    todo: Iterable[tuple[int, np.ndarray]],
+    cfg: TrainConfig,
+    objective: str = "classify",
+    rank: int = 0,
+) -> Iterator[Batch]:
+    """The array data path: yield ``(x, [labels])`` for each ``(step, indices)`` in ``todo``.
+
+    Indexes the uint8 ``images`` (in memory or memory-mapped) and lets the objective prepare
+    the batch (crop + flip; two SimCLR views for ``simclr``) with a generator seeded by
+    ``(cfg.seed, step, rank)``, ``cfg.prefetch`` batches ahead in a background thread.
+    ``label_t`` is a list of int64 label tensors (empty for objectives without labels).
+    """
+    obj = OBJECTIVES[objective]
+
+    # runs in the prefetch thread: one generator per step, no shared state
+    def prepare(item: tuple[int, np.ndarray]) -> Batch:
+        s, idx = item
+        g = torch.Generator().manual_seed(derived_seed(cfg.seed, 1, s, rank))
+        x = obj.prepare(images[idx], g, cfg)
+        t = torch.from_numpy(idx)
+        return x, [y[t] for y in label_t]
+
+    return prefetch(todo, prepare, depth=cfg.prefetch)
+
+
+def open_source(
+    images: DataSource | np.ndarray | None,
+    label_sets: list[np.ndarray] | None,
+    needs_labels: bool,
+    required: bool = True,
+) -> DataSource | None:
+    """The :class:`DataSource` for ``pretrain``'s ``images`` and ``label_sets``, checked.
+
+    ``images`` is a :class:`DataSource` (then ``label_sets``, when the objective
+    ``needs_labels``, must be its own ``label_sets``) or a uint8 array (wrapped in an
+    :class:`ArraySource` with ``label_sets`` when ``needs_labels``, else none); ``None`` gives
+    None unless a source is ``required`` (an objective that trains). Bad input raises
+    ``ValueError`` naming it.
+    """
+    if isinstance(images, DataSource):
+        if needs_labels and label_sets is not images.label_sets:
+            raise ValueError("streaming from shards: pass the ShardSource's own label_sets (joined by post id)")
+        if needs_labels:
+            check_labels(label_sets, len(label_sets[0]) if label_sets else len(images))
+        return images
+    if images is None and not required:
+        return None
+    return ArraySource(check_images(images), label_sets if needs_labels else None)  # None: named as not an array
