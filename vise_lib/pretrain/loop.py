@@ -30,6 +30,7 @@ from tqdm import tqdm
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.backbones.memory_format import training_memory_format
 from vise_lib.io import atomic_write
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, lr_at
@@ -207,7 +208,7 @@ def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone i
     log_path, bb_path = job.out / "log.jsonl", job.out / "backbone.pt"
     (rank, world), main = D.rank_world(), D.is_main()
     device = _device(cfg, world)
-    fmt = torch.channels_last if cfg.channels_last else torch.contiguous_format  # faster on CPU too
+    fmt = training_memory_format(model, device, cfg.channels_last)  # channels_last where safe: faster on CPU too
     model.to(device, memory_format=fmt)
     net = (
         model
