@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import abc
 from collections.abc import Generator, Iterable, Iterator
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -31,6 +32,19 @@ from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
 
 Batch = tuple[torch.Tensor, list[torch.Tensor]]  # (prepared images, one int64 label tensor per head)
+
+
+@dataclass(frozen=True)
+class Span:
+    """Batches ``start .. steps-1`` of ``epoch`` (``steps`` batches an epoch, ``batch`` samples
+    each) on ``rank`` of ``world``."""
+
+    epoch: int
+    start: int
+    steps: int
+    batch: int
+    rank: int = 0
+    world: int = 1
 
 
 class DataSource(abc.ABC):
@@ -54,7 +68,6 @@ class DataSource(abc.ABC):
         """What a checkpoint must match, beyond the sample count, image shape and labels, to
         resume on this data with ``world`` ranks (a stream's settings); ``{}`` when nothing."""
 
-    @abc.abstractmethod
     def batches(
         self,
         epoch: int,
@@ -70,6 +83,11 @@ class DataSource(abc.ABC):
         ``world``, ``batch`` samples each: ``x`` prepared by ``objective`` with the generator of
         step ``epoch * steps + b``, ``labels`` one int64 tensor per label set (none without).
         A generator: the loop stops an epoch early with its ``close()``."""
+        return self.stream(Span(epoch, start, steps, batch, rank, world), cfg, objective)
+
+    @abc.abstractmethod
+    def stream(self, span: Span, cfg: TrainConfig, objective: str) -> Generator[Batch, None, None]:
+        """What :meth:`batches` yields, for the batches of ``span``."""
 
     def close(self) -> None:  # noqa: B027  (a source without resources has nothing to release)
         """Release what the source keeps between epochs (loader workers); it stays usable."""
@@ -93,22 +111,15 @@ class ArraySource(DataSource):
         """``{}``: an array's identity is its size, image shape and labels (the loop records those)."""
         return {}
 
-    def batches(
-        self,
-        epoch: int,
-        start: int,
-        steps: int,
-        batch: int,
-        cfg: TrainConfig,
-        objective: str,
-        rank: int = 0,
-        world: int = 1,
-    ) -> Generator[Batch, None, None]:
-        """See :meth:`DataSource.batches`: batch ``b`` holds entries ``b * batch ..`` of this
-        rank's ``DistributedSampler`` order for ``epoch`` (seed ``derived_seed(cfg.seed, 0)``)."""
-        order = D.epoch_indices(len(self), epoch, derived_seed(cfg.seed, 0) % 2**62, rank, world)
-        todo = [(epoch * steps + i, order[i * batch : (i + 1) * batch]) for i in range(start, steps)]
-        yield from batch_stream(self.images, self._label_t, todo, cfg, objective, rank)
+    def stream(self, span: Span, cfg: TrainConfig, objective: str) -> Generator[Batch, None, None]:
+        """Batch ``b`` holds entries ``b * batch ..`` of this rank's ``DistributedSampler`` order
+        for the span's epoch (seed ``derived_seed(cfg.seed, 0)``)."""
+        order = D.epoch_indices(len(self), span.epoch, derived_seed(cfg.seed, 0) % 2**62, span.rank, span.world)
+        todo = [
+            (span.epoch * span.steps + i, order[i * span.batch : (i + 1) * span.batch])
+            for i in range(span.start, span.steps)
+        ]
+        yield from batch_stream(self.images, self._label_t, todo, cfg, objective, span.rank)
 
 
 def batch_stream(

@@ -38,6 +38,7 @@ array path, where only labelled posts' images are used.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -52,7 +53,7 @@ from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import shard_paths, tar_samples
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
-from vise_lib.pretrain.sources import DataSource
+from vise_lib.pretrain.sources import DataSource, Span
 
 
 def default_workers() -> int:
@@ -161,22 +162,12 @@ class ShardSource(DataSource):
             )
         return min(max(self.workers, 1), len(self.paths) // world) if self.workers else 0
 
-    def batches(
-        self,
-        epoch: int,
-        start: int,
-        steps: int,
-        batch: int,
-        cfg: TrainConfig,
-        objective: str,
-        rank: int = 0,
-        world: int = 1,
-    ):
-        """Yield ``(x, [labels])`` for batches ``start .. steps-1`` of ``epoch`` on ``rank``.
-
-        ``x`` is prepared by the objective with the generator of step ``epoch * steps + b``
-        (seeded as on the array path), ``labels`` one int64 tensor per head.
+    def stream(self, span: Span, cfg: TrainConfig, objective: str):
+        """Batches of ``span`` (see :meth:`DataSource.batches`): ``x`` prepared by the objective with
+        the generator of step ``epoch * steps + b`` (seeded as on the array path), ``labels`` one
+        int64 tensor per head.
         """
+        epoch, start, steps, batch, rank, world = dataclasses.astuple(span)
         import webdataset as wds
 
         n_workers = self.effective_workers(world)
