@@ -54,7 +54,7 @@ def test_time_breakdown_sums_variants_phases_and_ablation_kinds(tmp_path):
     )
     assert [a.seconds for a in breakdown.ablations] == [16.0, 4.5]
 
-    page = performance_page("default", STAGES, {}, Benchmarks(), breakdown)
+    page = performance_page(performance_context("default", STAGES, {}, Benchmarks(), breakdown))
     rows = {tuple(c.strip() for c in line.strip("|").split("|")) for line in page.splitlines() if line.startswith("|")}
     assert ("02_pretrain", "train `vise`", "4.0", "2 pretraining seed(s)") in rows
     assert ("03_downstream", "factor readout", "1.2", "") in rows  # 1.25 shown to one decimal
@@ -69,7 +69,7 @@ def test_wall_times_sum_the_stages_that_ran_and_show_the_benchmark_records():
     ctx = performance_context("smoke", STAGES, states, Benchmarks(records=(bench,)))
     assert [t.seconds for t in ctx.stage_times] == [12.25, None, 30.0, None, None, None]
     assert ctx.total_seconds == 42.25 and not ctx.breakdown and ctx.benchmarks == (bench,)
-    page = performance_page("smoke", STAGES, states, Benchmarks(records=(bench,)))
+    page = performance_page(ctx)
     assert "| `00_world` | 12.2 |" in page and "| `01_engagement_to_labels` | - |" in page
     assert "**42.2**" in page and "| `probe` | `BENCH probe speedup=19.6` | 2 cores | 2026-11-29 |" in page
     assert "04_ablations |" not in page  # no breakdown rows

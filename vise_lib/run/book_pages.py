@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vise_lib.io import atomic_write_text
 from vise_lib.run.benchmark_results import read_benchmarks
-from vise_lib.run.performance_page import performance_page, time_breakdown
+from vise_lib.run.performance_page import performance_context, performance_page, time_breakdown
 from vise_lib.run.presets import Stage
 from vise_lib.run.reproducibility_page import StageOutcome, reproducibility_page
 from vise_lib.run.scaling_page import scaling_page
@@ -37,7 +37,9 @@ def write_book_pages(
     benchmarks = read_benchmarks(root)
     pages = {
         "reproducibility": reproducibility_page(preset, stages, states, results),
-        "performance": performance_page(preset, stages, states, benchmarks, time_breakdown(run_dir)),
+        "performance": performance_page(
+            performance_context(preset, stages, states, benchmarks, time_breakdown(run_dir))
+        ),
         "scaling": scaling_page(benchmarks),
     }
     return [atomic_write_text(gen_dir / f"{name}.md", pages[name]) for name in PAGES]

@@ -142,12 +142,6 @@ def performance_context(
     )
 
 
-def performance_page(
-    preset: str,
-    stages: Sequence[Stage],
-    states: Mapping[str, Mapping],
-    benchmarks: Benchmarks,
-    breakdown: TimeBreakdown | None = None,
-) -> str:
-    """Markdown of the page "Performance" (``templates/performance.md``)."""
-    return render("performance.md", performance_context(preset, stages, states, benchmarks, breakdown))
+def performance_page(context: PerformanceContext) -> str:
+    """Markdown of the page "Performance" (``templates/performance.md``) for :func:`performance_context`'s figures."""
+    return render("performance.md", context)

@@ -14,7 +14,6 @@ measures what the main run's pseudo labels carry, runs every point
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from vise_lib.io import PathArg, write_json
 from vise_lib.labels.pseudo_labels import load_labels
 from vise_lib.stages.labels import LabelsResult
 from vise_lib.stages.pretrain import PretrainResult
-from vise_lib.stages.result_files import read_result, result_path, typed_config
+from vise_lib.stages.result_files import ResultFile, read_result, result_path, typed_config
 from vise_lib.study import ablation
 from vise_lib.study.label_information import label_information
 from vise_lib.study.stage_configs import AblationsConfig
@@ -41,7 +40,7 @@ LABEL_KEYS = ("signal", "n_clusters", "svd_dim", "seed", "backend", "encoder")
 
 
 @dataclass(frozen=True)
-class AblationsResult:
+class AblationsResult(ResultFile):
     """``ablations/results.json``: the ``points`` (names, in order), ``information`` (per point and
     for the ``"main run"``: NMI / AMI of the pseudo labels with each latent and the conditional MI
     of :func:`~vise_lib.study.label_information.label_information`), every score ``rows`` (the
@@ -49,6 +48,7 @@ class AblationsResult:
     ``seconds`` of the whole stage and ``timing`` per point (its ``kind`` and the seconds of its
     phases)."""
 
+    STAGE: ClassVar[str] = STAGE
     FILE: ClassVar[str] = "ablations/results.json"
     SCORES: ClassVar[str] = "ablations/scores.csv"
     CORRECT: ClassVar[str] = "ablations/correct.npz"
@@ -59,14 +59,6 @@ class AblationsResult:
     stage: dict
     seconds: float
     timing: dict[str, dict]
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def read(cls, run_dir: PathArg) -> AblationsResult:
-        names = [f.name for f in dataclasses.fields(cls)]
-        return cls(**read_result(run_dir, cls.FILE, STAGE, names, optional=()))
 
     def frame(self) -> pd.DataFrame:
         """The score rows as a DataFrame (columns of ``scores.csv`` plus ``point``, ``kind``, ``value``)."""

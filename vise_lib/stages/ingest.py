@@ -9,7 +9,6 @@ unchanged, and writes ``ingest/results.json`` (:class:`IngestResult`).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,36 +17,25 @@ from typing import ClassVar
 from vise_lib.engagement.config import IngestConfig
 from vise_lib.engagement.real_posts import prepare_posts
 from vise_lib.io import PathArg, write_json
-from vise_lib.stages.result_files import read_result, typed_config
+from vise_lib.stages.result_files import ResultFile, typed_config
 
 STAGE = "10_ingest"
 
 
 @dataclass(frozen=True)
-class IngestResult:
+class IngestResult(ResultFile):
     """``ingest/results.json``: ``n_posts`` ready for the next stages, the ``ingest`` report
     (:func:`~vise_lib.engagement.ingest.ingest`: ``rows`` read, ``kept``, ``written``,
     ``skipped`` per reason, ...) and the ``pushshift`` conversion's report (``None`` when the
     source was a manifest)."""
 
+    STAGE: ClassVar[str] = STAGE
     FILE: ClassVar[str] = "ingest/results.json"
     POSTS: ClassVar[str] = "world/posts"
 
     n_posts: int
     ingest: dict
     pushshift: dict | None
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_json(cls, data: dict) -> IngestResult:
-        return cls(**{f.name: data[f.name] for f in dataclasses.fields(cls)})
-
-    @classmethod
-    def read(cls, run_dir: PathArg) -> IngestResult:
-        names = [f.name for f in dataclasses.fields(cls)]
-        return cls.from_json(read_result(run_dir, cls.FILE, STAGE, names, optional=()))
 
 
 def run_ingest(config: IngestConfig | dict | None, run_dir: PathArg, echo: Callable = print) -> IngestResult:

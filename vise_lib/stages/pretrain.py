@@ -19,14 +19,14 @@ from typing import ClassVar
 from vise_lib.io import PathArg, write_json
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.stage_config import PretrainStageConfig
-from vise_lib.stages.result_files import read_result, typed_config
+from vise_lib.stages.result_files import ResultFile, typed_config
 from vise_lib.study.backbone_runs import train_backbones
 
 STAGE = "02_pretrain"
 
 
 @dataclass(frozen=True)
-class PretrainResult:
+class PretrainResult(ResultFile):
     """``pretrain/results.json``: the backbones in training ``order`` (``<variant>@<seed>``),
     each one's run in ``variants`` (``variant``, ``seed``, ``backbone`` (the checkpoint's path),
     ``objective``, ``sources``, ``num_classes``, ``steps``, ``seconds``, ``images_per_s``,
@@ -36,6 +36,7 @@ class PretrainResult:
     ``seed``), the ``stage`` config (:class:`~vise_lib.pretrain.stage_config.PretrainStageConfig`
     fields) and the stage's wall time in ``seconds``."""
 
+    STAGE: ClassVar[str] = STAGE
     FILE: ClassVar[str] = "pretrain/results.json"
 
     order: list[str]
@@ -61,9 +62,6 @@ class PretrainResult:
         """The pretraining seeds, sorted."""
         return sorted({int(r["seed"]) for r in self.variants.values()})
 
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
     @classmethod
     def from_json(cls, data: dict) -> PretrainResult:
         """From the file's layout; ``variants`` in training ``order`` (the file has its keys sorted)."""
@@ -72,11 +70,6 @@ class PretrainResult:
             raise ValueError(f"{cls.FILE}: 'order' {order} does not name the runs in 'variants' {sorted(variants)}")
         fields = {f.name: data[f.name] for f in dataclasses.fields(cls)}
         return cls(**{**fields, "variants": {n: variants[n] for n in order}})
-
-    @classmethod
-    def read(cls, run_dir: PathArg) -> PretrainResult:
-        names = [f.name for f in dataclasses.fields(cls)]
-        return cls.from_json(read_result(run_dir, cls.FILE, STAGE, names, optional=()))
 
 
 def run_pretrain(

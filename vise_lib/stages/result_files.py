@@ -6,10 +6,11 @@ or unreadable file stops with one message that names the file and the stage that
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from vise_lib.config import StageConfig
 from vise_lib.io import PathArg
@@ -59,6 +60,31 @@ def read_result(
     if unknown:
         raise ValueError(f"{path} has unknown key(s) {unknown} (written by another version?): {rerun} again")
     return data
+
+
+R = TypeVar("R", bound="ResultFile")
+
+
+class ResultFile:
+    """Base of a stage's typed results file whose JSON object holds exactly the dataclass's
+    fields: :meth:`to_json` writes them, :meth:`read` reads ``run_dir/FILE`` (written by
+    ``STAGE``) and checks its keys, :meth:`from_json` builds the result (override it to restore
+    an order the sorted file lost)."""
+
+    FILE: ClassVar[str]
+    STAGE: ClassVar[str]
+
+    def to_json(self) -> dict:
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    @classmethod
+    def from_json(cls: type[R], data: dict) -> R:
+        return cls(**data)
+
+    @classmethod
+    def read(cls: type[R], run_dir: PathArg) -> R:
+        names = [f.name for f in dataclasses.fields(cls)]  # type: ignore[arg-type]
+        return cls.from_json(read_result(run_dir, cls.FILE, cls.STAGE, names, optional=()))
 
 
 def read_rows(run_dir: PathArg, file: str, stage: str, fields: Iterable[str]) -> list[dict]:

@@ -9,14 +9,13 @@ config's ``results_dir``, or the run folder.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
 from vise_lib.io import PathArg
-from vise_lib.stages.result_files import read_result, typed_config
+from vise_lib.stages.result_files import ResultFile, typed_config
 from vise_lib.transfer.config import TransferConfig
 from vise_lib.transfer.evaluate import evaluate, results_dir
 
@@ -24,7 +23,7 @@ STAGE = "20_transfer"
 
 
 @dataclass(frozen=True)
-class TransferResult:
+class TransferResult(ResultFile):
     """``downstream/results.json`` of the transfer study: the ``config`` (the transfer section), the
     resolved ``backbones`` (``{name: {"name", "spec", "path", "arch", "width", "blocks",
     "source"}}``), the ``reference`` backbone, per dataset what reading and decoding gave
@@ -33,6 +32,7 @@ class TransferResult:
     (metrics in %, confusion, per-class scores, Emotion6 extras), the ``baselines`` (majority
     class and chance per dataset) and the feature ``cache`` counts."""
 
+    STAGE: ClassVar[str] = STAGE
     FILE: ClassVar[str] = "downstream/results.json"
     SCORES: ClassVar[str] = "downstream/scores.csv"
     CORRECT: ClassVar[str] = "downstream/correct.npz"
@@ -46,15 +46,6 @@ class TransferResult:
     runs: list[dict]
     baselines: dict[str, dict]
     cache: dict[str, int]
-
-    def to_json(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def read(cls, folder: PathArg) -> TransferResult:
-        """Read from ``folder``: where the stage wrote its files (the config's ``results_dir``, or the run folder)."""
-        names = [f.name for f in dataclasses.fields(cls)]
-        return cls(**read_result(folder, cls.FILE, STAGE, names, optional=()))
 
 
 def run_transfer_study(
