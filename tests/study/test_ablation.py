@@ -42,6 +42,33 @@ def test_plan_names_points_and_gives_seeds():
         ablation.plan(WORLD, LABELS, ["sideways"], [], [], [], [], [0], [0])
 
 
+def test_plan_adds_budget_points_and_a_second_world_with_the_check_seeds():
+    pts = ablation.plan(
+        WORLD,
+        LABELS,
+        [],
+        [],
+        [],
+        [1],
+        [],
+        seeds=[0, 1, 2, 3, 4],
+        sweep_seeds=[0],
+        check_seeds=[0, 1, 2],
+        budget_factors=[2.0],
+        weak_tie=0.3,
+        base_epochs=12,
+    )
+    by = {p.name: p for p in pts}
+    assert list(by) == ["kmeans_seed_1", "budget_2x", "weak_tie"]
+    assert by["kmeans_seed_1"].seeds == (0, 1, 2)
+    budget = by["budget_2x"]
+    assert budget.variants == ("vise", "object", "shuffled") and budget.world == WORLD and budget.seeds == (0, 1, 2)
+    assert budget.train_config(TrainConfig(epochs=12)).epochs == 24
+    tie = by["weak_tie"]
+    assert tie.world["affect_from_content"] == 0.3 and tie.variants == ("vise", "object", "shuffled")
+    assert tie.train_config(TrainConfig(epochs=12)).epochs == 12
+
+
 def test_point_runs_end_to_end_and_shares_images(tmp_path):
     cfg = TrainConfig(width=8, epochs=1, batch_size=64, num_threads=1)
     pts = ablation.plan(WORLD, LABELS, ["nonvisual_only"], [], [], [], [], seeds=[0], sweep_seeds=[0])

@@ -12,7 +12,7 @@ from vise_lib.verdicts.results import (
     write_correct,
     write_scores,
 )
-from vise_lib.verdicts.statistics import Comparison, Rule, paired_bootstrap, verdict
+from vise_lib.verdicts.statistics import Comparison, Rule, equivalence_power, paired_bootstrap, verdict
 
 
 def _correct(p, n=2000, seeds=3, seed=0):
@@ -77,3 +77,54 @@ def test_results_files_round_trip(tmp_path):
     assert read_claims(tmp_path / "claims.json")[0]["verdict"] == "holds"
     with pytest.raises(ValueError, match="verdict"):
         write_claims(tmp_path / "c.json", [{**claim, "verdict": "probably"}])
+
+
+def test_hierarchy_widens_the_interval_when_pretraining_seeds_disagree():
+    """Six rows from 3 pretraining seeds x 2 probe seeds: the rows of one pretraining seed agree, the
+    seeds do not. Treating the 6 rows as independent understates that; resampling pretraining seeds
+    first does not."""
+    rng = np.random.default_rng(5)
+    n = 1500
+    per_seed = [0.60, 0.70, 0.80]  # pretraining seeds disagree by 10 points
+    a = np.stack([np.stack([rng.random(n) < p for _ in range(2)]) for p in per_seed])  # (3, 2, n)
+    b = np.stack([np.stack([rng.random(n) < 0.68 for _ in range(2)]) for _ in range(3)])
+    nested = paired_bootstrap(a, b, n_boot=3000)
+    flat = paired_bootstrap(a.reshape(1, 6, n), b.reshape(1, 6, n), n_boot=3000)  # rows as one run's probes
+    assert nested.n_seeds_a == 3 and nested.n_probe_a == 2 and flat.n_seeds_a == 1
+    assert (nested.ci_high - nested.ci_low) > 1.2 * (flat.ci_high - flat.ci_low)
+    assert nested.mde == pytest.approx((1.959964 + 0.841621) * nested.se, rel=1e-4)
+
+
+def test_a_null_difference_comes_out_equivalent_with_enough_seeds_and_images():
+    rng = np.random.default_rng(7)
+
+    def backbone(seeds, n):  # every pretraining seed scores 70 % +- 0.5 points of seed noise
+        return np.stack(
+            [np.stack([rng.random(n) < 0.70 + rng.normal(0, 0.005) for _ in range(2)]) for _ in range(seeds)]
+        )
+
+    few = paired_bootstrap(backbone(2, 300), backbone(2, 300))
+    many = paired_bootstrap(backbone(6, 6000), backbone(6, 6000))
+    assert verdict(few) == "unresolved" and equivalence_power(few.se, 2.0) < 0.5
+    assert verdict(many) == "equivalent" and equivalence_power(many.se, 2.0) > 0.8
+
+
+def test_a_two_dimensional_array_is_one_pretraining_run_with_probe_seeds():
+    rng = np.random.default_rng(2)
+    a, b = rng.random((3, 400)) < 0.7, rng.random((3, 400)) < 0.6
+    c = paired_bootstrap(a, b)
+    assert (c.n_seeds_a, c.n_probe_a) == (1, 3) and c.diff == pytest.approx(100 * (a.mean() - b.mean()))
+
+
+def test_pretraining_seeds_with_different_probe_seeds_are_refused():
+    from vise_lib.verdicts.results import seed_cube
+
+    correct = {
+        ("v", "t", 0, 0): np.ones(4, bool),
+        ("v", "t", 0, 1): np.ones(4, bool),
+        ("v", "t", 1, 0): np.ones(4, bool),
+    }
+    with pytest.raises(ValueError, match="different probe seeds"):
+        seed_cube(correct, "v", "t")
+    correct[("v", "t", 1, 1)] = np.zeros(4, bool)
+    assert seed_cube(correct, "v", "t").shape == (2, 2, 4)

@@ -31,6 +31,7 @@ from tqdm import tqdm
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
 from vise_lib.backbones.memory_format import training_memory_format
+from vise_lib.backbones.tensors import to_tensor
 from vise_lib.io import atomic_write
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, lr_at
@@ -84,6 +85,8 @@ def pretrain(
     progress: bool = True,
     stop_after_steps: int | None = None,
     objective: str = "auto",
+    holdout: tuple[np.ndarray, list[np.ndarray]] | None = None,
+    echo: bool = True,
 ) -> dict:
     """Pretrain a backbone on ``images``: classification heads, SimCLR, or nothing ("random").
 
@@ -113,6 +116,10 @@ def pretrain(
             ``"simclr"`` or ``"none"``; its own settings come from ``cfg.objectives[objective]``
             (e.g. ``{"simclr": {"epochs": 2, "temperature": 0.5}}``; SimCLR's ``epochs`` 0, the
             default, means ``cfg.epochs``), unknown names or keys raise ``ValueError``.
+        holdout: ``(images, label_sets)`` not trained on (``classify`` only): after each epoch
+            every head's accuracy on them (no augmentation, BatchNorm in eval mode) is logged as
+            ``holdout_accuracy``, the learning curve on unseen posts beside the training one.
+        echo: print the resume messages (they are in ``resume`` of the result either way).
 
     Each rank's batches are ``min(batch_size, N) // world_size`` images; a final short batch is
     dropped each epoch. Returns ``history`` (the log rows), ``seconds``, ``images_per_s``
@@ -152,7 +159,9 @@ def pretrain(
                 )
             model = obj.build(backbone, labels, cfg)
             assert source is not None  # open_source gives one to every objective that trains
-            job = _Job(source, labels, cfg, obj, out, resume, progress, stop_after_steps, t0)
+            if holdout is not None and not obj.needs_labels:
+                raise ValueError(f"holdout needs an objective with labels; {obj.name!r} has none")
+            job = _Job(source, labels, cfg, obj, out, resume, progress, stop_after_steps, t0, holdout, echo)
             return _train(job, model)
     finally:
         torch.set_num_threads(prev_threads)
@@ -172,6 +181,8 @@ class _Job:
     progress: bool
     stop_after_steps: int | None
     t0: float
+    holdout: tuple[np.ndarray, list[np.ndarray]] | None = None
+    echo: bool = True
 
 
 @dataclass(frozen=True)
@@ -194,6 +205,22 @@ class _Schedule:
         batch = bs // world
         per_epoch = (n // world) // batch
         return cls(batch, per_epoch, epochs, per_epoch * epochs, round(cfg.warmup_epochs * per_epoch))
+
+
+def _holdout_accuracy(job: _Job, model, device: torch.device, fmt: torch.memory_format) -> list[float]:
+    """Each head's accuracy on the held-out images (eval mode, no augmentation, no random draw)."""
+    assert job.holdout is not None
+    images, ys = job.holdout
+    hits, n = None, 0
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, len(images), 256):
+            x = to_tensor(images[i : i + 256]).to(device, memory_format=fmt)
+            y = [torch.as_tensor(np.asarray(t[i : i + 256]), dtype=torch.long, device=device) for t in ys]
+            _, h, b = job.obj.loss(model(x), y, job.cfg)
+            hits, n = (h if hits is None else hits + h), n + b
+    model.train()
+    return [] if hits is None else [float(h) / n for h in hits]
 
 
 def _device(cfg: TrainConfig, world: int) -> torch.device:
@@ -232,7 +259,7 @@ def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone i
     ckpts = Checkpoints(job.out, run_identity(cfg, obj), data_id)
     if main:
         ckpts.sweep()  # temp files of a run killed while writing a checkpoint
-    resumed = ckpts.resume(model, opt, plan.total) if job.resume else None
+    resumed = ckpts.resume(model, opt, plan.total, echo=job.echo) if job.resume else None
     if resumed is not None and resumed.state is not None:
         state = resumed.state.on_rank(rank)
     else:
@@ -303,6 +330,8 @@ def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone i
                     "seconds": seconds,
                 }
             )
+            if job.holdout is not None:
+                history[-1]["holdout_accuracy"] = _holdout_accuracy(job, model, device, fmt)
             bar.set_postfix(loss=f"{history[-1]['loss']:.3f}", refresh=False)
             seconds, mark = 0.0, time.perf_counter()
             loss_sum.zero_(), correct.zero_(), seen.zero_()

@@ -212,7 +212,7 @@ class Checkpoints:
             pick.messages.append(f"{path}: {why}")
         return pick
 
-    def resume(self, model: torch.nn.Module, opt: torch.optim.Optimizer, total: int) -> Resumed:
+    def resume(self, model: torch.nn.Module, opt: torch.optim.Optimizer, total: int, echo: bool = True) -> Resumed:
         """Restore ``model``, ``opt`` and the torch RNG from the best usable checkpoint, move the
         unusable ones aside (rank 0), print what it did (rank 0). Every rank calls it (it waits
         for all of them). ``total`` is the run's step count, for the message."""
@@ -239,7 +239,7 @@ class Checkpoints:
             msgs.append("starting fresh from step 0 (the checkpoint is not usable for this run); " + "; ".join(moved))
         else:
             msgs.append(f"no checkpoint in {self.out}: starting from step 0")
-        if main:
+        if main and echo:
             for m in msgs:
                 print(f"[pretrain] {m}", flush=True)
         return Resumed(None if ck is None else LoopState.from_checkpoint(ck), path, msgs)

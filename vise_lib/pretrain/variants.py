@@ -53,6 +53,7 @@ class TrainingSet:
     label_sets: list[np.ndarray] | None
     objective: str
     sources: list[str] = field(default_factory=list)
+    holdout: tuple[np.ndarray, list[np.ndarray]] | None = None  # (images, label_sets) not trained on
 
     @property
     def num_classes(self) -> list[int]:
@@ -123,7 +124,45 @@ def _streamed(variant: str, shards: Path, labels_dir) -> TrainingSet:
     return TrainingSet(variant, src, src.label_sets, "classify", [f"labels.npz:{k}" for k in keys])
 
 
-def training_set(variant: str, world_dir, labels_dir, seed: int = 0) -> TrainingSet:
+#: The seed of the held-out split: one split for every variant and pretraining seed.
+HOLDOUT_SEED = 104729
+
+
+def holdout_split(n: int, fraction: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(train, held_out)`` row positions of ``n`` posts, ``fraction`` of them held out (seeded,
+    the same for every variant and pretraining seed; both sorted)."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"holdout fraction must be in [0, 1), got {fraction}")
+    k = round(fraction * n)
+    perm = np.random.default_rng(HOLDOUT_SEED).permutation(n)
+    return np.sort(perm[k:]), np.sort(perm[:k])
+
+
+def with_holdout(ts: TrainingSet, fraction: float) -> TrainingSet:
+    """``ts`` with ``fraction`` of its posts set aside as :attr:`TrainingSet.holdout` (every
+    variant trains on the same remaining posts; a variant without labels keeps none)."""
+    if fraction <= 0:
+        return ts
+    if not isinstance(ts.images, np.ndarray):
+        raise ValueError("a held-out split needs in-memory images (images.npy); streamed shards have none")
+    keep, out = holdout_split(len(ts.images), fraction)
+    sets = ts.label_sets
+    return TrainingSet(
+        ts.variant,
+        np.ascontiguousarray(ts.images[keep]),
+        None if sets is None else [y[keep] for y in sets],
+        ts.objective,
+        ts.sources,
+        None if sets is None else (np.ascontiguousarray(ts.images[out]), [y[out] for y in sets]),
+    )
+
+
+def training_set(variant: str, world_dir, labels_dir, seed: int = 0, holdout: float = 0.0) -> TrainingSet:
+    """:func:`all_posts_set` with ``holdout`` of the posts set aside (:func:`with_holdout`)."""
+    return with_holdout(all_posts_set(variant, world_dir, labels_dir, seed), holdout)
+
+
+def all_posts_set(variant: str, world_dir, labels_dir, seed: int = 0) -> TrainingSet:
     """Images and supervision for one variant (see the module docstring for the variants).
 
     ``seed`` only matters for ``shuffled`` (which permutation). Images are the posts that have

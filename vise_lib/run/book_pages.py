@@ -1,4 +1,5 @@
-"""The generated book pages of a run: Performance, Scaling to the paper and Reproducibility.
+"""The generated book pages of a run: Performance, Scaling to the paper and Reproducibility, and
+the answer box the introduction includes.
 
 ``vise run`` writes them at its end as MyST markdown next to the executed notebooks
 (``book/_generated/<preset>/``). Each page is a template (``vise_lib/run/templates/<page>.md``)
@@ -18,8 +19,22 @@ from vise_lib.run.performance_page import performance_context, performance_page,
 from vise_lib.run.presets import Stage
 from vise_lib.run.reproducibility_page import StageOutcome, reproducibility_page
 from vise_lib.run.scaling_page import scaling_page
+from vise_lib.study.claims import answer_box
+from vise_lib.verdicts.results import read_claims
 
-PAGES = ("performance", "scaling", "reproducibility")  # book/_generated/<preset>/<page>.md
+PAGES = ("performance", "scaling", "reproducibility", "answer")  # book/_generated/<preset>/<page>.md
+
+
+def answer_page(preset: str, run_dir: Path) -> str:
+    """The study's answer box for the introduction (included there, not a page of its own), from
+    the run's ``summary/claims.json``; a line saying so when this preset judges no study claim."""
+    path = run_dir / "summary" / "claims.json"
+    if not path.is_file():
+        return f"> The `{preset}` run judged no claim of the world study (it has no `summary/claims.json`).\n"
+    rows = [r for r in read_claims(path) if r.get("kind") != "transfer"]
+    if not rows:
+        return f"> The `{preset}` run judged no claim of the world study: see its transfer summary.\n"
+    return answer_box(rows, preset)
 
 
 def write_book_pages(
@@ -41,5 +56,6 @@ def write_book_pages(
             performance_context(preset, stages, states, benchmarks, time_breakdown(run_dir))
         ),
         "scaling": scaling_page(benchmarks),
+        "answer": answer_page(preset, run_dir),
     }
     return [atomic_write_text(gen_dir / f"{name}.md", pages[name]) for name in PAGES]

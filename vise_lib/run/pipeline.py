@@ -216,6 +216,24 @@ def execute_stage(
                 f"(execution count {e.exec_count}{': ' + first_line[0] if first_line else ''}): "
                 f"{e.ename}: {e.evalue}\n  executed notebook with the traceback: {out_nb}"
             ) from None
+    hide_injected_parameters(out_nb)
+
+
+def hide_injected_parameters(nb_path: Path) -> None:
+    """Tag the cell papermill injected (``injected-parameters``: the run's parameters, ``run_dir``
+    as an absolute path of the machine that ran it) ``remove-cell``, so the book shows no machine
+    path; the notebook keeps it for anyone who opens the ``.ipynb``."""
+    import nbformat
+
+    nb = nbformat.read(str(nb_path), as_version=4)
+    changed = False
+    for cell in nb.cells:
+        tags = cell.metadata.setdefault("tags", [])
+        if "injected-parameters" in tags and "remove-cell" not in tags:
+            tags.append("remove-cell")
+            changed = True
+    if changed:
+        atomic_write_text(nb_path, nbformat.writes(nb))
 
 
 def book_toc(root: Path, gen: Path) -> str:

@@ -26,6 +26,7 @@ from vise_lib.stages.labels import LabelsResult
 from vise_lib.stages.pretrain import PretrainResult
 from vise_lib.stages.result_files import ResultFile, read_result, result_path, typed_config
 from vise_lib.study import ablation
+from vise_lib.study.backbone_runs import training_pool
 from vise_lib.study.label_information import label_information
 from vise_lib.study.stage_configs import AblationsConfig
 from vise_lib.verdicts.results import read_scores, write_correct, write_scores
@@ -91,16 +92,37 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
         stage.world_seeds,
         pre.seeds,
         stage.sweep_seeds,
+        check_seeds=stage.check_seeds,
+        budget_factors=stage.budget_factors,
+        weak_tie=stage.weak_tie,
+        base_epochs=pre.train_config().epochs,
     )
     cfg, probe_seeds = pre.train_config(), sorted(set(main["probe_seed"]))
     rows, correct, timing, t0 = [], {}, {}, time.perf_counter()
     info = {"main run": main_run_information(run)}
-    for p in points:
-        out = ablation.run_point(p, cfg, stage.tasks, probe_seeds, work, num_threads=stage.num_threads)
-        rows += out["rows"]
-        correct.update(out["correct"])
-        info[p.name] = out["information"]
-        timing[p.name] = {"kind": p.kind, **out["timing"]}
+    pool = training_pool(stage.jobs)
+    try:
+        for p in points:
+            out = ablation.run_point(
+                p,
+                cfg,
+                stage.tasks,
+                probe_seeds,
+                work,
+                num_threads=stage.num_threads,
+                pool=pool,
+                holdout=pre.stage_config().holdout,
+            )
+            rows += out["rows"]
+            correct.update(out["correct"])
+            info[p.name] = out["information"]
+            timing[p.name] = {"kind": p.kind, **out["timing"]}
+            echo(
+                f"{p.name}: {len(p.variants)} variant(s) x {len(p.seeds)} seed(s) in {sum(out['timing'].values()):.0f} s"
+            )
+    finally:
+        if pool is not None:
+            pool.shutdown()
     write_scores(run / AblationsResult.SCORES, rows)
     write_correct(run / AblationsResult.CORRECT, correct)
     seconds = time.perf_counter() - t0

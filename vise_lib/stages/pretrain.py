@@ -20,7 +20,7 @@ from vise_lib.io import PathArg, write_json
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.stage_config import PretrainStageConfig
 from vise_lib.stages.result_files import ResultFile, typed_config
-from vise_lib.study.backbone_runs import train_backbones
+from vise_lib.study.backbone_runs import resume_summary, train_backbones
 
 STAGE = "02_pretrain"
 
@@ -81,11 +81,23 @@ def run_pretrain(
     cfg = stage.train_config()
     t0 = time.perf_counter()
     pre = train_backbones(
-        stage.variants, stage.seeds, run / "world", run / "labels", cfg, run / "pretrain", progress=progress
+        stage.variants,
+        stage.seeds,
+        run / "world",
+        run / "labels",
+        cfg,
+        run / "pretrain",
+        progress=progress and stage.jobs == 1,
+        jobs=stage.jobs,
+        seeds_for=stage.variant_seeds,
+        holdout=stage.holdout,
     )
     seconds = time.perf_counter() - t0
     result = PretrainResult(pre["order"], pre["variants"], pre["config"], stage.to_params(), seconds)
     write_json(run / PretrainResult.FILE, result.to_json())
     result = PretrainResult.read(run)
-    echo(f"{len(result.order)} backbones written to {PretrainResult.FILE} in {seconds:.1f} s")
+    echo(
+        f"{len(result.order)} backbones written to {PretrainResult.FILE} in {seconds:.1f} s; "
+        + resume_summary(pre["variants"])
+    )
     return result

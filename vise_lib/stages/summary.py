@@ -18,7 +18,7 @@ from typing import ClassVar
 
 from vise_lib.io import PathArg
 from vise_lib.stages.result_files import read_rows, result_path, typed_config
-from vise_lib.study.claims import CLAIMS, evaluate_claims, in_words
+from vise_lib.study.claims import CLAIMS, answer_box, evaluate_claims, in_words
 from vise_lib.study.stage_configs import SummaryConfig
 from vise_lib.verdicts.results import CLAIM_FIELDS, read_correct, write_claims
 
@@ -51,6 +51,10 @@ class SummaryResult:
         judged = {c["claim"] for c in self.claims}
         return [str(c["claim"]) for c in CLAIMS if c["claim"] not in judged]
 
+    def answer(self, preset: str = "") -> str:
+        """The five-line answer box (:func:`~vise_lib.study.claims.answer_box`)."""
+        return answer_box(self.claims, preset)
+
     @property
     def headline(self) -> list[dict]:
         """The Δ_eng claims (vise against its shuffled-label control), one per task."""
@@ -68,9 +72,9 @@ def run_summary(config: SummaryConfig | dict | None, run_dir: PathArg, echo: Cal
     if (run / "ablations" / "correct.npz").exists():
         correct.update(read_correct(run / "ablations" / "correct.npz"))
     echo(
-        f"verdict rule: δ = {stage.min_effect} points, ε = {stage.epsilon} points, {stage.n_boot} bootstrap replicates"
+        f"verdict rule: δ = {stage.min_effect} points, ε = {stage.epsilon} points, at least {stage.min_seeds} "
+        f"pretraining seeds, {stage.n_boot} bootstrap replicates"
     )
-    write_claims(
-        run / SummaryResult.FILE, evaluate_claims(correct, stage.min_effect, stage.epsilon, n_boot=stage.n_boot)
-    )
+    claims = evaluate_claims(correct, stage.min_effect, stage.epsilon, n_boot=stage.n_boot, min_seeds=stage.min_seeds)
+    write_claims(run / SummaryResult.FILE, claims)
     return SummaryResult.read(run)

@@ -15,9 +15,11 @@ own ``object`` baseline.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import time
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -48,6 +50,15 @@ class Point:
     labels: dict = field(hash=False)
     variants: tuple = ("vise",)
     seeds: tuple = (0,)
+    train: dict = field(default_factory=dict, hash=False)  # TrainConfig changes (``epochs`` of a budget point)
+
+    def train_config(self, base: TrainConfig) -> TrainConfig:
+        """The main run's training config with this point's changes."""
+        return dataclasses.replace(base, **self.train) if self.train else base
+
+
+#: The variants the budget points and the second world train (the headline comparisons need them).
+CHECK_VARIANTS = ("vise", "object", "shuffled")
 
 
 def plan(
@@ -60,15 +71,29 @@ def plan(
     world_seeds: list[int],
     seeds: list[int],
     sweep_seeds: list[int],
+    *,
+    check_seeds: list[int] | None = None,
+    budget_factors: list[float] = (),  # type: ignore[assignment]
+    weak_tie: float | None = None,
+    base_epochs: int = 1,
 ) -> list[Point]:
-    """The points of the ablation stage (no-worlds and the noise value 1 get every pretraining seed)."""
+    """The points of the ablation stage.
+
+    The no-worlds and the noise value 1 (the null controls) get every pretraining seed of the
+    main run (``seeds``); the other sweep points ``sweep_seeds``; the k-means and world seed
+    checks, the budget points (``budget_<f>x``: the main world trained for ``f`` × ``base_epochs``
+    epochs, variants :data:`CHECK_VARIANTS`) and the second world (``weak_tie``: the world with
+    ``affect_from_content`` set to that value, same variants) get ``check_seeds`` (default:
+    ``sweep_seeds``).
+    """
     unknown = sorted(set(no_worlds) - set(NO_WORLDS))
     if unknown:
         raise ValueError(f"unknown no-world(s) {unknown}; choose from {sorted(NO_WORLDS)}")
+    check = list(sweep_seeds if check_seeds is None else check_seeds)
 
-    def point(name, kind, value, world=None, labels=None, variants=("vise",), at=sweep_seeds) -> Point:
+    def point(name, kind, value, world=None, labels=None, variants=("vise",), at=sweep_seeds, train=None) -> Point:
         world, labels = {**base_world, **(world or {})}, {**base_labels, **(labels or {})}
-        return Point(name, kind, value, world, labels, tuple(variants), tuple(at))
+        return Point(name, kind, value, world, labels, tuple(variants), tuple(at), dict(train or {}))
 
     pts = [point(n, "no-world", None, NO_WORLDS[n], at=seeds) for n in no_worlds]
     pts += [
@@ -77,15 +102,39 @@ def plan(
     ]
     pts += [point(f"affect_{v:g}", "affect", float(v), {"eng_affect": float(v)}) for v in affect]
     pts += [
-        point(f"kmeans_seed_{s}", "kmeans_seed", int(s), labels={"seed": int(s)})
+        point(f"kmeans_seed_{s}", "kmeans_seed", int(s), labels={"seed": int(s)}, at=check)
         for s in kmeans_seeds
         if s != base_labels["seed"]
     ]
     pts += [
-        point(f"world_seed_{s}", "world_seed", int(s), {"seed": int(s)}, variants=("vise", "object"))
+        point(f"world_seed_{s}", "world_seed", int(s), {"seed": int(s)}, variants=("vise", "object"), at=check)
         for s in world_seeds
         if s != base_world["seed"]
     ]
+    for f in budget_factors:
+        if f <= 0 or round(f * base_epochs) < 1:
+            raise ValueError(f"budget factor {f} gives no epochs (main run: {base_epochs} epochs)")
+        pts.append(
+            point(
+                f"budget_{f:g}x",
+                "budget",
+                float(f),
+                variants=CHECK_VARIANTS,
+                at=check,
+                train={"epochs": round(f * base_epochs)},
+            )
+        )
+    if weak_tie is not None:
+        pts.append(
+            point(
+                "weak_tie",
+                "second world",
+                float(weak_tie),
+                {"affect_from_content": float(weak_tie)},
+                variants=CHECK_VARIANTS,
+                at=check,
+            )
+        )
     return pts
 
 
@@ -103,7 +152,14 @@ def world_for(params: dict, workdir: Path) -> Path:
 
 
 def run_point(
-    point: Point, cfg: TrainConfig, tasks: list[str], probe_seeds: list[int], workdir, num_threads: int = 0
+    point: Point,
+    cfg: TrainConfig,
+    tasks: list[str],
+    probe_seeds: list[int],
+    workdir,
+    num_threads: int = 0,
+    pool: Executor | None = None,
+    holdout: float = 0.0,
 ) -> dict:
     """World -> pseudo labels -> pretraining -> probes for one point.
 
@@ -121,7 +177,14 @@ def run_point(
     info = label_information(pl.labels, lat, seed=0)
     t1 = time.perf_counter()
     pre = train_backbones(
-        list(point.variants), list(point.seeds), world_dir, labels_dir, cfg, workdir / "backbones" / point.name
+        list(point.variants),
+        list(point.seeds),
+        world_dir,
+        labels_dir,
+        point.train_config(cfg),
+        workdir / "backbones" / point.name,
+        pool=pool,
+        holdout=holdout,
     )
     t2 = time.perf_counter()
     _, rows, correct = score_backbones(

@@ -10,6 +10,8 @@ Training resumes from a checkpoint left in that folder (``pretrain(..., resume=T
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
+from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,7 @@ from vise_lib.pretrain.batchnorm import recompute_batchnorm_file
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.variants import training_set
+from vise_lib.verdicts.results import training_seconds
 
 
 def backbone_name(variant: str, seed: int) -> str:
@@ -30,47 +33,112 @@ def split_name(name: str) -> tuple[str, int]:
     return variant, int(seed or 0)
 
 
-def train_backbones(variants, seeds, world_dir, labels_dir, cfg: TrainConfig, out_root, progress: bool = False) -> dict:
+def train_one(
+    variant: str,
+    seed: int,
+    world_dir,
+    labels_dir,
+    cfg: TrainConfig,
+    out_dir,
+    progress: bool = False,
+    holdout: float = 0.0,
+) -> dict:
+    """Train (or resume, or find finished) one backbone ``variant@seed`` in ``out_dir``; returns its run
+    (see :func:`train_backbones`). A pure function of its arguments, so it can run in a worker process."""
+    c = dataclasses.replace(cfg, seed=int(seed))
+    ts = training_set(variant, world_dir, labels_dir, seed=int(seed), holdout=holdout)
+    r = pretrain(
+        ts.images,
+        ts.label_sets,
+        c,
+        out_dir,
+        resume=True,
+        progress=progress,
+        objective=ts.objective,
+        holdout=ts.holdout,
+        echo=False,  # the stage says in one line how many backbones resumed (:func:`resume_summary`)
+    )
+    if variant == "random":
+        if not isinstance(ts.images, np.ndarray):
+            raise ValueError("the random baseline's BatchNorm recompute needs in-memory images (images.npy)")
+        recompute_batchnorm_file(r["backbone"], ts.images, c.arch, c.width, c.blocks)
+    return {
+        "variant": variant,
+        "seed": int(seed),
+        "backbone": r["backbone"],
+        "objective": ts.objective,
+        "sources": ts.sources,
+        "num_classes": ts.num_classes,
+        "steps": r["steps"],
+        "seconds": r["seconds"],
+        "images_per_s": r["images_per_s"],
+        "history": r["history"],
+        "bn_recomputed": variant == "random",
+        "n_images": len(ts.images),
+        "n_holdout": 0 if ts.holdout is None else len(ts.holdout[0]),
+        "resumed_from_step": None if not r.get("resume") or r["resume"]["from"] is None else r["resume"]["step"],
+    }
+
+
+def resume_summary(runs: dict) -> str:
+    """One line: how many of the backbones started fresh, and how many continued from (or were
+    found finished in) their checkpoints."""
+    resumed = [n for n, r in runs.items() if r.get("resumed_from_step") is not None]
+    return (
+        f"{len(runs) - len(resumed)} backbone(s) trained from step 0, {len(resumed)} continued from their "
+        "checkpoints (same inputs and parameters)"
+    )
+
+
+def training_pool(jobs: int) -> Executor | None:
+    """A process pool for ``jobs`` > 1 concurrent trainings (``spawn``: torch's thread pools do not
+    survive ``fork``), or None for one at a time. Each training is single-threaded and seeded, so
+    its weights do not depend on how many run at once."""
+    if jobs <= 1:
+        return None
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+
+
+def train_backbones(
+    variants,
+    seeds,
+    world_dir,
+    labels_dir,
+    cfg: TrainConfig,
+    out_root,
+    progress: bool = False,
+    jobs: int = 1,
+    pool: Executor | None = None,
+    seeds_for: dict[str, list[int]] | None = None,
+    holdout: float = 0.0,
+) -> dict:
     """Train ``variants`` x ``seeds``; returns ``{"order": [names], "variants": {name: run}, "config"}``.
 
     Each run holds ``variant``, ``seed``, ``backbone`` (checkpoint path), ``objective``,
     ``sources``, ``num_classes``, ``steps``, ``seconds``, ``images_per_s``, ``history`` and
-    ``bn_recomputed`` (True for ``random``). ``cfg.seed`` is replaced by each seed.
+    ``bn_recomputed`` (True for ``random``). ``cfg.seed`` is replaced by each seed;
+    ``seeds_for`` gives a variant other seeds than ``seeds``. ``jobs`` > 1 trains that many
+    backbones at once in worker processes (or in ``pool``, if given); the order of the result is
+    the same either way. ``holdout`` sets that fraction of the posts aside for every variant
+    (:func:`~vise_lib.pretrain.variants.with_holdout`): each epoch logs the held-out accuracy.
     """
     if not variants or not seeds:
         raise ValueError("need at least one variant and one pretraining seed")
-    out_root, runs = Path(out_root), {}
-    for seed in seeds:
-        c = dataclasses.replace(cfg, seed=int(seed))
-        for v in variants:
-            ts = training_set(v, world_dir, labels_dir, seed=int(seed))
-            r = pretrain(
-                ts.images,
-                ts.label_sets,
-                c,
-                out_root / v / f"seed{seed}",
-                resume=True,
-                progress=progress,
-                objective=ts.objective,
-            )
-            if v == "random":
-                if not isinstance(ts.images, np.ndarray):
-                    raise ValueError("the random baseline's BatchNorm recompute needs in-memory images (images.npy)")
-                recompute_batchnorm_file(r["backbone"], ts.images, c.arch, c.width, c.blocks)
-            runs[backbone_name(v, seed)] = {
-                "variant": v,
-                "seed": int(seed),
-                "backbone": r["backbone"],
-                "objective": ts.objective,
-                "sources": ts.sources,
-                "num_classes": ts.num_classes,
-                "steps": r["steps"],
-                "seconds": r["seconds"],
-                "images_per_s": r["images_per_s"],
-                "history": r["history"],
-                "bn_recomputed": v == "random",
-                "n_images": len(ts.images),
-            }
+    out_root, seeds_for = Path(out_root), seeds_for or {}
+    todo = [(v, int(s)) for s in seeds for v in variants if int(s) in [int(x) for x in seeds_for.get(v, seeds)]]
+    todo += [(v, int(s)) for v in variants for s in seeds_for.get(v, []) if int(s) not in [int(x) for x in seeds]]
+    args = [(v, s, world_dir, labels_dir, cfg, out_root / v / f"seed{s}", False, holdout) for v, s in todo]
+    own = training_pool(jobs) if pool is None else None
+    ex = pool or own
+    try:
+        if ex is None:
+            done = [train_one(*a[:6], progress, holdout) for a in args]
+        else:
+            done = [f.result() for f in [ex.submit(train_one, *a) for a in args]]
+    finally:
+        if own is not None:
+            own.shutdown()
+    runs = {backbone_name(v, s): r for (v, s), r in zip(todo, done, strict=True)}
     return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
 
 
@@ -97,9 +165,13 @@ def runs_table(runs: dict):
 
 
 def history_frame(runs: dict):
-    """The training curves: one row per (backbone, epoch) with its variant, seed, loss and
-    training accuracy (mean over the heads), from each run's ``history`` (DataFrame)."""
+    """The learning curves: one row per (backbone, epoch) with its variant, seed, loss, training
+    accuracy (on the augmented batches of that epoch, mean over the heads) and, where the run
+    held posts out, ``held-out accuracy`` (after that epoch, mean over the heads) (DataFrame)."""
     import pandas as pd
+
+    def mean(xs):
+        return sum(xs) / len(xs) if xs else float("nan")
 
     return pd.DataFrame(
         [
@@ -108,7 +180,8 @@ def history_frame(runs: dict):
                 "seed": r["seed"],
                 "epoch": row["epoch"],
                 "loss": row["loss"],
-                "accuracy": sum(row["accuracy"]) / len(row["accuracy"]),
+                "accuracy": mean(row["accuracy"]),
+                "held-out accuracy": mean(row.get("holdout_accuracy") or []),
             }
             for r in runs.values()
             for row in r["history"]
@@ -116,10 +189,58 @@ def history_frame(runs: dict):
     )
 
 
-def time_table(runs: dict):
-    """Each run's wall time in this stage (a backbone found finished costs little) and steps,
-    summed over pretraining seeds per variant (DataFrame indexed by variant)."""
+#: Convergence rule: a trained backbone has converged when its training accuracy rose by at most
+#: this many points over the last quarter of its epochs.
+CONVERGED_RISE = 2.0
+
+
+def last_quarter_rise(accuracy: list[float]) -> float:
+    """Points gained over the last quarter of the epochs: the last epoch's accuracy minus that of
+    the epoch a quarter of the run before it (NaN with fewer than 2 epochs)."""
+    n = len(accuracy)
+    if n < 2:
+        return float("nan")
+    start = max(0, n - 1 - max(1, round(n / 4)))
+    return 100.0 * (accuracy[-1] - accuracy[start])
+
+
+def convergence_table(runs: dict):
+    """Per trained variant (over its pretraining seeds): epochs, final training and held-out accuracy
+    (%, mean), the largest last-quarter rise in training accuracy (points) and whether every seed
+    rose by at most :data:`CONVERGED_RISE` (DataFrame indexed by variant; runs without a log are left out)."""
     import pandas as pd
 
-    rows = [{"variant": r["variant"], "seconds": r["seconds"], "steps": r["steps"]} for r in runs.values()]
-    return pd.DataFrame(rows).groupby("variant").sum()
+    h = history_frame(runs)
+    if h.empty:
+        return pd.DataFrame()
+    rows = []
+    for variant, g in h.groupby("variant", sort=False):
+        per_seed = [s.sort_values("epoch") for _, s in g.groupby("seed")]
+        rises = [last_quarter_rise(list(s["accuracy"])) for s in per_seed]
+        rows.append(
+            {
+                "variant": variant,
+                "seeds": len(per_seed),
+                "epochs": int(max(s["epoch"].max() for s in per_seed)),
+                "final train accuracy (%)": 100 * sum(s["accuracy"].iloc[-1] for s in per_seed) / len(per_seed),
+                "final held-out accuracy (%)": 100
+                * sum(s["held-out accuracy"].iloc[-1] for s in per_seed)
+                / len(per_seed),
+                "largest last-quarter rise (points)": max(rises),
+                "converged": all(r <= CONVERGED_RISE for r in rises),
+            }
+        )
+    return pd.DataFrame(rows).set_index("variant").round(2)
+
+
+def time_table(runs: dict):
+    """Each variant's training time summed over its pretraining seeds (the epoch log's seconds, so
+    a backbone resumed or found finished counts its original training, as the Performance page
+    does), its steps and seeds (DataFrame indexed by variant)."""
+    import pandas as pd
+
+    rows = [
+        {"variant": r["variant"], "seconds": training_seconds(r), "steps": r["steps"], "seeds": 1}
+        for r in runs.values()
+    ]
+    return pd.DataFrame(rows).groupby("variant", sort=False).sum()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from vise_lib.verdicts.statistics import MIN_SEEDS
+
 
 def scores_table(scores: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
     """``scores.csv`` rows as a backbone x task table of "mean ± std (n)" over every pretraining and
@@ -42,8 +44,9 @@ def factor_readout_table(readout: list[dict]) -> pd.DataFrame:
 
 
 def ablation_points_table(rows: list[dict]) -> pd.DataFrame:
-    """One line per ablation point, from its score rows: its kind, the variants it trained and
-    their pretraining seeds."""
+    """One line per ablation point, from its score rows: its kind, the variants it trained, their
+    pretraining seeds and whether that is enough for a verdict (fewer than
+    :data:`~vise_lib.verdicts.statistics.MIN_SEEDS`: exploratory)."""
     points: dict[str, dict] = {}
     for r in rows:
         p = points.setdefault(r["point"], {"point": r["point"], "kind": r["kind"], "variants": {}, "seeds": set()})
@@ -56,6 +59,7 @@ def ablation_points_table(rows: list[dict]) -> pd.DataFrame:
                 "kind": p["kind"],
                 "variants": ", ".join(p["variants"]),
                 "pretraining seeds": sorted(p["seeds"]),
+                "evidence": "verdicts" if len(p["seeds"]) >= MIN_SEEDS else "exploratory",
             }
             for p in points.values()
         ]
@@ -90,10 +94,57 @@ def ablation_scores_table(main: pd.DataFrame, rows: list[dict], tasks: list[str]
     ).round(1)
 
 
-#: The columns of the claims table of the summary.
-CLAIM_COLUMNS = ["claim", "task", "a", "b", "diff", "ci_low", "ci_high", "verdict", "expected", "as_expected"]
+#: The columns of the claims table of the summary: the verdict first.
+CLAIM_COLUMNS = [
+    "verdict",
+    "claim",
+    "task",
+    "Δ (points)",
+    "95 % CI",
+    "seeds a / b",
+    "detectable ≥",
+    "expected",
+    "as expected",
+]
 
 
 def claims_frame(claims: list[dict]) -> pd.DataFrame:
-    """The judged claims (``summary/claims.json``) as a table of :data:`CLAIM_COLUMNS`."""
-    return pd.DataFrame(claims, columns=CLAIM_COLUMNS)
+    """The judged claims (``summary/claims.json``) as a compact table of :data:`CLAIM_COLUMNS`: the
+    verdict, the claim, a − b with its interval, the pretraining seeds behind each side, the
+    smallest effect the design could detect (points) and the verdict expected beforehand."""
+    return pd.DataFrame(
+        [
+            {
+                "verdict": c["verdict"],
+                "claim": c["claim"],
+                "task": c["task"],
+                "Δ (points)": f"{c['diff']:+.1f}",
+                "95 % CI": f"[{c['ci_low']:+.1f}, {c['ci_high']:+.1f}]",
+                "seeds a / b": f"{c.get('n_seeds_a', '?')} / {c.get('n_seeds_b', '?')}",
+                "detectable ≥": f"{c['mde']:.1f}" if "mde" in c else "",
+                "expected": " or ".join(c["expected"]) if c.get("expected") else "",
+                "as expected": {True: "yes", False: "NO", None: ""}[c.get("as_expected")],
+            }
+            for c in claims
+        ],
+        columns=CLAIM_COLUMNS,
+    )
+
+
+def budget_table(claims: list[dict]) -> pd.DataFrame:
+    """Each claim the budget ablation repeats: its verdict in the main run and at each larger
+    budget, and whether they agree (``kind`` ``budget`` rows carry ``main_claim``)."""
+    main = {c["claim"]: c for c in claims if c["kind"] != "budget"}
+    rows: dict[str, dict] = {}
+    for c in claims:
+        if c["kind"] != "budget" or c.get("main_claim") not in main:
+            continue
+        m = main[c["main_claim"]]
+        point = c["a"].split(":", 1)[0]
+        r = rows.setdefault(
+            c["main_claim"],
+            {"claim": c["main_claim"], "task": c["task"], "main run": f"{m['verdict']} ({m['diff']:+.1f})"},
+        )
+        r[point] = f"{c['verdict']} ({c['diff']:+.1f})"
+        r["same verdict"] = r.get("same verdict", True) and c["verdict"] == m["verdict"]
+    return pd.DataFrame(list(rows.values()))

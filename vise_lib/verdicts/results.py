@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
-from vise_lib.verdicts.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict
+from vise_lib.verdicts.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict, with_power
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -88,18 +88,31 @@ def read_correct(path: str | os.PathLike) -> dict[tuple[str, str, int, int], np.
     return out
 
 
-def seed_matrix(correct: Mapping, backbone: str, task: str) -> np.ndarray:
-    """``(seeds, images)`` correctness of one backbone on one task (rows sorted by seeds)."""
-    rows = [v for (b, t, ps, qs), v in sorted(correct.items()) if b == backbone and t == task]
-    if not rows:
+def seed_cube(correct: Mapping, backbone: str, task: str) -> np.ndarray:
+    """``(pretraining seeds, probe seeds, images)`` correctness of one backbone on one task
+    (sorted by seed); ``ValueError`` when the pretraining seeds do not share one set of probe seeds."""
+    runs: dict[int, dict[int, np.ndarray]] = {}
+    for (b, t, ps, qs), v in sorted(correct.items()):
+        if b == backbone and t == task:
+            runs.setdefault(int(ps), {})[int(qs)] = np.asarray(v, dtype=bool)
+    if not runs:
         raise ValueError(f"no per-image results for backbone {backbone!r} on task {task!r}")
-    return np.stack(rows)
+    probes = {tuple(r) for r in runs.values()}
+    if len(probes) != 1:
+        raise ValueError(
+            f"backbone {backbone!r} on task {task!r}: pretraining seeds have different probe seeds "
+            f"({ {s: sorted(r) for s, r in runs.items()} }); rerun the stage that wrote its correct.npz"
+        )
+    return np.stack([np.stack(list(r.values())) for r in runs.values()])
 
 
 def compare(correct: Mapping, a: str, b: str, task: str, claim: str, rule: Rule, **extra: Any) -> dict:
-    """One claim row: ``a`` vs ``b`` on ``task`` with its bootstrap CI and its verdict under ``rule``."""
-    a_rows, b_rows = seed_matrix(correct, a, task), seed_matrix(correct, b, task)
-    c: Comparison = paired_bootstrap(a_rows, b_rows, rule.n_boot, rule.seed)
+    """One claim row: ``a`` vs ``b`` on ``task`` with its hierarchical bootstrap CI, the design's
+    power (``se``, ``mde``, ``equivalence_power``) and its verdict under ``rule``: ``exploratory``
+    when a trained backbone (not in ``rule.fixed``) has fewer than ``rule.min_seeds`` pretraining seeds."""
+    a_cube, b_cube = seed_cube(correct, a, task), seed_cube(correct, b, task)
+    c: Comparison = with_power(paired_bootstrap(a_cube, b_cube, rule.n_boot, rule.seed), rule.epsilon)
+    short = [n for n, k in ((a, c.n_seeds_a), (b, c.n_seeds_b)) if n not in rule.fixed and k < rule.min_seeds]
     return {
         "claim": claim,
         "task": task,
@@ -108,12 +121,18 @@ def compare(correct: Mapping, a: str, b: str, task: str, claim: str, rule: Rule,
         "diff": round(c.diff, 3),
         "ci_low": round(c.ci_low, 3),
         "ci_high": round(c.ci_high, 3),
-        "verdict": verdict(c, rule.min_effect, rule.epsilon),
+        "verdict": "exploratory" if short else verdict(c, rule.min_effect, rule.epsilon),
         "min_effect": rule.min_effect,
         "epsilon": rule.epsilon,
+        "min_seeds": rule.min_seeds,
         "n_images": c.n_images,
         "n_seeds_a": c.n_seeds_a,
         "n_seeds_b": c.n_seeds_b,
+        "n_probe_a": c.n_probe_a,
+        "n_probe_b": c.n_probe_b,
+        "se": round(c.se, 3),
+        "mde": round(c.mde, 3),
+        "equivalence_power": round(c.equivalence_power, 3),
         **extra,
     }
 

@@ -22,7 +22,7 @@ class WorldConfig(StageConfig):
     Latents and image: ``affect_from_content`` (0: affect independent of the content class,
     1: affect a function of it; in between p(affect | content) mixes the two),
     ``style_spread`` (within-affect spread of the colour-grading style, higher = more overlap),
-    ``stance_spread`` (hue spread of the stance frame, higher = more overlap), ``pixel_noise``,
+    ``stance_spread`` (hue spread of the stance badge, higher = more overlap), ``pixel_noise``,
     ``n_heldout_content`` (content classes absent from the posts, present downstream),
     ``downstream_hue_shift`` (palette rotation of the downstream images, turns of the colour
     wheel), ``n_posters`` (accounts that post; a non-visual factor).

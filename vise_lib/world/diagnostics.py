@@ -118,7 +118,7 @@ def read_model(world_dir) -> dict:
 
 def model_tables(model: dict) -> list:
     """The generative model of :func:`read_model` as tables (DataFrames): the mean affect
-    styles, their within-affect spread, the stance frame, the base reaction mix, the affect
+    styles, their within-affect spread, the stance badge, the base reaction mix, the affect
     nudge of the reaction logits, and the engagement knobs and phrase weights."""
     import pandas as pd
 
@@ -132,7 +132,7 @@ def model_tables(model: dict) -> list:
     return [
         pd.DataFrame(img["style"]).T.rename_axis("affect style (mean)"),
         pd.Series({k: str(v) for k, v in img["style_std"].items()}, name="within-affect std").to_frame().T,
-        pd.Series({k: str(v) for k, v in img["stance_frame"].items()}, name="stance frame").to_frame(),
+        pd.Series({k: str(v) for k, v in img["stance_badge"].items()}, name="stance badge").to_frame(),
         pd.Series(eng["base_mix"], name="base reaction mix").to_frame().T,
         pd.DataFrame(eng["affect_tilt"], index=REACTIONS).T.rename_axis("affect nudge (logits)"),
         pd.Series(knobs, name="engagement").to_frame(),
@@ -144,7 +144,7 @@ def _short(text, n=24):
     return text if len(text) <= n else text[: n - 1] + "…"
 
 
-def plot_gallery(world_dir, n=12, cols=6):
+def plot_gallery(world_dir, n=12, cols=4):
     """The first ``n`` posts: image, hidden latents, first two comments and a tiny reaction bar."""
     import matplotlib.pyplot as plt
 
@@ -152,7 +152,7 @@ def plot_gallery(world_dir, n=12, cols=6):
     lat = load_latents(world_dir)
     images = np.load(f"{world_dir}/posts/images.npy", mmap_mode="r")
     rows = -(-len(posts) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.3 * cols, 3.0 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, 4.0 * rows), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, p in zip(axes.flat, posts, strict=False):
@@ -161,15 +161,15 @@ def plot_gallery(world_dir, n=12, cols=6):
         ax.set_title(
             f"{AFFECTS[lat['affect'][i]]} / {OBJECTS[lat['object'][i]]}\n"
             f"{STANCES[lat['stance'][i]]}, pop {lat['popularity'][i]:.2f}",
-            fontsize=8,
+            fontsize=10,
         )
         counts = [p["reactions"][r] for r in REACTIONS]
         bar = ax.inset_axes([0.0, -0.28, 1.0, 0.22])
         bar.bar(range(len(REACTIONS)), counts, color="tab:blue")
-        bar.set_xticks(range(len(REACTIONS)), REACTIONS, fontsize=5, rotation=60)
-        bar.tick_params(axis="y", labelsize=6)
+        bar.set_xticks(range(len(REACTIONS)), REACTIONS, fontsize=8, rotation=60)
+        bar.tick_params(axis="y", labelsize=8)
         text = "\n".join(_short(c) for c in p["comments"][:2]) or "(no comments)"
-        ax.text(0.0, -0.46, text, transform=ax.transAxes, va="top", fontsize=7)
+        ax.text(0.0, -0.5, text, transform=ax.transAxes, va="top", fontsize=9)
     fig.subplots_adjust(hspace=0.85, wspace=0.3, top=0.93, bottom=0.14)
     return fig
 
@@ -182,11 +182,14 @@ def plot_latent_distributions(world_dir):
     import seaborn as sns
 
     lat = load_latents(world_dir)
-    fig, ax = plt.subplots(1, 5, figsize=(24, 4.2), gridspec_kw={"width_ratios": [0.8, 2.2, 0.4, 0.8, 2.2]})
+    fig = plt.figure(figsize=(12, 8.5))
+    grid = fig.add_gridspec(2, 3, width_ratios=[1.2, 0.5, 1.0])
+    ax = [fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[1, :2]), fig.add_subplot(grid[0, 1])]
+    ax += [fig.add_subplot(grid[0, 2]), fig.add_subplot(grid[1, 2])]
     for a, key, names in ((ax[0], "affect", AFFECTS), (ax[1], "object", OBJECTS), (ax[2], "stance", STANCES)):
         a.bar(names, np.bincount(lat[key], minlength=len(names)), color="tab:gray")
         a.set_title(f"{key} counts")
-        a.tick_params(axis="x", rotation=90, labelsize=6)
+        a.tick_params(axis="x", rotation=90, labelsize=9 if key == "object" else 10)
     ax[3].hist(np.log10(lat["popularity"]), bins=40, color="tab:gray")
     ax[3].set(title="popularity", xlabel="log10 popularity")
     tab = pd.crosstab(
@@ -244,7 +247,8 @@ def plot_engagement_vs_latents(world_dir):
     n_comments = np.array([len(p["comments"]) for p in posts])
     total = np.array([sum(p["reactions"].values()) for p in posts])
     shares = np.array([p["shares"] for p in posts])
-    fig, ax = plt.subplots(1, 4, figsize=(22, 4))
+    fig, axes = plt.subplots(2, 2, figsize=(12, 8.5))
+    ax = list(axes.flat)
     sns.heatmap(reaction_mix_table(world_dir), annot=True, fmt=".2f", cmap="viridis", ax=ax[0], cbar=False)
     ax[0].set(title="mean reaction mix per affect", xlabel="reaction", ylabel="affect")
     edges = np.quantile(lat["popularity"], np.linspace(0, 1, 11))

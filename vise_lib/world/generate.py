@@ -78,7 +78,7 @@ def world_model(cfg: WorldConfig) -> dict:
             "palette": {CONTENTS[c]: list(p) for c, p in enumerate(latents.PALETTE)},
             "style": render.STYLE,
             "style_std": {k: v * cfg.style_spread for k, v in render.STYLE_STD.items()},
-            "stance_frame": {**render.STANCE_FRAME, "hue_std": render.STANCE_FRAME["hue_std"] * cfg.stance_spread},
+            "stance_badge": {**render.STANCE_BADGE, "hue_std": render.STANCE_BADGE["hue_std"] * cfg.stance_spread},
             "geometry": render.GEOMETRY,
             "pixel_noise": cfg.pixel_noise,
             "downstream_hue_shift": cfg.downstream_hue_shift,

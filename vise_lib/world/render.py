@@ -7,9 +7,11 @@ Layers, back to front, every one across the whole image:
    shape (circle, square, triangle, cross) in the class's foreground hue, either one large copy
    (``single``) or four small ones on a 2 x 2 grid (``tiled``), at random rotation. Shapes cover
    about 10-34 % of the pixels (5th-95th percentile; median 20 %), the texture the rest.
-2. **stance frame**: a border (``STANCE_FRAME["px_fraction"]`` of the side, rounded: 2 px, 31 % of the
-   pixels at 24 px) whose hue is drawn around the stance's mean with a spread (``stance_spread``), so the
-   two stances overlap.
+2. **stance badge**: a square patch (``STANCE_BADGE["px_fraction"]`` of the side, rounded: 6 x 6 px,
+   6 % of the pixels at 24 px) **at a random position** in the image, whose hue is drawn around the
+   stance's mean with a spread (``stance_spread``), so the two stances overlap. No fixed set of
+   pixels carries it: a probe on pooled pixels cannot read it from one place, a convolutional
+   network with global pooling can wherever it is.
 3. **affect style**: a colour grading of the whole image (brightness gain, saturation, contrast,
    an RGB tint and film grain), each drawn per image around the affect's mean (``STYLE``) with
    overlapping spreads (``style_spread``); independent of the content.
@@ -39,11 +41,11 @@ STYLE: dict[str, dict[str, Any]] = {
 }
 #: Within-affect standard deviations of the grading, scaled by ``style_spread``.
 STYLE_STD = {"gain": 0.12, "sat": 0.25, "contrast": 0.22, "tint": 0.04, "grain": 0.02}
-#: Stance frame: mean hue per stance (turns), hue std at ``stance_spread`` 1, and its width.
-STANCE_FRAME: dict[str, Any] = {
+#: Stance badge: mean hue per stance (turns), hue std at ``stance_spread`` 1, and its side.
+STANCE_BADGE: dict[str, Any] = {
     "hue": {"left": 0.58, "right": 0.95},
     "hue_std": 0.13,
-    "px_fraction": 0.07,
+    "px_fraction": 0.25,
     "sat": 0.75,
     "val": 0.85,
 }
@@ -153,16 +155,18 @@ def _content(rng, content, px, hue_shift):
     return img * (1 - a) + fg[:, None, None, :] * a
 
 
-def _frame(img, rng, stance, stance_spread):
-    """Paint the stance frame (a border of stance-dependent hue, overlapping between stances)."""
+def _badge(img, rng, stance, stance_spread):
+    """Paint the stance badge (a square of stance-dependent hue at a random position, the hues of
+    the two stances overlapping)."""
     n, px = img.shape[:2]
-    b = max(1, round(px * STANCE_FRAME["px_fraction"]))
-    mu = np.array([STANCE_FRAME["hue"][s] for s in STANCES])[stance]
-    hue = mu + STANCE_FRAME["hue_std"] * stance_spread * rng.standard_normal(n)
-    colour = hsv_to_rgb(hue, np.full(n, STANCE_FRAME["sat"]), np.full(n, STANCE_FRAME["val"]))[:, None, None, :]
-    mask = np.zeros((px, px), bool)
-    mask[:b], mask[-b:], mask[:, :b], mask[:, -b:] = True, True, True, True
-    img[:, mask] = colour[:, 0]
+    b = max(1, round(px * STANCE_BADGE["px_fraction"]))
+    mu = np.array([STANCE_BADGE["hue"][s] for s in STANCES])[stance]
+    hue = mu + STANCE_BADGE["hue_std"] * stance_spread * rng.standard_normal(n)
+    colour = hsv_to_rgb(hue, np.full(n, STANCE_BADGE["sat"]), np.full(n, STANCE_BADGE["val"]))
+    top, left = rng.integers(0, px - b + 1, size=(2, n))
+    rows = top[:, None] + np.arange(b)  # (n, b)
+    cols = left[:, None] + np.arange(b)
+    img[np.arange(n)[:, None, None], rows[:, :, None], cols[:, None, :]] = colour[:, None, None, :]
     return img
 
 
@@ -189,7 +193,7 @@ def render_images(rng, lat, px, style_spread=1.0, stance_spread=1.0, pixel_noise
     """Float32 images in [0, 1], (N, px, px, 3), for latent arrays ``lat`` (``object`` =
     content, ``affect``, ``stance``); ``hue_shift`` rotates every content palette (turns)."""
     img = _content(rng, np.asarray(lat["object"]), px, hue_shift)
-    img = _frame(img, rng, np.asarray(lat["stance"]), stance_spread)
+    img = _badge(img, rng, np.asarray(lat["stance"]), stance_spread)
     img = _grade(img, rng, np.asarray(lat["affect"]), style_spread)
     img += pixel_noise * rng.standard_normal(img.shape, dtype=F32)
     return np.clip(img, 0, 1).astype(F32)
