@@ -287,3 +287,18 @@ def test_command_line_objectives_and_errors(tmp_path, capsys):
     assert "expected OBJECTIVE.KEY=VALUE" in capsys.readouterr().err
     assert vise_main(["train", *args[:1], str(tmp_path / "missing.npy"), *args[2:]]) == 2
     assert "vise train: error: images file not found:" in capsys.readouterr().err
+
+
+def test_held_out_accuracy_is_logged_each_epoch_and_changes_nothing_else(tmp_path):
+    images, labels = _data(n=96, size=16, classes=(3,))
+    held = (images[64:], [labels[0][64:]])
+    cfg = TrainConfig(**{**TINY, "width": 8, "epochs": 3})
+    plain = pretrain(images[:64], [labels[0][:64]], cfg, tmp_path / "a", progress=False)
+    scored = pretrain(images[:64], [labels[0][:64]], cfg, tmp_path / "b", progress=False, holdout=held)
+    _assert_identical(plain["backbone"], scored["backbone"])  # scoring draws nothing, changes no weight
+    accs = [row["holdout_accuracy"] for row in scored["history"]]
+    assert len(accs) == 3 and all(len(a) == 1 and 0.0 <= a[0] <= 1.0 for a in accs)
+    assert all(a[0] * 32 == pytest.approx(round(a[0] * 32)) for a in accs)  # a share of the 32 held-out posts
+    assert "holdout_accuracy" not in plain["history"][0]
+    with pytest.raises(ValueError, match="holdout needs an objective with labels"):
+        pretrain(images, None, cfg, tmp_path / "c", progress=False, objective="simclr", holdout=held)

@@ -82,3 +82,25 @@ def test_bad_inputs(tmp_path):
         training_set("vise", tmp_path / "nowhere", labels)
     with pytest.raises(FileNotFoundError, match="01_engagement_to_labels"):
         training_set("vise", world, tmp_path / "nolabels")
+
+
+def test_a_held_out_split_is_the_same_posts_for_every_variant_and_seed(tmp_path):
+    world, labels = _world(tmp_path, n=101)
+    full = training_set("vise", world, labels)
+    sets = {
+        (v, s): training_set(v, world, labels, seed=s, holdout=0.2)
+        for v in ("vise", "object", "simclr")
+        for s in (0, 3)
+    }
+    kept = {k: ts.images.tobytes() for k, ts in sets.items()}
+    assert len(set(kept.values())) == 1  # every variant and seed trains on the same 80 posts
+    vise = sets[("vise", 0)]
+    assert len(vise.images) == 80 and vise.holdout is not None and len(vise.holdout[0]) == 20
+    # the held-out posts and their labels are the rows the training set lacks, nothing lost
+    both = np.concatenate([vise.images, vise.holdout[0]])
+    assert sorted(map(bytes, both)) == sorted(map(bytes, full.images))
+    label_of = {bytes(x): y for x, y in zip(full.images, full.label_sets[0], strict=True)}
+    assert all(label_of[bytes(x)] == y for x, y in zip(*vise.holdout[0:1], vise.holdout[1][0], strict=True))
+    assert sets[("simclr", 0)].holdout is None  # no labels, nothing to score
+    with pytest.raises(ValueError, match="holdout fraction"):
+        training_set("vise", world, labels, holdout=1.0)

@@ -134,3 +134,74 @@ def test_budget_table_sets_each_repeated_verdict_beside_the_main_one():
     t = report.budget_table([main, twin])
     assert t.iloc[0]["main run"] == "reversed (-4.0)" and t.iloc[0]["budget_2x"] == "unresolved (-1.0)"
     assert not t.iloc[0]["same verdict"]
+
+
+def test_convergence_rule_reads_the_last_quarter_of_each_seed():
+    from vise_lib.study.backbone_runs import convergence_table, last_quarter_rise
+
+    assert last_quarter_rise([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) == pytest.approx(20.0)
+    assert last_quarter_rise([0.5]) != last_quarter_rise([0.5])  # NaN: one epoch says nothing
+
+    def run(variant, seed, acc):
+        hist = [{"epoch": i + 1, "loss": 1.0, "accuracy": [a], "holdout_accuracy": [a / 2]} for i, a in enumerate(acc)]
+        return {"variant": variant, "seed": seed, "history": hist}
+
+    flat = [0.2, 0.5, 0.6, 0.60, 0.61, 0.61, 0.615, 0.62]
+    rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
+    runs = {"a@0": run("a", 0, flat), "a@1": run("a", 1, flat), "b@0": run("b", 0, flat), "b@1": run("b", 1, rising)}
+    t = convergence_table(runs)
+    assert bool(t.loc["a", "converged"]) and not bool(t.loc["b", "converged"])
+    assert t.loc["b", "largest last-quarter rise (points)"] == pytest.approx(20.0)
+    assert t.loc["a", "final held-out accuracy (%)"] == pytest.approx(31.0)
+
+
+def test_the_answer_box_has_five_lines_from_the_claims():
+    from vise_lib.study.claims import answer_box, answer_lines
+
+    def row(a, b, task, verdict, diff, kind="question", **kw):
+        return {
+            "a": a,
+            "b": b,
+            "task": task,
+            "verdict": verdict,
+            "diff": diff,
+            "ci_low": diff - 1,
+            "ci_high": diff + 1,
+            "kind": kind,
+            "claim": f"{a} vs {b} on {task}",
+            **kw,
+        }
+
+    rows = [
+        row("vise", "object", "emotion", "reversed", -4.0),
+        row("vise", "shuffled", "emotion", "holds", 3.0, kind="headline"),
+        row("vise", "handmade", "emotion", "unresolved", -1.0),
+        row("object", "vise", "object", "holds", 30.0, kind="control", expected=["holds"], as_expected=True),
+        row(
+            "nonvisual_only:vise",
+            "shuffled",
+            "emotion",
+            "unresolved",
+            0.5,
+            kind="no-world",
+            expected=["equivalent"],
+            as_expected=False,
+        ),
+        row(
+            "budget_2x:vise",
+            "budget_2x:object",
+            "emotion",
+            "reversed",
+            -3.0,
+            kind="budget",
+            main_claim="vise vs object on emotion",
+        ),
+    ]
+    lines = answer_lines(rows)
+    assert len(lines) == 5
+    assert "emotion: **reversed**, -4.0 points [-5.0, -3.0]" in lines[0]
+    assert "**holds**, +3.0" in lines[1] and "vise − handmade on emotion: **unresolved**" in lines[2]
+    assert "1 of 2 came out as written down" in lines[3] and "nonvisual_only:vise vs shuffled" in lines[3]
+    assert "1 of 1 repeated verdicts unchanged" in lines[4]
+    box = answer_box(rows, "default")
+    assert box.startswith("> **The answer of the `default` run**") and box.count("\n> - ") == 5

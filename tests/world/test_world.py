@@ -206,3 +206,19 @@ def test_plots_return_figures(world):
         assert isinstance(fig, plt.Figure)
         plt.close(fig)
     assert list(wp.reaction_mix_table(world).index) == list(AFFECTS)
+
+
+def test_the_stance_badge_sits_at_a_random_place_not_a_fixed_set_of_pixels():
+    from vise_lib.world.render import STANCE_BADGE, _badge
+
+    n, px = 400, 24
+    rng = np.random.default_rng(0)
+    stance = rng.integers(0, 2, n)
+    img = _badge(np.zeros((n, px, px, 3), np.float32), rng, stance, 1.0)
+    painted = img.sum(-1) > 0
+    side = round(px * STANCE_BADGE["px_fraction"])
+    assert (painted.sum((1, 2)) == side * side).all()  # one square badge per image
+    corners = {(int(r.argmax()), int(c.argmax())) for r, c in zip(painted.any(2), painted.any(1), strict=True)}
+    assert len(corners) > 100  # many places, not a frame
+    # no single pixel carries the stance for most images: each is painted in at most a third of them
+    assert painted.mean(0).max() < 1 / 3
