@@ -133,7 +133,7 @@ def test_budget_table_sets_each_repeated_verdict_beside_the_main_one():
     }
     t = report.budget_table([main, twin])
     assert t.iloc[0]["main run"] == "reversed (-4.0)" and t.iloc[0]["budget_2x"] == "unresolved (-1.0)"
-    assert not t.iloc[0]["same verdict"]
+    assert t.iloc[0]["same verdict"] == "NO"
 
 
 def test_convergence_rule_reads_the_last_quarter_of_each_seed():
@@ -202,6 +202,6 @@ def test_the_answer_box_has_five_lines_from_the_claims():
     assert "emotion: **reversed**, -4.0 points [-5.0, -3.0]" in lines[0]
     assert "**holds**, +3.0" in lines[1] and "vise − handmade on emotion: **unresolved**" in lines[2]
     assert "1 of 2 came out as written down" in lines[3] and "nonvisual_only:vise vs shuffled" in lines[3]
-    assert "1 of 1 repeated verdicts unchanged" in lines[4]
+    assert "More pretraining budget**: 1 of 1 repeated verdicts unchanged" in lines[4]
     box = answer_box(rows, "default")
     assert box.startswith("> **The answer of the `default` run**") and box.count("\n> - ") == 5

@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
@@ -96,7 +99,21 @@ def training_pool(jobs: int) -> Executor | None:
     its weights do not depend on how many run at once."""
     if jobs <= 1:
         return None
-    return ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    ctx = multiprocessing.get_context("spawn")
+    return ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, initializer=exit_with_parent, initargs=(os.getpid(),))
+
+
+def exit_with_parent(parent: int, every: float = 1.0) -> None:
+    """In a training worker: end this process once ``parent`` is gone (a killed stage or kernel
+    must not leave its trainings running), checked every ``every`` seconds by a daemon thread."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(every)
+            if os.getppid() != parent:
+                os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def train_backbones(
@@ -195,13 +212,17 @@ CONVERGED_RISE = 2.0
 
 
 def last_quarter_rise(accuracy: list[float]) -> float:
-    """Points gained over the last quarter of the epochs: the last epoch's accuracy minus that of
-    the epoch a quarter of the run before it (NaN with fewer than 2 epochs)."""
+    """Points gained over the last quarter of the epochs: the slope of a least-squares line through
+    the accuracies from the epoch a quarter of the run before the end to the last, times that span
+    (a per-epoch training accuracy is a noisy running mean; the line does not hinge on two noisy
+    epochs). NaN with fewer than 2 epochs."""
     n = len(accuracy)
     if n < 2:
         return float("nan")
-    start = max(0, n - 1 - max(1, round(n / 4)))
-    return 100.0 * (accuracy[-1] - accuracy[start])
+    k = max(1, round(n / 4))
+    tail = np.asarray(accuracy[n - 1 - k :], dtype=float)
+    slope = float(np.polyfit(np.arange(len(tail)), tail, 1)[0])
+    return 100.0 * slope * k
 
 
 def convergence_table(runs: dict):

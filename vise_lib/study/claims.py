@@ -359,13 +359,16 @@ def answer_lines(rows: Sequence[Mapping]) -> list[str]:
         "beforehand" + (f"; not as expected: {'; '.join(failed)}" if failed else "") + "."
     )
     budget = [r for r in rows if r["kind"] == "budget"]
+    judged = [r for r in budget if r["verdict"] != "exploratory"]
     main = {r["claim"]: r["verdict"] for r in rows}
-    same = [r for r in budget if main.get(r.get("main_claim")) == r["verdict"]]
-    line.append(
-        f"**Twice the pretraining budget**: {len(same)} of {len(budget)} repeated verdicts unchanged."
-        if budget
-        else "**Twice the pretraining budget**: not run in this preset."
-    )
+    same = [r for r in judged if main.get(r.get("main_claim")) == r["verdict"]]
+    if judged:
+        budget_line = f"{len(same)} of {len(judged)} repeated verdicts unchanged."
+    elif budget:
+        budget_line = "exploratory only (fewer pretraining seeds than a verdict needs)."
+    else:
+        budget_line = "not run in this preset."
+    line.append(f"**More pretraining budget**: {budget_line}")
     return line
 
 

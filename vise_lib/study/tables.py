@@ -146,5 +146,8 @@ def budget_table(claims: list[dict]) -> pd.DataFrame:
             {"claim": c["main_claim"], "task": c["task"], "main run": f"{m['verdict']} ({m['diff']:+.1f})"},
         )
         r[point] = f"{c['verdict']} ({c['diff']:+.1f})"
-        r["same verdict"] = r.get("same verdict", True) and c["verdict"] == m["verdict"]
+        if c["verdict"] == "exploratory":
+            r.setdefault("same verdict", "—")
+        elif r.get("same verdict") in (None, "—", "yes"):
+            r["same verdict"] = "yes" if c["verdict"] == m["verdict"] else "NO"
     return pd.DataFrame(list(rows.values()))
