@@ -32,7 +32,8 @@ def ablated(tmp_path_factory):
 
 def test_result_is_typed_and_is_the_file(ablated):
     run, result, lines = ablated
-    assert result.points == ["nonvisual_only"] and lines == ["1 points, 1 score rows"]
+    assert result.points == ["nonvisual_only"] and lines[-1] == "1 points, 1 score rows"
+    assert len(lines) == 2 and lines[0].startswith("nonvisual_only: 1 variant(s) x 1 seed(s) in ")
     assert result.stage == AblationsConfig.from_params(CONFIG).to_params()
     assert set(result.information) == {"main run", "nonvisual_only"}
     assert {"nmi_poster", "cmi_excess"} <= set(result.information["main run"])
@@ -61,7 +62,13 @@ def test_tables_of_the_result(ablated):
     run, result, _ = ablated
     points = tables.ablation_points_table(result.rows)
     assert points.to_dict("records") == [
-        {"point": "nonvisual_only", "kind": "no-world", "variants": "vise", "pretraining seeds": [0]}
+        {
+            "point": "nonvisual_only",
+            "kind": "no-world",
+            "variants": "vise",
+            "pretraining seeds": [0],
+            "evidence": "exploratory",
+        }
     ]
     info = tables.label_information_table(result.information, result.points)
     assert list(info.index) == ["main run", "nonvisual_only"] and list(info.columns[:2]) == ["nmi_object", "ami_object"]

@@ -45,7 +45,7 @@ def summary(tmp_path_factory):
 
 def test_judges_the_claims_whose_backbones_ran(summary):
     _, result, lines = summary
-    assert lines == ["verdict rule: δ = 2.0 points, ε = 2.0 points, 200 bootstrap replicates"]
+    assert lines == ["verdict rule: δ = 2.0 points, ε = 2.0 points, at least 3 pretraining seeds, 200 bootstrap replicates"]
     judged = [(c["a"], c["b"], c["task"]) for c in result.claims]
     assert judged == [
         ("vise", "object", "emotion"),
@@ -66,9 +66,11 @@ def test_headline_numbers_are_the_claims_numbers(summary):
     emotion = result.headline[0]
     assert emotion["diff"] == pytest.approx(40, abs=5) and emotion["ci_low"] > 0 and emotion["verdict"] == "holds"
     words = result.sentences()
-    assert len(words) == len(result.headline) + len(result.claims)
-    for c, text in zip(result.headline, words, strict=False):  # the numbers in each Δ_eng sentence are its row's
-        assert c["task"] in text
+    assert len(words) == len(result.claims)  # one sentence per claim
+    by_claim = {c["claim"]: text for c, text in zip(result.claims, words, strict=True)}
+    for c in result.headline:  # the numbers in each Δ_eng sentence are its row's
+        text = by_claim[c["claim"]]
+        assert c["task"] in text and "credited to the engagement signal" in text
         assert all(f"{c[k]:+.1f}" in text for k in ("diff", "ci_low", "ci_high"))
 
 

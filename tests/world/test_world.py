@@ -209,12 +209,12 @@ def test_plots_return_figures(world):
 
 
 def test_the_stance_badge_sits_at_a_random_place_not_a_fixed_set_of_pixels():
-    from vise_lib.world.render import STANCE_BADGE, _badge
+    from vise_lib.world.render import STANCE_BADGE, paint_stance_badge
 
     n, px = 400, 24
     rng = np.random.default_rng(0)
     stance = rng.integers(0, 2, n)
-    img = _badge(np.zeros((n, px, px, 3), np.float32), rng, stance, 1.0)
+    img = paint_stance_badge(np.zeros((n, px, px, 3), np.float32), rng, stance, 1.0)
     painted = img.sum(-1) > 0
     side = round(px * STANCE_BADGE["px_fraction"])
     assert (painted.sum((1, 2)) == side * side).all()  # one square badge per image

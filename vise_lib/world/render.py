@@ -155,7 +155,7 @@ def _content(rng, content, px, hue_shift):
     return img * (1 - a) + fg[:, None, None, :] * a
 
 
-def _badge(img, rng, stance, stance_spread):
+def paint_stance_badge(img, rng, stance, stance_spread):
     """Paint the stance badge (a square of stance-dependent hue at a random position, the hues of
     the two stances overlapping)."""
     n, px = img.shape[:2]
@@ -193,7 +193,7 @@ def render_images(rng, lat, px, style_spread=1.0, stance_spread=1.0, pixel_noise
     """Float32 images in [0, 1], (N, px, px, 3), for latent arrays ``lat`` (``object`` =
     content, ``affect``, ``stance``); ``hue_shift`` rotates every content palette (turns)."""
     img = _content(rng, np.asarray(lat["object"]), px, hue_shift)
-    img = _badge(img, rng, np.asarray(lat["stance"]), stance_spread)
+    img = paint_stance_badge(img, rng, np.asarray(lat["stance"]), stance_spread)
     img = _grade(img, rng, np.asarray(lat["affect"]), style_spread)
     img += pixel_noise * rng.standard_normal(img.shape, dtype=F32)
     return np.clip(img, 0, 1).astype(F32)
