@@ -117,3 +117,30 @@ def test_param_groups_exempt_batchnorm_and_biases_only_when_asked():
     assert all(p.ndim > 1 for p in decay["params"])
     opt = torch.optim.SGD(param_groups(model, TrainConfig(decay_norm_bias=False)), lr=0.1, momentum=0.9)
     assert [g["weight_decay"] for g in opt.param_groups] == [5e-4, 0.0]
+
+
+def test_pretrain_on_worker_processes_trains_the_weights_of_the_in_process_path(tmp_path):
+    from vise_lib.pretrain.loop import pretrain
+
+    images, labels = _images(32), [np.random.default_rng(1).integers(0, 4, 32)]
+    cfg = TrainConfig(width=4, epochs=2, batch_size=8, device="cpu", num_threads=1, seed=3)
+    a = pretrain(images, labels, cfg, tmp_path / "a", progress=False)
+    src = ArraySource(images, labels, workers=2)
+    b = pretrain(src, src.label_sets, cfg, tmp_path / "b", progress=False)
+    assert a["rank_digests"] == b["rank_digests"] and a["steps"] == b["steps"] == 8
+
+
+def test_the_images_path_of_the_command_line_takes_worker_processes(tmp_path, capsys):
+    from conftest import train_args
+
+    from vise_lib.pretrain.cli import main
+
+    np.save(tmp_path / "x.npy", _images(32))
+    np.save(tmp_path / "y.npy", np.random.default_rng(1).integers(0, 4, 32))
+    flags = {"width": 4, "epochs": 1, "batch_size": 8, "device": "cpu", "num_threads": 1, "no_progress": True}
+    runs = [
+        main([*train_args(tmp_path / "x.npy", tmp_path / "y.npy", tmp_path / f"w{w}", **flags), "--workers", str(w)])
+        for w in (0, 2)
+    ]
+    capsys.readouterr()
+    assert runs[0]["completed"] and runs[0]["rank_digests"] == runs[1]["rank_digests"]
