@@ -33,7 +33,8 @@ rewritten after each, so a run cut short keeps what it measured. The steps, in o
    about a minute).
 
 The whole check keeps to ``--budget`` seconds (default 450: a rerun fits in 15 minutes of
-device time); an optional step that would not fit is skipped and says so. It ends with one line
+device time); an optional step that would not fit is skipped and says so, and at ``--budget``
++ 30 s (8 minutes) an alarm ends the check as failed, whatever is running. It ends with one line
 ``BENCH gpu key=value ...``. Anchors: NVIDIA's ResNet-50 AMP training reference is about 2,500
 img/s on one A100; our goal is ``e2e_img_s`` >= 3,000 on one H100.
 """
@@ -49,6 +50,7 @@ import json
 import math
 import os
 import platform
+import signal
 import subprocess
 import sys
 import tempfile
@@ -423,6 +425,8 @@ def run(args: argparse.Namespace) -> Results:
     say(f"python {platform.python_version()} ({sys.executable}), {'dry run' if args.dry_run else 'GPU check'}")
     installed = ensure_modules(Path(args.site))
     sys.path.insert(0, str(REPO))
+    if str(REPO) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):  # torch.distributed.run's processes
+        os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")]))
     import torch
     import torchvision
 
@@ -515,6 +519,14 @@ def main(argv: list[str] | None = None) -> int:
         )
     if args.compile is None:
         args.compile = not args.dry_run  # compiling on a CPU takes minutes
+
+    def over(_signum: int, _frame: object) -> None:
+        raise CheckFailed(
+            f"over the time limit ({args.budget + 30:.0f}s): the figures measured so far are in {args.out}"
+        )
+
+    previous = signal.signal(signal.SIGALRM, over)  # whatever hangs, the check ends inside budget + 30 s
+    signal.alarm(int(args.budget + 30))
     try:
         res = run(args)
     except CheckFailed as e:
@@ -526,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
         traceback.print_exc()
         print(f"GPU CHECK FAILED: {type(e).__name__}: {e}", flush=True)
         return 1
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
     say(f"done in {time.perf_counter() - T0:.0f}s; results in {args.out}")
     print(res.line(), flush=True)
     return 0

@@ -108,3 +108,11 @@ def test_photo_like_images_are_not_flat(check):
     for im in images:
         assert len(np.unique(im.reshape(-1, 3), axis=0)) > 1000  # gradients + noise: many colours
         assert np.abs(np.diff(im.astype(int), axis=1)).max() > 60  # hard edges
+
+
+def test_a_check_over_its_time_limit_ends_as_failed_keeping_what_it_measured(check, tmp_path, capsys):
+    out = tmp_path / "gpu.json"
+    assert check.main(["--dry-run", "--budget", "-29", "--out", str(out), "--site", str(tmp_path / "site")]) == 1
+    printed = capsys.readouterr().out
+    assert "GPU CHECK FAILED: over the time limit (1s)" in printed and "BENCH gpu" not in printed
+    assert json.loads(out.read_text())["values"]["device"] == "cpu"  # the figures of before the alarm
