@@ -66,8 +66,10 @@ gpu-wheels:
 ## make gpu-check: on a GPU machine, with its own python3 and torch (no venv): install what is missing
 ## from .whl/, measure the model, the loader and pretrain() end to end (benchmarks/gpu_check.py, < 8 min);
 ## results in $$OUT/gpu.json when OUT is set (a lent machine), else benchmarks/results/gpu.json
+## (GPU_CHECK_ARGS=--dry-run: the same steps on the CPU, tiny sizes; GPU_PYTHON: another interpreter)
+GPU_PYTHON ?= python3
 gpu-check:
-	python3 benchmarks/gpu_check.py --out "$${OUT:-benchmarks/results}/gpu.json"
+	$(GPU_PYTHON) benchmarks/gpu_check.py --out "$${OUT:-benchmarks/results}/gpu.json" $(GPU_CHECK_ARGS)
 
 # Headless Chromium for the screenshot tests (Debian's package).
 browser:

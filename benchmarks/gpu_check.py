@@ -423,6 +423,8 @@ class Results:
 def run(args: argparse.Namespace) -> Results:
     sz = Sizes.of(args.dry_run)
     say(f"python {platform.python_version()} ({sys.executable}), {'dry run' if args.dry_run else 'GPU check'}")
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("torchvision") is None:
+        raise CheckFailed(f"no torch/torchvision in {sys.executable}: the check runs on the machine's own torch")
     installed = ensure_modules(Path(args.site))
     sys.path.insert(0, str(REPO))
     if str(REPO) not in os.environ.get("PYTHONPATH", "").split(os.pathsep):  # torch.distributed.run's processes
