@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 KERNEL := vise-venv
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv book smoke test unit lint bench browser clean
+.PHONY: venv book smoke test unit lint bench gpu-wheels gpu-check browser clean
 
 venv: $(STAMP)
 
@@ -52,6 +52,24 @@ lint: venv
 ## make bench: every benchmark, one after another; results land in benchmarks/results/ (the book shows them)
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+## make gpu-wheels: download, for a GPU machine's own Python 3.12 (no network there), the wheels of the
+## modules the GPU check may find missing into .whl/ (git-ignored; it travels with the tree, ~24 MB)
+GPU_WHEELS := webdataset==1.0.2 braceexpand==0.1.7 tqdm==4.70.1 PyYAML==6.0.4 numpy==2.4.6 pillow==13.0.0
+gpu-wheels:
+	rm -rf .whl && mkdir -p .whl
+	$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m pip download --quiet --no-deps --only-binary=:all: \
+		--python-version 3.12 --implementation cp --platform manylinux_2_28_x86_64 \
+		--platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d .whl $(GPU_WHEELS)
+	@du -sh .whl
+
+## make gpu-check: on a GPU machine, with its own python3 and torch (no venv): install what is missing
+## from .whl/, measure the model, the loader and pretrain() end to end (benchmarks/gpu_check.py, < 8 min);
+## results in $$OUT/gpu.json when OUT is set (a lent machine), else benchmarks/results/gpu.json
+## (GPU_CHECK_ARGS=--dry-run: the same steps on the CPU, tiny sizes; GPU_PYTHON: another interpreter)
+GPU_PYTHON ?= python3
+gpu-check:
+	$(GPU_PYTHON) benchmarks/gpu_check.py --out "$${OUT:-benchmarks/results}/gpu.json" $(GPU_CHECK_ARGS)
 
 # Headless Chromium for the screenshot tests (Debian's package).
 browser:

@@ -34,6 +34,7 @@ from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.distributed import epoch_indices
 from vise_lib.pretrain.loop import batch_stream
+from vise_lib.pretrain.objectives import OBJECTIVES
 from vise_lib.pretrain.variants import training_set
 
 N_POSTS, PX, CLUSTERS, STEPS, ROUNDS, THREADS = 10_000, 32, 64, 24, 6, 2
@@ -58,8 +59,8 @@ def main() -> None:
     model = MultiHeadClassifier(build_backbone(cfg.arch, cfg.width), [CLUSTERS]).to(memory_format=fmt).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
-    def step(x, ys):
-        x = x.to(memory_format=fmt)
+    def step(x, ys):  # the loop's device step: normalize the uint8 batch (here on the CPU), then train
+        x = OBJECTIVES["classify"].finish(x, cfg).contiguous(memory_format=fmt)
         loss = F.cross_entropy(model(x)[0], ys[0])
         opt.zero_grad(set_to_none=True)
         loss.backward()

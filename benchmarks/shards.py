@@ -18,7 +18,7 @@ are printed too: on a noisy 2-core machine one lucky round of either moves ``rat
 points. Goal: loader_img_s >= 0.9 * memory_img_s. Also reports the decode-only rate of one core
 (``decode_img_s_per_core``: shards read and JPEG decoded with the loader's decoder, no
 training), and ``worker_img_s_per_core_224``: one core doing a loader worker's whole job
-(read, decode, join labels, crop + flip + normalize) on 512 posts at 224 px, the paper's size;
+(read, decode, join labels, crop + flip; normalizing is the training device's) on 512 posts at 224 px, the paper's size;
 the "Scaling to the paper" page uses both. Ends with exactly one line:
 
     BENCH shards loader_img_s=<float> memory_img_s=<float> ratio=<float> workers=<int> ...
@@ -43,6 +43,7 @@ from vise_lib.backbones.archs import MultiHeadClassifier, build_backbone
 from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import JPEG_QUALITY, ShardWriter, tar_samples
 from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.objectives import OBJECTIVES
 from vise_lib.pretrain.streaming import ShardSource
 
 N_POSTS, PX, PER_SHARD, CLUSTERS, STEPS, ROUNDS, THREADS = 4096, 64, 256, 64, 16, 8, 2
@@ -63,7 +64,7 @@ def _write(folder: Path, n: int = N_POSTS, px: int = PX) -> np.ndarray:
 
 def worker_rate_per_core(tmp: Path, px: int = PAPER_PX, n: int = 512) -> float:
     """img/s of one core doing a loader worker's whole job at ``px`` (shards read, JPEGs decoded,
-    labels joined, crop + flip + normalize with the paper preset's TrainConfig defaults)."""
+    labels joined, crop + flip (uint8) with the paper preset's TrainConfig defaults)."""
     ids = _write(tmp / f"s{px}", n, px)
     src = ShardSource(tmp / f"s{px}", [np.zeros(n, np.int64)], ids, workers=0)
     cfg, bs = TrainConfig(), 128
@@ -85,8 +86,9 @@ def main() -> None:
     model = MultiHeadClassifier(build_backbone(cfg.arch, cfg.width), [CLUSTERS]).to(memory_format=fmt).train()
     opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
-    def step(x, ys):
-        loss = F.cross_entropy(model(x.to(memory_format=fmt))[0], ys[0])
+    def step(x, ys):  # the loop's device step: normalize the uint8 batch (here on the CPU), then train
+        x = OBJECTIVES["classify"].finish(x, cfg).contiguous(memory_format=fmt)
+        loss = F.cross_entropy(model(x)[0], ys[0])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

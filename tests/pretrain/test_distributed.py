@@ -11,7 +11,14 @@ from conftest import torchrun_pretrain, train_args
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import load_backbone
-from vise_lib.pretrain.distributed import all_gather_objects, epoch_indices, rank_world, state_digest
+from vise_lib.pretrain.distributed import (
+    all_gather_objects,
+    epoch_indices,
+    rank_world,
+    resolve_device,
+    run_device,
+    state_digest,
+)
 
 
 def test_single_process_helpers():
@@ -56,3 +63,38 @@ def test_torchrun_two_ranks_identical_weights(tmp_path):
     ck = torch.load(tmp_path / "run" / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert ck["data"]["world_size"] == 2
     assert load_backbone(tmp_path / "run" / "backbone.pt", "small_resnet", width=4) is not None
+
+
+@pytest.mark.parametrize(
+    ("requested", "local_rank", "distributed", "cuda", "want"),
+    [
+        ("cuda:0", 3, True, True, "cuda:3"),  # torchrun: --device cuda:0 must not put every rank on GPU 0
+        ("cuda", 1, True, True, "cuda:1"),
+        ("cuda:5", 2, True, True, "cuda:2"),
+        ("auto", 7, True, True, "cuda:7"),
+        ("auto", 0, False, True, "cuda"),  # one process: the current GPU
+        ("cuda:1", 0, False, True, "cuda:1"),  # one process keeps the GPU it names
+        ("auto", 3, True, False, "cpu"),
+        ("cpu", 3, True, True, "cpu"),
+    ],
+)
+def test_each_rank_binds_to_its_local_rank(requested, local_rank, distributed, cuda, want):
+    assert resolve_device(requested, local_rank, distributed, cuda) == torch.device(want)
+
+
+def test_cuda_asked_for_without_a_gpu_is_an_error():
+    with pytest.raises(ValueError, match="no CUDA device"):
+        resolve_device("cuda:0", 0, False, False)
+    with pytest.raises(ValueError, match="'tpu'"):
+        resolve_device("tpu", 0, False, True)
+
+
+def test_run_device_reads_local_rank_from_the_torchrun_environment(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setenv("LOCAL_RANK", "2")
+    monkeypatch.setenv("RANK", "6")
+    monkeypatch.setenv("WORLD_SIZE", "8")
+    assert run_device("cuda:0") == torch.device("cuda", 2)
+    monkeypatch.setenv("WORLD_SIZE", "1")
+    monkeypatch.setenv("LOCAL_RANK", "0")
+    assert run_device("cuda:0") == torch.device("cuda", 0) and run_device("cpu") == torch.device("cpu")

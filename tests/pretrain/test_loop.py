@@ -116,6 +116,9 @@ def test_config_validation():
         {"augment": "yes"},
         {"device": "tpu"},
         {"ckpt_every": -1},
+        {"crop": "centre"},
+        {"compile": "yes"},
+        {"decay_norm_bias": 1},
     ]
     for params in bad:
         with pytest.raises(ValueError, match=next(iter(params))):

@@ -15,6 +15,7 @@ import torch
 
 from vise_lib.engagement.shards import ShardWriter
 from vise_lib.pretrain.config import TrainConfig
+from vise_lib.pretrain.objectives import OBJECTIVES
 from vise_lib.pretrain.sources import ArraySource, DataSource, batch_stream, open_source
 from vise_lib.pretrain.streaming import ShardSource
 
@@ -54,7 +55,10 @@ def _digest(source: DataSource, case) -> str:
     h = hashlib.sha1()
     for x, ys in source.batches(epoch, start, steps, batch, cfg, objective, rank, world):
         if objective == "classify":
-            h.update(x.numpy().tobytes())
+            # the source sends uint8 (channels_last bytes); the loop normalizes it on the device
+            # with the objective's finish: that normalized batch is what the digests pin
+            assert x.dtype == torch.uint8 and x.is_contiguous(memory_format=torch.channels_last)
+            h.update(OBJECTIVES[objective].finish(x, cfg).numpy().tobytes())
         for y in ys:
             h.update(y.numpy().tobytes())
     return h.hexdigest()

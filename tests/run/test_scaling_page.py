@@ -115,3 +115,37 @@ def test_an_old_shards_result_without_the_mean_ratio_still_renders():
 def test_the_stated_schedule_is_the_paper_presets():
     cfg = yaml.safe_load((REPO / "configs" / "paper.yml").read_text())
     assert cfg["pretrain"]["train"]["epochs"] == EPOCHS and cfg["ingest"]["image_size"] == PAPER_PX
+
+
+def test_the_gpu_checks_rates_are_shown_and_the_end_to_end_one_is_used():
+    gpu = _bench(
+        "gpu",
+        model_img_s=3900.0,
+        e2e_img_s=3150.0,
+        loader_img_s_per_worker=420.0,
+        loader_img_s=6000.0,
+        workers=15,
+        gpus=1,
+        compiled_model_img_s=4300.0,
+        device="NVIDIA_H100",
+    )
+    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, gpu]))
+    assert ctx.gpu_measured and ctx.gpu_img_s == 3150.0  # end to end, not the step alone
+    page = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, gpu]))
+    rates, _ = _tables(page)
+    for value in ("3,900.0", "3,150.0", "420.0", "6,000.0", "4,300.0"):
+        assert _row(rates, value)[-1] == "measured (NVIDIA_H100)" or "machine" in _row(rates, value)[-1]
+    assert "No GPU rate has been measured" not in page and "it has not run on a GPU yet" not in page
+
+
+@pytest.mark.parametrize("records", [[], [NO_GPU], [_bench("gpu", model_img_s=12.0, gpus=0, device="cpu")]])
+def test_without_a_gpu_measurement_the_page_says_so_plainly(records):
+    b = benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, *records])
+    ctx = scaling_context(b)
+    assert not ctx.gpu_measured and ctx.gpu_img_s == 3000.0
+    page = scaling_page(b)
+    assert "**No GPU rate has been measured in this project**" in page
+    assert ("there is no\n`benchmarks/results/gpu.json`" in page) == (not records)
+    rates, _ = _tables(page)
+    assert _row(rates, "3,000.0")[-1].startswith("stated")
+    assert not any(r[-1].startswith("measured (") for r in rates)

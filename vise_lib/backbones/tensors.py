@@ -9,6 +9,8 @@ are no per-sample PIL transforms: at 32 px on a few CPU cores they would dominat
 from __future__ import annotations
 
 import contextlib
+import functools
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -71,6 +73,25 @@ def normalized(x_uint8: torch.Tensor) -> torch.Tensor:
     return normalize(x_uint8.float().div_(255.0)).contiguous()
 
 
+@functools.lru_cache(maxsize=16)
+def _stats(device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
+    view = (1, 3, 1, 1)
+    return (
+        torch.tensor(MEAN, dtype=dtype, device=device).view(view),
+        torch.tensor(STD, dtype=dtype, device=device).view(view),
+    )
+
+
+def normalized_as_is(x_uint8: torch.Tensor) -> torch.Tensor:
+    """A uint8 ``(N, 3, H, W)`` tensor as a normalized float32 one in the same memory layout
+    (channels_last stays channels_last), on its own device: what the pretraining loop does on
+    the GPU to the uint8 batches its loader sends. Value for value equal to :func:`normalized`
+    (the same elementwise float32 arithmetic in the same order); the mean and std tensors are
+    made once per device (no host-to-device copy a step)."""
+    mean, std = _stats(x_uint8.device, torch.float32)
+    return x_uint8.float().div_(255.0).sub_(mean).div_(std)
+
+
 def to_tensor(images_uint8: np.ndarray) -> torch.Tensor:
     """Convert uint8 images ``(N, H, W, 3)`` to a normalized float32 tensor ``(N, 3, H, W)``."""
     return normalized(as_nchw(images_uint8))
@@ -82,6 +103,7 @@ def augment(
     pad: int = 4,
     flip: bool = True,
     padding_mode: str = "reflect",
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> torch.Tensor:
     """Random crop (pad, then crop back at a random offset per image) and horizontal flip.
 
@@ -97,6 +119,8 @@ def augment(
         flip: flip each image left-right with probability 1/2.
         padding_mode: ``"reflect"`` or ``"zeros"`` (zero in normalized space, i.e. the mean
             colour; float batches only).
+        memory_format: the output's layout (``torch.channels_last``: NHWC bytes, what a GPU
+            step wants; the values do not depend on it).
     """
     if not isinstance(batch, torch.Tensor) or batch.dim() != 4:
         raise ValueError(f"batch must be a (B, C, H, W) tensor, got {getattr(batch, 'shape', type(batch))}")
@@ -112,13 +136,13 @@ def augment(
     if padding_mode == "zeros" and pad and not batch.is_floating_point():
         raise ValueError("padding_mode 'zeros' means the mean colour of a normalized batch: augment a float one")
     if b == 0:
-        return batch.contiguous()
+        return batch.contiguous(memory_format=memory_format)
     # the draws, in this order: crop offsets, then flips (the results depend on it)
     offsets = torch.randint(0, 2 * pad + 1, (2, b), generator=generator).to(batch.device) if pad > 0 else None
     mask = (torch.rand(b, generator=generator) < 0.5).to(batch.device) if flip else None
     if offsets is None:
         out = batch if mask is None else torch.where(mask[:, None, None, None], batch.flip(3), batch)
-        return out.contiguous()
+        return out.contiguous(memory_format=memory_format)
     rows = offsets[0][:, None] + torch.arange(h, device=batch.device)  # (B, H), in padded coordinates
     cols = offsets[1][:, None] + torch.arange(w, device=batch.device)  # (B, W)
     if padding_mode == "reflect":  # no padded copy: the rows and columns the padding would mirror
@@ -133,7 +157,44 @@ def augment(
     hs, ws = source.shape[2:]
     at = (torch.arange(b, device=batch.device)[:, None, None] * hs + rows[:, :, None]) * ws + cols[:, None, :]
     out = pixels.index_select(0, at.reshape(-1)).view(b, h, w, -1).permute(0, 3, 1, 2)
-    return out.contiguous()
+    return out.contiguous(memory_format=memory_format)  # NHWC already: channels_last costs no copy
+
+
+def resized_crop_flip(
+    x: torch.Tensor,
+    g: torch.Generator,
+    scale: tuple[float, float] = (0.25, 1.0),
+    ratio: tuple[float, float] = (3 / 4, 4 / 3),
+    memory_format: torch.memory_format = torch.contiguous_format,
+) -> torch.Tensor:
+    """Random resized crop (area fraction in ``scale``, aspect in ``ratio``) and flip, per image.
+
+    The crop box is resized back to the input size by nearest-neighbour sampling, vectorized
+    over the batch as one gather (at 32 px this costs a fraction of bilinear ``grid_sample``),
+    so it works on uint8 batches as on float ones; the output keeps the input size, in
+    ``memory_format``. A crop of the full image is the image (or its mirror). With
+    ``scale=(0.08, 1.0)`` this is torchvision's ``RandomResizedCrop`` box distribution
+    (one draw, no retries) with nearest-neighbour instead of bilinear resizing.
+    """
+    b, _, hgt, wid = x.shape
+
+    def uniform(lo: float, hi: float) -> torch.Tensor:
+        return lo + (hi - lo) * torch.rand(b, generator=g)
+
+    area = uniform(*scale)
+    log_r = uniform(math.log(ratio[0]), math.log(ratio[1]))
+    cw = (torch.sqrt(area * torch.exp(log_r)) * wid).round().clamp(1, wid).long()  # crop size in pixels
+    ch = (torch.sqrt(area / torch.exp(log_r)) * hgt).round().clamp(1, hgt).long()
+    left = (torch.rand(b, generator=g) * (wid - cw + 1)).long()
+    top = (torch.rand(b, generator=g) * (hgt - ch + 1)).long()
+    flip = torch.rand(b, generator=g) < 0.5
+    rows = top[:, None] + ((torch.arange(hgt) + 0.5)[None] * ch[:, None] / hgt).long()  # (B, H)
+    cols = left[:, None] + ((torch.arange(wid) + 0.5)[None] * cw[:, None] / wid).long()  # (B, W)
+    cols = torch.where(flip[:, None], cols.flip(1), cols)
+    dev = x.device
+    bidx = torch.arange(b, device=dev)[:, None, None]
+    out = x.permute(0, 2, 3, 1)[bidx, rows.to(dev)[:, :, None], cols.to(dev)[:, None, :]]  # (B, H, W, C)
+    return out.permute(0, 3, 1, 2).contiguous(memory_format=memory_format)
 
 
 def _mirror(i: torch.Tensor, n: int) -> torch.Tensor:

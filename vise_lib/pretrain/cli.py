@@ -14,9 +14,12 @@ Examples::
     # straight from WebDataset shards (no images.npy), pseudo labels joined by post id
     python -m vise_lib.pretrain --shards ingest/shards --labels-npz labels/labels.npz --out runs/x/vise
     # ResNet-50 at 224 px on 8 GPUs: DDP + DistributedSampler, bf16 autocast, channels_last
+    # (linear LR scaling: lr 0.1 x global batch / 256 = 0.8 at 2048; RandomResizedCrop; no weight
+    # decay on BatchNorm and biases; loader worker processes: the cores per rank less one)
     torchrun --standalone --nproc_per_node=8 -m vise_lib.pretrain --images posts224.npy \\
         --labels pseudo.npy --out runs/paper/vise --arch resnet50 --batch-size 2048 --lr 0.8 \\
-        --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --pad 28 --ckpt-every 1000 --prefetch 2 --resume
+        --epochs 30 --warmup-epochs 2 --weight-decay 1e-4 --crop resized --decay-norm-bias false \\
+        --ckpt-every 1000 --resume
     # the same from shards: each rank and loader worker reads its own shards
     torchrun --standalone --nproc_per_node=8 -m vise_lib.pretrain --shards shards224 \
         --labels-npz labels.npz --workers 6 --out runs/paper/vise --arch resnet50 --batch-size 2048 ...
@@ -37,6 +40,7 @@ from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.pretrain.loop import pretrain
 from vise_lib.pretrain.objectives import CHOICES, OBJECTIVES
+from vise_lib.pretrain.sources import ArraySource, DataSource, default_workers
 from vise_lib.pretrain.streaming import DEFAULT_BUFFER, ShardSource
 
 
@@ -89,7 +93,8 @@ def parser() -> argparse.ArgumentParser:
         "--workers",
         type=int,
         default=None,
-        help="with --shards: loader workers per process (default: the cores but one, shared by the ranks)",
+        help="loader worker processes per training process (default: the cores per rank less one; with "
+        "--images on the CPU 0, batches prepared in the training process)",
     )
     p.add_argument("--shuffle-buffer", type=int, default=DEFAULT_BUFFER, help="with --shards: samples per worker")
     p.add_argument(
@@ -156,13 +161,19 @@ def main(argv: list[str] | None = None) -> dict:
                 if a.labels_npz is None
                 else ShardSource.from_labels_npz(a.shards, a.labels_npz, tuple(a.label_key or ("label",)), **kw)
             )
-            images: ShardSource | np.ndarray = source
+            images: DataSource | np.ndarray = source
             labels = source.label_sets
         else:
             if a.labels_npz is not None:
                 raise ValueError("--labels-npz goes with --shards; with --images pass --labels")
             images = _load(a.images, "images", mmap=True)
             labels = None if a.labels is None else [_load(path, "labels", mmap=False) for path in a.labels]
+            workers = a.workers
+            if workers is None:  # a GPU run needs loader processes to keep up; a CPU run needs its cores
+                workers = default_workers() if D.run_device(cfg.device).type == "cuda" else 0
+            if workers:  # the memory-mapped array is shared with the forked workers, not copied
+                images = ArraySource(images, labels, workers=workers)
+                labels = images.label_sets
         started = D.init_from_env(cfg.device)
         res = pretrain(
             images,

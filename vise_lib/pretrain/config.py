@@ -12,6 +12,8 @@ import numpy as np
 
 from vise_lib.backbones.archs import ARCHS
 
+CROPS = ("pad", "resized")  # TrainConfig.crop: pad-and-crop, RandomResizedCrop
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -20,7 +22,14 @@ class TrainConfig:
     ``ckpt_every`` is in steps (0: checkpoint only at the end of each epoch);
     ``num_threads`` 0 leaves torch's default (bit-identical results need the same thread
     count); ``device`` is ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda[:i]"``;
-    ``width``/``blocks`` only shape ``small_resnet``; ``pad`` is the random-crop padding;
+    ``width``/``blocks`` only shape ``small_resnet``; ``crop`` is how ``augment`` crops:
+    ``"pad"`` (pad by ``pad`` pixels, crop back at a random offset: the CPU study at 24-32 px) or
+    ``"resized"`` (RandomResizedCrop: area 8-100 %, aspect 3/4-4/3, resized back by
+    nearest-neighbour sampling: the 224 px recipe); ``pad`` is the pad-and-crop padding;
+    ``decay_norm_bias`` False exempts BatchNorm weights and every bias (the 1-D parameters)
+    from weight decay, as the ResNet-50 references do (True, the default, decays everything:
+    the CPU study's setting); ``compile`` wraps the model in ``torch.compile`` (opt-in: it
+    compiles for a minute before the first step, then runs faster on a GPU);
     ``bf16`` enables bf16 autocast on CUDA (ignored on CPU); ``prefetch`` is how many batches
     a background thread prepares ahead (0: inline, the default: on a 2-core CPU the thread
     competes with the training step, see ``benchmarks/loader.py``; on a GPU, 2 overlaps the two).
@@ -41,7 +50,10 @@ class TrainConfig:
     weight_decay: float = 5e-4
     warmup_epochs: float = 0.5
     augment: bool = True
+    crop: str = "pad"
     pad: int = 4
+    decay_norm_bias: bool = True
+    compile: bool = False
     channels_last: bool = True
     bf16: bool = True
     seed: int = 0
@@ -90,6 +102,7 @@ class TrainConfig:
             (self.lr > 0, f"lr must be > 0, got {self.lr}"),
             (self.momentum < 1, f"momentum must be in [0, 1), got {self.momentum}"),
             (dev_ok, f"device must be 'auto', 'cpu' or 'cuda[:i]', got {self.device!r}"),
+            (self.crop in CROPS, f"crop must be one of {CROPS}, got {self.crop!r}"),
         ):
             if not ok:
                 raise ValueError(f"TrainConfig.{what}")

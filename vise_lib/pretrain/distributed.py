@@ -29,6 +29,35 @@ def env_rank_world() -> tuple[int, int, int]:
     return rank, world, local
 
 
+def resolve_device(requested: str, local_rank: int, distributed: bool, cuda_available: bool) -> torch.device:
+    """The device a process trains on, for ``TrainConfig.device`` ``requested``.
+
+    ``"cpu"`` is the CPU. ``"auto"`` is CUDA when ``cuda_available``, else the CPU. A CUDA run
+    of several processes (``distributed``: ``torchrun`` with ``WORLD_SIZE`` > 1) always binds
+    each process to GPU ``local_rank``, whatever index ``requested`` names (``--device cuda:0``
+    under ``torchrun`` must not put every rank on GPU 0; each process sees all the machine's
+    GPUs). A single process keeps the index it asked for (``"cuda"``: the current GPU). CUDA
+    asked for without one raises ``ValueError`` (never a silent CPU run).
+    """
+    if requested == "cpu" or (requested == "auto" and not cuda_available):
+        return torch.device("cpu")
+    if requested != "auto" and not requested.startswith("cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda[:i]', got {requested!r}")
+    if not cuda_available:
+        raise ValueError(f"device {requested!r} asked for, but torch sees no CUDA device")
+    if distributed:
+        return torch.device("cuda", local_rank)
+    return torch.device("cuda" if requested == "auto" else requested)
+
+
+def run_device(requested: str) -> torch.device:
+    """:func:`resolve_device` for this process: ``LOCAL_RANK`` and ``WORLD_SIZE`` from the
+    ``torchrun`` environment (or the process group), CUDA as torch sees it."""
+    _, env_world, local_rank = env_rank_world()
+    distributed = max(env_world, rank_world()[1]) > 1
+    return resolve_device(requested, local_rank, distributed, torch.cuda.is_available())
+
+
 def init_from_env(device: str = "auto") -> bool:
     """Start the default process group when launched by ``torchrun`` with more than one process.
 
@@ -41,7 +70,7 @@ def init_from_env(device: str = "auto") -> bool:
     _, world, local_rank = env_rank_world()
     if world <= 1:
         return False
-    cuda = torch.cuda.is_available() and (device == "auto" or device.startswith("cuda"))
+    cuda = resolve_device(device, local_rank, True, torch.cuda.is_available()).type == "cuda"
     if cuda:
         torch.cuda.set_device(local_rank)
     dist.init_process_group(backend="nccl" if cuda else "gloo")

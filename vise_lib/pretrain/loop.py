@@ -9,7 +9,12 @@ loop owns everything else: SGD with momentum and a per-step cosine schedule afte
 warmup, the log, the result. Every random draw is a pure function of ``(seed, epoch)``
 (shuffling) or ``(seed, step, rank)`` (augmentation), so a run stopped at any checkpoint and
 resumed gives bit-identical weights on CPU (same thread count). On CUDA the step runs under
-bf16 autocast with channels_last tensors. Under ``torchrun`` the model is wrapped in
+bf16 autocast with channels_last tensors and ``cudnn.benchmark``; the sources send uint8
+batches in pinned memory, which :mod:`vise_lib.pretrain.feed` copies (images and labels,
+``non_blocking``, one batch ahead on a side stream) and normalizes on the GPU; each process
+trains on GPU ``LOCAL_RANK`` (:func:`vise_lib.pretrain.distributed.resolve_device`).
+``TrainConfig.compile`` wraps the model in ``torch.compile``; ``decay_norm_bias`` False leaves
+BatchNorm weights and biases out of weight decay. Under ``torchrun`` the model is wrapped in
 ``DistributedDataParallel`` and each epoch is sharded by ``DistributedSampler``
 (see :mod:`vise_lib.pretrain.distributed`); ``batch_size`` is the global batch. Also a script:
 ``python -m vise_lib.pretrain`` (see :mod:`vise_lib.pretrain.cli`).
@@ -35,12 +40,13 @@ from vise_lib.backbones.tensors import to_tensor
 from vise_lib.io import atomic_write
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, lr_at
+from vise_lib.pretrain.feed import on_device
 from vise_lib.pretrain.objectives import check_settings, resolve_objective
 from vise_lib.pretrain.objectives.base import Objective
 from vise_lib.pretrain.resume import Checkpoints, LoopState, run_identity
 from vise_lib.pretrain.sources import DataSource, batch_stream, open_source
 
-__all__ = ["TrainConfig", "batch_stream", "lr_at", "pretrain"]
+__all__ = ["TrainConfig", "batch_stream", "lr_at", "param_groups", "pretrain"]
 
 
 def _write_log(path: Path, history: list[dict]) -> None:
@@ -223,18 +229,28 @@ def _holdout_accuracy(job: _Job, model, device: torch.device, fmt: torch.memory_
     return [] if hits is None else [float(h) / n for h in hits]
 
 
-def _device(cfg: TrainConfig, world: int) -> torch.device:
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
-    if dev == "cuda" and world > 1:
-        dev = f"cuda:{D.env_rank_world()[2]}"
-    return torch.device(dev)
+def param_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """The optimizer's parameter groups: one with ``cfg.weight_decay`` for every parameter, or,
+    when ``cfg.decay_norm_bias`` is False, the 1-D parameters (BatchNorm weights and biases,
+    every bias) in a second group without weight decay, as torchvision's and NVIDIA's ResNet-50
+    recipes train them. The order of the parameters within a group is the model's."""
+    params = list(model.parameters())
+    if cfg.decay_norm_bias:
+        return [{"params": params, "weight_decay": cfg.weight_decay}]
+    decay = [p for p in params if p.ndim > 1]
+    plain = [p for p in params if p.ndim <= 1]
+    return [{"params": decay, "weight_decay": cfg.weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
 
 def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone is saved)
     cfg, obj, source, objective = job.cfg, job.obj, job.source, job.obj.name
     log_path, bb_path = job.out / "log.jsonl", job.out / "backbone.pt"
     (rank, world), main = D.rank_world(), D.is_main()
-    device = _device(cfg, world)
+    device = D.run_device(cfg.device)
+    if device.type == "cuda":
+        if device.index is not None:
+            torch.cuda.set_device(device)  # the side stream, pinned copies and NCCL all use this GPU
+        torch.backends.cudnn.benchmark = True  # fixed shapes: the fastest convolution algorithms
     fmt = training_memory_format(model, device, cfg.channels_last)  # channels_last where safe: faster on CPU too
     model.to(device, memory_format=fmt)
     net = (
@@ -242,9 +258,11 @@ def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone i
         if world == 1
         else DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     )
+    if cfg.compile:
+        net = torch.compile(net)
     plan = _Schedule.of(len(source), cfg, obj.epochs(cfg), world)
     spe = plan.per_epoch
-    opt = torch.optim.SGD(model.parameters(), lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    opt = torch.optim.SGD(param_groups(model, cfg), lr=cfg.lr, momentum=cfg.momentum)
     heads = obj.heads(model, cfg)
     data_id = {
         "n_images": len(source),
@@ -291,9 +309,13 @@ def _train(job: _Job, model) -> dict:  # model: the objective's (its .backbone i
     for epoch in range(step // spe, plan.epochs):
         mark = time.perf_counter()
         # a resumed run continues at data_position: batch step - epoch * spe of the epoch
-        batches = source.batches(epoch, step - epoch * spe, spe, plan.batch, cfg, objective, rank, world)
+        batches = on_device(
+            source.batches(epoch, step - epoch * spe, spe, plan.batch, cfg, objective, rank, world),
+            device,
+            fmt,
+            lambda x: obj.finish(x, cfg),
+        )
         for x, ys in batches:
-            x, ys = x.to(device, memory_format=fmt, non_blocking=True), [y.to(device) for y in ys]
             lr = lr_at(step, plan.total, plan.warmup, cfg.lr)
             for group in opt.param_groups:
                 group["lr"] = lr

@@ -6,8 +6,10 @@ so the paper preset trains from the shards :mod:`vise_lib.engagement.shards` wri
 interface, as the in-memory :class:`~vise_lib.pretrain.sources.ArraySource` is; for each epoch it
 builds a ``webdataset`` pipeline (tar samples → ``shuffle`` buffer → JPEG/PNG decoding) per
 loader worker and reads it through ``webdataset.WebLoader``. The objective
-prepares (normalizes, augments) each batch in the worker that decoded it, exactly as on the
-array path (same per-step generator), so none of that work sits between training steps.
+prepares (crops and flips, as uint8) each batch in the worker that decoded it, exactly as on the
+array path (same per-step generator), so none of that work sits between training steps; the
+uint8 batches reach the training process through shared memory (pinned memory on a CUDA run)
+and are normalized on the training device.
 
 The order is a pure function of ``(seed, epoch, rank)`` and the worker count, which is what makes
 DDP and resuming exact:
@@ -41,7 +43,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -53,15 +54,7 @@ from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import shard_paths, tar_samples
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
-from vise_lib.pretrain.sources import DataSource, Span
-
-
-def default_workers() -> int:
-    """Loader workers per process: the cores but one (left to the training step), shared by the
-    ``LOCAL_WORLD_SIZE`` processes ``torchrun`` starts on this machine; 1 to 8."""
-    local = int(os.environ.get("LOCAL_WORLD_SIZE", "1") or 1)
-    return max(1, min(8, ((os.cpu_count() or 2) - 1) // max(local, 1)))
-
+from vise_lib.pretrain.sources import DataSource, Span, default_workers, one_thread, pins
 
 DEFAULT_BUFFER = 2000  # samples in each worker's shuffle buffer (encoded bytes: ~10 KB each at 224 px JPEG)
 IMAGE_KEYS = ("jpg", "jpeg", "png")
@@ -182,7 +175,8 @@ class ShardSource(DataSource):
                 spec,
                 batch_size=None,
                 num_workers=n_workers,
-                worker_init_fn=_one_thread,
+                worker_init_fn=one_thread,
+                pin_memory=pins(cfg),
                 persistent_workers=n_workers > 0,  # kept for the next epoch: see the module doc
                 prefetch_factor=4 if n_workers else None,
             )
@@ -208,10 +202,6 @@ class ShardSource(DataSource):
         """Stop the loader workers kept between epochs (the source stays usable: the next
         :meth:`batches` starts new ones)."""
         self._pool = self._active = None  # the last reference to the loader: its iterator stops the workers
-
-
-def _one_thread(_worker_id: int) -> None:
-    torch.set_num_threads(1)  # decoding workers must not compete with the training step's threads
 
 
 def _image_bytes(sample: dict) -> bytes:

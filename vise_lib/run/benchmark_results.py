@@ -85,15 +85,37 @@ class ShardsRates:
 
 @dataclass(frozen=True)
 class GpuRates:
-    """``benchmarks/gpu.py``: ResNet-50 training on one GPU, or ``skipped`` (no CUDA device)."""
+    """``benchmarks/gpu_check.py`` (``make gpu-check``; before it ``benchmarks/gpu.py``, which
+    stored ``model_img_s`` only): ResNet-50 224 px bf16 training rates on a GPU machine, or
+    ``skipped`` (an old record of a machine without CUDA). ``model_img_s``: the training step
+    on tensors already on the GPU; ``e2e_img_s``: ``pretrain()`` fed by the shard loader, the
+    steady epochs; ``loader_img_s_per_worker`` / ``loader_img_s``: the loader alone with one /
+    ``workers`` worker processes; ``multi_gpu_img_s`` on ``ranks`` GPUs (``scaling``: its
+    fraction of linear); ``compiled_model_img_s``: the step under ``torch.compile``."""
 
     skipped: str | None = None
     model_img_s: float | None = None
     device: str = "GPU"
+    gpus: int | None = None
+    e2e_img_s: float | None = None
+    e2e_first_epoch_img_s: float | None = None
+    loader_img_s_per_worker: float | None = None
+    loader_img_s: float | None = None
+    workers: int | None = None
+    multi_gpu_img_s: float | None = None
+    ranks: int | None = None
+    scaling: float | None = None
+    compiled_model_img_s: float | None = None
 
     @property
     def measured(self) -> bool:
-        return self.model_img_s is not None
+        """A rate measured on a GPU (not a skip, not a CPU dry run)."""
+        return self.model_img_s is not None and self.device != "cpu" and self.gpus != 0
+
+    @property
+    def training_img_s(self) -> float | None:
+        """The rate a training run gets: end to end when measured, else the model's own."""
+        return self.e2e_img_s if self.e2e_img_s is not None else self.model_img_s
 
 
 # benchmark name -> the dataclass its figures are read into

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from vise_lib.backbones.tensors import as_nchw, augment, normalized
+from vise_lib.backbones.tensors import as_nchw, augment, normalized_as_is, resized_crop_flip
 from vise_lib.config import StageConfig
 from vise_lib.pretrain.config import TrainConfig
 
@@ -63,9 +63,23 @@ class Objective:
         raise NotImplementedError
 
     def prepare(self, images_u8: np.ndarray, g: torch.Generator, cfg: TrainConfig) -> torch.Tensor:
-        """A normalized float batch from uint8 ``(B, H, W, 3)`` images (crop + flip if ``cfg.augment``)."""
-        x = as_nchw(images_u8)
-        return normalized(augment(x, g, pad=cfg.pad) if cfg.augment else x)  # crop + flip the uint8 pixels
+        """The batch a loader worker sends: uint8 ``(B, H, W, 3)`` images as a uint8
+        ``(B, 3, H, W)`` tensor in channels_last memory (NHWC bytes: a quarter of a float
+        batch through shared memory and over PCIe), cropped and flipped if ``cfg.augment``
+        (``cfg.crop``: pad-and-crop or RandomResizedCrop; moving uint8 pixels is the cheapest
+        place for either). :meth:`finish` normalizes it on the training device."""
+        x, cl = as_nchw(images_u8), torch.channels_last
+        if not cfg.augment:
+            return x.contiguous(memory_format=cl)
+        if cfg.crop == "resized":
+            return resized_crop_flip(x, g, scale=(0.08, 1.0), memory_format=cl)
+        return augment(x, g, pad=cfg.pad, memory_format=cl)
+
+    def finish(self, x: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+        """A prepared batch, already on the training device, as the model's float input: a
+        uint8 one normalized there (same values as normalizing in the worker: exact
+        elementwise float32 arithmetic), anything else (SimCLR's float views) as is."""
+        return normalized_as_is(x) if x.dtype == torch.uint8 else x
 
     def loss(self, outs: Any, ys: list[torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor, int]:
         """``(loss, hits per head, samples in the batch)`` for the model outputs ``outs``.
