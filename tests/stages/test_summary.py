@@ -45,7 +45,9 @@ def summary(tmp_path_factory):
 
 def test_judges_the_claims_whose_backbones_ran(summary):
     _, result, lines = summary
-    assert lines == ["verdict rule: δ = 2.0 points, ε = 2.0 points, at least 3 pretraining seeds, 200 bootstrap replicates"]
+    assert lines == [
+        "verdict rule: δ = 2.0 points, ε = 2.0 points, at least 3 pretraining seeds, 200 bootstrap replicates"
+    ]
     judged = [(c["a"], c["b"], c["task"]) for c in result.claims]
     assert judged == [
         ("vise", "object", "emotion"),
