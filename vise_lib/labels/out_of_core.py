@@ -39,7 +39,7 @@ import argparse
 import pickle
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -167,14 +167,7 @@ def pseudo_labels_out_of_core(
                 with np.load(f.with_suffix(".posts.npz")) as z:
                     yield z[key]
 
-    arrays = {
-        "label": (np.dtype(np.int64), parts("label")),
-        "image_index": (np.dtype(np.int64), parts("image_index")),
-        "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
-        "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
-    }
-    write_npz_streaming(out / "labels.npz", n, arrays, centroids=km["centroids"])
-    atomic_write(out / "pseudo.npy", lambda fh: write_npy_stream(fh, np.int64, (n,), parts("label")))
+    write_labels(out, n, (widths[0], widths[1]), parts, km["centroids"])
     summary = {
         "n_posts": n,
         "n_clusters": n_clusters,
@@ -187,6 +180,21 @@ def pseudo_labels_out_of_core(
     }
     write_json(out / "out_of_core.json", summary)
     return summary
+
+
+def write_labels(
+    out: Path, n: int, widths: tuple[int, int], parts: Callable[[str], Iterator[np.ndarray]], centroids: np.ndarray
+) -> None:
+    """``out/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``: ``parts(key)`` yields
+    each chunk's column; ``widths``: the longest post id and image path) and ``out/pseudo.npy``."""
+    arrays = {
+        "label": (np.dtype(np.int64), parts("label")),
+        "image_index": (np.dtype(np.int64), parts("image_index")),
+        "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
+        "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
+    }
+    write_npz_streaming(out / "labels.npz", n, arrays, centroids=centroids)
+    atomic_write(out / "pseudo.npy", lambda fh: write_npy_stream(fh, np.int64, (n,), parts("label")))
 
 
 def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
@@ -209,28 +217,27 @@ def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
     return atomic_write(path, write)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m vise_lib.labels.out_of_core --manifest clean.jsonl --out DIR --n-clusters K``."""
-    from vise_lib.engagement.reader import ManifestReader
-
-    p = argparse.ArgumentParser(
-        prog="vise labels", description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks"
-    )
-    p.add_argument("--manifest", required=True, help="manifest (e.g. the ingested manifest.jsonl)")
-    p.add_argument("--out", required=True, help="output folder (labels.npz, pseudo.npy, phi/)")
+def add_labels_args(p: argparse.ArgumentParser) -> None:
+    """The φ(e) and k-means options of ``vise labels`` (this pass and the Dask one share them)."""
+    p.add_argument("--out", required=True, help="output folder (labels.npz, pseudo.npy, ...)")
     p.add_argument("--data-root", default=None, help="check image paths against this folder")
     p.add_argument("--signal", default="both", choices=SIGNALS)
     p.add_argument("--encoder", default="tfidf", choices=ENCODERS, help="comment text encoder")
     p.add_argument("--encoder-model", default=None, help="local model folder (sentence-transformers)")
     p.add_argument("--n-clusters", type=int, default=1000)
     p.add_argument("--svd-dim", type=int, default=128)
-    p.add_argument("--fit-posts", type=int, default=200_000, help="posts φ(e) is fitted on (sample)")
-    p.add_argument("--kmeans-posts", type=int, default=200_000, help="φ rows k-means is fitted on (sample)")
-    p.add_argument("--chunk-rows", type=int, default=50_000)
+    p.add_argument("--fit-posts", type=int, default=200_000, help="posts φ(e) is fitted on (hash sample)")
+    p.add_argument("--kmeans-posts", type=int, default=200_000, help="φ rows k-means is fitted on (hash sample)")
+    p.add_argument("--chunk-rows", type=int, default=50_000, help="posts per chunk (per partition on Dask)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="k-means backend, as in the 01 stage")
-    a = p.parse_args(argv)
-    reader = ManifestReader(a.manifest, data_root=a.data_root, chunk_rows=a.chunk_rows)
+
+
+def run_args(manifest: str, a: argparse.Namespace) -> int:
+    """This pass on one manifest with the options of :func:`add_labels_args`; prints what it did."""
+    from vise_lib.engagement.reader import ManifestReader
+
+    reader = ManifestReader(manifest, data_root=a.data_root, chunk_rows=a.chunk_rows)
     s = pseudo_labels_out_of_core(
         reader,
         a.out,
@@ -249,7 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from vise_lib.tools import tool_main
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vise_lib.labels.out_of_core --manifest clean.jsonl --out DIR --n-clusters K``
+    (``vise labels --single-process`` runs the same; plain ``vise labels`` runs on Dask)."""
+    p = argparse.ArgumentParser(
+        prog="vise labels", description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks"
+    )
+    p.add_argument("--manifest", required=True, help="manifest (e.g. the ingested manifest.jsonl)")
+    add_labels_args(p)
+    a = p.parse_args(argv)
+    return run_args(a.manifest, a)
 
-    sys.exit(tool_main("labels"))
+
+if __name__ == "__main__":
+    from vise_lib.tools import guard
+
+    sys.exit(guard("vise labels --single-process", lambda: main(sys.argv[1:])))
