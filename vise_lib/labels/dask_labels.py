@@ -56,7 +56,7 @@ from vise_lib.engagement.partitions import read_partition, write_partition
 from vise_lib.engagement.reader import ManifestReader
 from vise_lib.io import PathArg, atomic_write, read_json, save_npy, write_json
 from vise_lib.labels.hash_sample import BottomK, canonical_reactions, sample_keys
-from vise_lib.labels.kmeans import assign, fit_kmeans
+from vise_lib.labels.kmeans import assign, faiss_available, fit_kmeans
 from vise_lib.labels.out_of_core import add_labels_args, fit_encoder, run_args, write_labels
 from vise_lib.labels.signals import SignalEncoder
 
@@ -240,7 +240,35 @@ def fit_task(samples: list[str], names: list[str], out: str, params: LabelsParam
         if info["params"] == params.to_dict() and info["reaction_names"] == names:
             verify_fit(fit_dir)
             return dict(info, skipped=True)
-    p = params
+    with all_cores():
+        info = _fit(samples, names, fit_dir, params)
+    write_json(info_path, info)
+    return dict(info, skipped=False)
+
+
+@contextmanager
+def all_cores() -> Iterator[None]:
+    """Let BLAS and faiss use every core of this machine (a Dask worker starts with one thread:
+    the fit is the one task of its phase, so the other workers' cores are idle)."""
+    from threadpoolctl import threadpool_limits
+
+    cores = os.cpu_count() or 1
+    if not faiss_available():
+        with threadpool_limits(limits=cores):
+            yield
+        return
+    import faiss
+
+    before = faiss.omp_get_max_threads()
+    try:
+        with threadpool_limits(limits=cores):
+            faiss.omp_set_num_threads(cores)
+            yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _fit(samples: list[str], names: list[str], fit_dir: Path, p: LabelsParams) -> dict[str, Any]:
     merged: BottomK = BottomK(max(p.fit_posts, p.kmeans_posts), p.seed)
     for s in samples:
         eng = canonical_reactions(read_partition(s, names), names)
@@ -253,7 +281,7 @@ def fit_task(samples: list[str], names: list[str], out: str, params: LabelsParam
     km = fit_kmeans(enc.transform(sample.take(np.arange(n_km))), p.n_clusters, seed=p.seed, backend=p.backend)
     atomic_write(fit_dir / "encoder.pkl", lambda fh: pickle.dump(enc, fh, protocol=pickle.HIGHEST_PROTOCOL))
     save_npy(fit_dir / "centroids.npy", np.asarray(km["centroids"], np.float32))
-    info = {
+    return {
         "params": p.to_dict(),
         "reaction_names": names,
         "fit_posts": n_fit,
@@ -261,8 +289,6 @@ def fit_task(samples: list[str], names: list[str], out: str, params: LabelsParam
         "backend": km["backend"],
         "sha256": {f: sha256(fit_dir / f) for f in ("encoder.pkl", "centroids.npy")},
     }
-    write_json(info_path, info)
-    return dict(info, skipped=False)
 
 
 def verify_fit(fit_dir: Path) -> dict[str, Any]:

@@ -6,7 +6,7 @@
 float, anything else kept as text). Every result is read as a :class:`BenchmarkRecord` (the
 Performance page shows them all); the figures the Scaling page computes with are read into one
 small dataclass per benchmark (:class:`IngestRates`, :class:`LabelsOutOfCoreRates`,
-:class:`ClusteringRates`, :class:`ShardsRates`, :class:`GpuRates`).
+:class:`LabelsDaskRates`, :class:`ClusteringRates`, :class:`ShardsRates`, :class:`GpuRates`).
 
 A field with a default is a figure that results files written before the benchmark measured
 it do not have (the default says so); a field without one has been in every results file of
@@ -62,6 +62,21 @@ class LabelsOutOfCoreRates:
 
 
 @dataclass(frozen=True)
+class LabelsDaskRates:
+    """``benchmarks/labels_dask.py``: the labels pass on Dask (1 and 2 workers) next to the
+    single-process pass on the same ``posts`` posts (cluster start-up left out of the rates)."""
+
+    posts: int
+    single_posts_per_s: float
+    dask1_posts_per_s: float
+    dask2_posts_per_s: float
+    speedup_2w: float  # dask2 / single
+    per_worker_posts_per_s: float  # one worker process (one core): dask1's rate
+    worker_peak_mb: float  # the largest peak resident memory of dask2's workers
+    single_peak_mb: float
+
+
+@dataclass(frozen=True)
 class ClusteringRates:
     """``benchmarks/clustering.py``: k-means of ``n`` posts × ``d`` dims into ``k`` clusters (faiss schedule)."""
 
@@ -100,6 +115,7 @@ class GpuRates:
 TYPED = {
     "ingest": IngestRates,
     "labels_ooc": LabelsOutOfCoreRates,
+    "labels_dask": LabelsDaskRates,
     "clustering": ClusteringRates,
     "shards": ShardsRates,
     "gpu": GpuRates,
@@ -113,6 +129,7 @@ class Benchmarks:
     records: tuple[BenchmarkRecord, ...] = ()
     ingest: IngestRates | None = None
     labels_ooc: LabelsOutOfCoreRates | None = None
+    labels_dask: LabelsDaskRates | None = None
     clustering: ClusteringRates | None = None
     shards: ShardsRates | None = None
     gpu: GpuRates | None = None
