@@ -11,14 +11,17 @@ subprocess (so each peak memory is its own):
   processes (one thread each). Cluster start-up is timed apart and left out of posts/s.
 
 Settings as ``labels_ooc``: φ(e) = ``both`` (TF-IDF + SVD to 64 dims), K = 256, hash samples of
-200,000 posts for φ(e) and k-means, 50,000 posts per chunk / partition. The three runs' labels are
+200,000 posts for φ(e) and k-means (5 % of 4M posts; below 4M the samples keep that share, at
+least 20 posts a cluster, so that a small run has the large one's balance between the one fit
+task and the per-partition work), 50,000 posts per chunk / partition. The three runs' labels are
 compared per post id (``identical=1`` when every post has the same label in all three).
 
 Goal (issue 25): ``speedup_2w`` >= 1.6 on 4M posts on an idle 2-core machine. Sizes can be lowered:
 ``python benchmarks/labels_dask.py 400000``. Ends with exactly one line::
 
     BENCH labels_dask posts=<n> files=<files> single_posts_per_s=... dask1_posts_per_s=...
-          dask2_posts_per_s=... speedup_1w=... speedup_2w=... per_worker_posts_per_s=<dask1>
+          dask2_posts_per_s=... speedup_1w=... speedup_2w=... per_worker_posts_per_s=<dask1's
+          ingest + assign rate> fit_s=<dask1's fit task> gather_s_per_m=<client gather per 1M posts>
           dask2_<phase>_s=... single_peak_mb=... worker_peak_mb=<max over dask2's workers> ...
 """
 
@@ -44,7 +47,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_single(manifest: Path, out: Path) -> dict:
+def sample_size(n: int) -> int:
+    """The φ(e) and k-means sample for ``n`` posts: SAMPLE at 4M, the same share below."""
+    return min(SAMPLE, max(n // 20, 20 * K))
+
+
+def run_single(manifest: Path, out: Path, n: int) -> dict:
     from vise_lib.engagement.reader import ManifestReader
     from vise_lib.labels import out_of_core
 
@@ -62,7 +70,7 @@ def run_single(manifest: Path, out: Path) -> dict:
     out_of_core.transform_chunks, out_of_core.fit_kmeans = timed_encode, timed_fit
     t0 = time.perf_counter()
     s = out_of_core.pseudo_labels_out_of_core(
-        ManifestReader(manifest, chunk_rows=CHUNK), out, "both", K, DIM, 0, SAMPLE, SAMPLE
+        ManifestReader(manifest, chunk_rows=CHUNK), out, "both", K, DIM, 0, sample_size(n), sample_size(n)
     )
     end = time.perf_counter()
     phases = {
@@ -73,10 +81,10 @@ def run_single(manifest: Path, out: Path) -> dict:
     return {"posts": s["n_posts"], "seconds": end - t0, "phases": phases, "peak_mb": peak_mb()}
 
 
-def run_dask(files: list[Path], out: Path, workers: int) -> dict:
+def run_dask(files: list[Path], out: Path, workers: int, n: int) -> dict:
     from vise_lib.labels.dask_labels import LabelsParams, dask_client, labels_on_dask
 
-    params = LabelsParams("both", K, DIM, 0, SAMPLE, SAMPLE, chunk_rows=CHUNK)
+    params = LabelsParams("both", K, DIM, 0, sample_size(n), sample_size(n), chunk_rows=CHUNK)
     t0 = time.perf_counter()
     with dask_client(workers=workers, echo=lambda m: None) as client:
         started = time.perf_counter()
@@ -103,8 +111,8 @@ def labels_by_post(folder: Path):
 
 def main(argv: list[str]) -> None:
     if argv[:1] == ["--one"]:
-        kind, out, inputs = argv[1], Path(argv[2]), [Path(p) for p in argv[3:]]
-        r = run_single(inputs[0], out) if kind == "single" else run_dask(inputs, out, int(kind.removeprefix("dask")))
+        kind, n, out, inputs = argv[1], int(argv[2]), Path(argv[3]), [Path(p) for p in argv[4:]]
+        r = run_single(inputs[0], out, n) if kind == "single" else run_dask(inputs, out, int(kind[4:]), n)
         print(json.dumps(r))
         return
     n = int(argv[0]) if argv else LARGE
@@ -121,7 +129,7 @@ def main(argv: list[str]) -> None:
         runs, labels = {}, {}
         for kind in ("single", "dask1", "dask2"):
             inputs = [manifest] if kind == "single" else files
-            cmd = [sys.executable, __file__, "--one", kind, str(root / kind), *map(str, inputs)]
+            cmd = [sys.executable, __file__, "--one", kind, str(n), str(root / kind), *map(str, inputs)]
             proc = subprocess.run(cmd, capture_output=True, text=True)
             if proc.returncode != 0:
                 sys.exit(f"labels_dask {kind} at {n} posts failed:\n{proc.stderr[-3000:]}")
@@ -137,12 +145,16 @@ def main(argv: list[str]) -> None:
     ids, ref = labels["single"]
     identical = all((labels[k][0] == ids).all() and (labels[k][1] == ref).all() for k in ("dask1", "dask2"))
     rate = {k: n / r["seconds"] for k, r in runs.items()}
-    d2 = runs["dask2"]
+    d1, d2 = runs["dask1"], runs["dask2"]
+    # one worker's rate on the per-partition work (ingest + assign), and the serial parts: the fit
+    # (one task, on a sample of fixed size) and the gather (in the client, linear in posts)
+    per_worker = n / (d1["phases"]["ingest"] + d1["phases"]["assign"])
     print(
         f"BENCH labels_dask posts={n} files={FILES} single_posts_per_s={rate['single']:.0f} "
         f"dask1_posts_per_s={rate['dask1']:.0f} dask2_posts_per_s={rate['dask2']:.0f} "
         f"speedup_1w={rate['dask1'] / rate['single']:.3f} speedup_2w={rate['dask2'] / rate['single']:.3f} "
-        f"per_worker_posts_per_s={rate['dask1']:.0f} "
+        f"per_worker_posts_per_s={per_worker:.0f} fit_s={d1['phases']['fit']:.1f} "
+        f"gather_s_per_m={d1['phases']['gather'] / n * 1e6:.2f} sample={sample_size(n)} "
         + " ".join(f"dask2_{k}_s={v:.1f}" for k, v in d2["phases"].items())
         + " "
         + " ".join(f"single_{k}_s={v:.1f}" for k, v in runs["single"]["phases"].items())

@@ -71,7 +71,9 @@ class LabelsDaskRates:
     dask1_posts_per_s: float
     dask2_posts_per_s: float
     speedup_2w: float  # dask2 / single
-    per_worker_posts_per_s: float  # one worker process (one core): dask1's rate
+    per_worker_posts_per_s: float  # one worker process (one core) on the per-partition work (ingest + assign)
+    fit_s: float  # the one fit task (samples of a fixed size: does not grow with posts)
+    gather_s_per_m: float  # the client's gather into labels.npz, per 1M posts (serial)
     worker_peak_mb: float  # the largest peak resident memory of dask2's workers
     single_peak_mb: float
 

@@ -37,8 +37,9 @@ LABELS_WORKERS = (1, 16, 64, 256)  # worker processes (one core each) the labels
 
 @dataclass(frozen=True)
 class LabelsProjection:
-    """The labels pass on Dask for ``posts`` posts on ``workers`` workers, from the measured per-worker
-    rate, assuming the rate scales linearly with workers (stated: the fit task is one task, so it does not)."""
+    """The labels pass on Dask for ``posts`` posts on ``workers`` workers: the measured fit task
+    (fixed: its samples do not grow) + the client's gather (serial, linear in posts) + the
+    per-partition work at the measured per-worker rate, divided among the workers."""
 
     scale: str
     posts: float
@@ -51,7 +52,7 @@ def project_labels(d: LabelsDaskRates | None) -> tuple[LabelsProjection, ...]:
     if d is None or d.per_worker_posts_per_s <= 0:
         return ()
     return tuple(
-        LabelsProjection(name, n, w, n / (d.per_worker_posts_per_s * w))
+        LabelsProjection(name, n, w, d.fit_s + d.gather_s_per_m * n / 1e6 + n / (d.per_worker_posts_per_s * w))
         for name, n in LABELS_SCALES
         for w in LABELS_WORKERS
     )
