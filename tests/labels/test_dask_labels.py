@@ -85,6 +85,20 @@ def test_a_run_stopped_half_way_reruns_to_the_same_labels_skipping_finished_part
     assert not list((out / "labels").glob(".*tmp"))  # the atomic writer swept the dead writer's temp
 
 
+def test_a_changed_input_file_is_ingested_and_labelled_again(posts, tmp_path):
+    files = [tmp_path / f.name for f in posts["files"]]
+    for src, dst in zip(posts["files"], files, strict=True):
+        dst.write_text(src.read_text())
+    labels_on_dask(files, tmp_path / "run", PARAMS, **QUIET)
+    lines = files[1].read_text().splitlines(keepends=True)
+    files[1].write_text("".join(lines[: len(lines) // 2]))  # half its posts are gone
+    again = labels_on_dask(files, tmp_path / "run", PARAMS, **QUIET)
+    fresh = labels_on_dask(files, tmp_path / "fresh", PARAMS, **QUIET)
+    assert again["skipped_tasks"] == {"ingest": 3, "fit": 0, "assign": 0}  # a new sample: a new fit
+    assert again["n_posts"] == fresh["n_posts"] < 3000
+    assert labels_by_id(tmp_path / "run") == labels_by_id(tmp_path / "fresh")
+
+
 def test_a_corrupt_partition_is_an_error_naming_it(posts, tmp_path):
     out = tmp_path / "run"
     labels_on_dask(posts["files"][:2], out, PARAMS, **QUIET)

@@ -177,6 +177,8 @@ def ingest_file(path: str, out: str, params: LabelsParams) -> dict[str, Any]:
         done = read_json(marker)
         if done["input"] == _fingerprint(src) and all((root / "parts" / p).exists() for p in done["partitions"]):
             return dict(done, skipped=True)
+    for stale in (root / "labels").glob(f"{tag}-*.npz"):  # labels of this file's earlier content
+        stale.unlink()
     reader = ManifestReader(src, data_root=params.data_root, chunk_rows=params.chunk_rows)
     sample: BottomK = BottomK(max(params.fit_posts, params.kmeans_posts), params.seed)
     parts, keys, n = [], [], 0
@@ -231,17 +233,21 @@ def check_unique_ids(out: Path, ingested: dict[str, dict], seed: int) -> None:
     raise ValueError(f"{len(dup)} post id(s) appear in more than one input file: {examples}")
 
 
-def fit_task(samples: list[str], names: list[str], out: str, params: LabelsParams) -> dict[str, Any]:
-    """Phase 2: merge the files' samples, fit φ(e) and k-means, write the artifacts with checksums."""
+def fit_task(
+    samples: list[str], names: list[str], out: str, params: LabelsParams, inputs: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Phase 2: merge the files' samples, fit φ(e) and k-means, write the artifacts with checksums.
+    Skipped when ``fit/fit.json`` was made with these settings from these input files (``inputs``:
+    their fingerprints) and its artifacts match their checksums."""
     fit_dir = Path(out) / "fit"
     info_path = fit_dir / "fit.json"
     if info_path.exists():
         info = read_json(info_path)
-        if info["params"] == params.to_dict() and info["reaction_names"] == names:
+        if info["params"] == params.to_dict() and info["reaction_names"] == names and info["inputs"] == inputs:
             verify_fit(fit_dir)
             return dict(info, skipped=True)
     with all_cores():
-        info = _fit(samples, names, fit_dir, params)
+        info = dict(_fit(samples, names, fit_dir, params), inputs=inputs)
     write_json(info_path, info)
     return dict(info, skipped=False)
 
@@ -316,15 +322,18 @@ def load_fit(fit_dir: Path) -> tuple[SignalEncoder, np.ndarray]:
     return _FITTED[key]
 
 
-def assign_task(part: str, names: list[str], out: str, n_clusters: int) -> dict[str, Any]:
+def assign_task(part: str, names: list[str], out: str, n_clusters: int, fit_id: str) -> dict[str, Any]:
     """Phase 3 for one partition: φ(e), nearest centroid, ``labels/<partition>.npz`` (atomic).
-    Skipped when that file exists; an unreadable one is an error naming it."""
+    Skipped when that file exists and was made with the fit ``fit_id`` (the centroids' SHA-256);
+    an unreadable one is an error naming it."""
     root = Path(out)
     dest = root / "labels" / (Path(part).stem + ".npz")
     if dest.exists():
         try:
             with np.load(dest) as z:
-                return {"n": len(z["label"]), "sizes": z["sizes"], "inertia": float(z["inertia"]), "skipped": True}
+                if str(z["fit"]) == fit_id:
+                    n, sizes, inertia = len(z["label"]), z["sizes"], float(z["inertia"])
+                    return {"n": n, "sizes": sizes, "inertia": inertia, "skipped": True}
         except Exception as e:
             raise ValueError(
                 f"{dest}: unreadable labels partition ({type(e).__name__}: {e}); delete it to redo"
@@ -340,6 +349,7 @@ def assign_task(part: str, names: list[str], out: str, n_clusters: int) -> dict[
         "image_index": eng.image_index,
         "sizes": sizes,
         "inertia": np.float64(inertia),
+        "fit": np.array(fit_id),
     }
     atomic_write(dest, lambda fh: np.savez(fh, **arrays))
     return {"n": len(labels), "sizes": sizes, "inertia": float(inertia), "skipped": False}
@@ -387,6 +397,8 @@ def labels_on_dask(
         echo(f"{out}: settings or inputs changed since the last run; starting afresh")
         for sub in ("ingest", "parts", "fit", "labels"):
             shutil.rmtree(out / sub, ignore_errors=True)
+        for f in ("labels.npz", "pseudo.npy", "dask_labels.json"):
+            (out / f).unlink(missing_ok=True)
     write_json(state, {"params": params.to_dict(), "inputs": paths})
     runner = Runner(client, retries, echo)
     ingested = runner.run("ingest", ingest_file, {file_tag(p): (p, str(out), params) for p in paths})
@@ -396,9 +408,12 @@ def labels_on_dask(
     check_unique_ids(out, by_path, params.seed)
     names = sorted({n for d in ingested.values() for n in d["reaction_names"]})
     samples = [str(out / "ingest" / f"{tag}.sample.parquet") for tag in sorted(ingested)]
-    fit = runner.run("fit", fit_task, {"fit": (samples, names, str(out), params)})["fit"]
+    inputs = [by_path[p]["input"] for p in sorted(by_path)]
+    fit = runner.run("fit", fit_task, {"fit": (samples, names, str(out), params, inputs)})["fit"]
     parts = sorted(p for d in ingested.values() for p in d["partitions"])
-    done = runner.run("assign", assign_task, {Path(p).stem: (p, names, str(out), params.n_clusters) for p in parts})
+    fit_id = fit["sha256"]["centroids.npy"]
+    jobs = {Path(p).stem: (p, names, str(out), params.n_clusters, fit_id) for p in parts}
+    done = runner.run("assign", assign_task, jobs)
     t0 = time.perf_counter()
     n = sum(r["n"] for r in done.values())
     _gather(out, parts, n, np.load(out / "fit" / "centroids.npy"))
