@@ -60,7 +60,12 @@ def test_partitions_round_trip_every_column(tmp_path):
 
 
 def test_sync_mode_equals_the_single_process_pass_with_the_files_shuffled(posts, tmp_path):
-    files = posts["files"]
+    import zstandard
+
+    files = list(posts["files"])
+    zst = tmp_path / "posts-2.jsonl.zst"  # a compressed dump is one ingest task like any file
+    zst.write_bytes(zstandard.ZstdCompressor().compress(files[2].read_bytes()))
+    files[2] = zst
     s = labels_on_dask([files[i] for i in (2, 0, 3, 1)], tmp_path / "a", PARAMS, **QUIET)
     assert s["n_posts"] == 3000 and s["n_files"] == 4 and s["n_partitions"] == 8
     assert s["fit_posts"] == 900 and s["kmeans_posts"] == 700

@@ -29,7 +29,7 @@ DASK = _bench(
     single_posts_per_s=5_000,
     dask1_posts_per_s=4_000,
     dask2_posts_per_s=8_000,
-    speedup_2w=1.6,
+    speedup_2w=1.25,
     per_worker_posts_per_s=4_000,
     fit_s=100.0,
     gather_s_per_m=2.0,
@@ -137,9 +137,10 @@ def test_the_labels_pass_on_dask_is_projected_from_the_per_worker_rate():
     assert by[("Pushshift-size", 64)] == pytest.approx(100 + 2 * 1000 + 1e9 / 4000 / 64)
     tables = _tables(scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, SHARDS, NO_GPU])))
     rates, projected = next(t for t in tables if any("Dask, 2 worker" in r[0] for r in t)), tables[-1]
-    assert _row(rates, "8,000.0")[-1] == "measured" and _row(rates, "1.60")[0] == "2 workers / single process"
+    assert _row(rates, "8,000.0")[-1] == "measured" and _row(rates, "1.25")[0] == "2 workers / single process"
+    assert _row(rates, "1.60")[-1] == "stated"  # the goal
     assert [r[2] for r in projected if r[0].startswith("VisE-250M")] == ["17.5 h", "1.3 h", "26.3 min", "14.1 min"]
     assert [r[1] for r in projected if r[0].startswith("Pushshift-size")] == ["1", "16", "64", "256"]
     assert all(r[-1] == "projected" for r in projected)
     no_dask = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU]))
-    assert "labels pass on Dask" not in no_dask and "`benchmarks/labels_dask.py`" in no_dask
+    assert "## The labels pass on Dask" not in no_dask and "`benchmarks/labels_dask.py`" in no_dask
