@@ -460,8 +460,13 @@ def dask_client(
         echo("running the tasks in this process (synchronous mode)")
         yield None
         return
-    from distributed import Client, LocalCluster
-
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise ValueError(
+            "the labels pass on Dask needs dask.distributed: pip install '.[scale]' (or run with --sync "
+            "or --single-process, which need no Dask)"
+        ) from None
     if scheduler or scheduler_file:
         client = (
             Client(scheduler, scheduler_file=scheduler_file) if scheduler else Client(scheduler_file=scheduler_file)
