@@ -55,6 +55,8 @@ def parse(line: str) -> dict:
 
 
 def main(argv: list[str]) -> int:
+    extra = argv[argv.index("--") + 1 :] if "--" in argv else []
+    argv = argv[: argv.index("--")] if "--" in argv else argv
     names = [a for a in argv if not a.startswith("-")]
     scripts = [HERE / f"{n}.py" for n in names] or sorted(p for p in HERE.glob("*.py") if p.name != "run_all.py")
     (HERE / "results").mkdir(exist_ok=True)
@@ -64,7 +66,7 @@ def main(argv: list[str]) -> int:
         if script.stem in SELF_RECORDING and not has_cuda():
             print(f"not run: no CUDA device (results/{SELF_RECORDING[script.stem]}.json left as it is)")
             continue
-        proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, str(script), *extra], capture_output=True, text=True)
         sys.stdout.write(proc.stdout)
         sys.stderr.write(proc.stderr[-4000:])
         bench = [line for line in proc.stdout.splitlines() if line.startswith("BENCH ")]

@@ -19,7 +19,7 @@ TOOLS = {
     "train": ("vise_lib.pretrain.cli", "pretrain a backbone on images + labels (also under torchrun)"),
     "pushshift": ("vise_lib.engagement.pushshift", "Reddit RS/RC dumps + local images -> engagement manifest"),
     "ingest": ("vise_lib.engagement.ingest", "validate a manifest and its images; write report and shards"),
-    "labels": ("vise_lib.labels.out_of_core", "out-of-core φ(e) + k-means pseudo labels for large manifests"),
+    "labels": ("vise_lib.labels.dask_labels", "φ(e) + k-means pseudo labels as Dask tasks (or --single-process)"),
     "shards": ("vise_lib.engagement.shards", "WebDataset shards -> arrays for the pretraining engine"),
 }
 INPUT_ERRORS = (ValueError, FileNotFoundError, NotADirectoryError, PermissionError)

@@ -214,7 +214,7 @@ def test_item7_bom_manifests_ingest_every_row_and_every_reader_reads_them_alike(
             )
             assert f"{n} of {n} posts kept" in capsys.readouterr().out
             args = ["--manifest", str(path), "--data-root", str(root), "--out", str(out / "labels")]
-            assert vise_main(["labels", *args, "--n-clusters", "3", "--svd-dim", "4"]) == 0
+            assert vise_main(["labels", *args, "--n-clusters", "3", "--svd-dim", "4", "--sync"]) == 0
             assert f"{n} of {n} rows kept" in capsys.readouterr().out
             with np.load(out / "labels" / "labels.npz") as z:
                 outs[kind] = ((out / "in" / "manifest.jsonl").read_text(), z["post_id"].tolist(), z["label"].tolist())

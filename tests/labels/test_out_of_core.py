@@ -1,12 +1,14 @@
-"""Chunked φ(e) and k-means assignment agree with the in-memory versions."""
+"""Chunked φ(e) and k-means assignment agree with the in-memory versions; the labels do not depend on the input order."""
+
+import json
 
 import numpy as np
 import pytest
 
 from vise_lib.engagement.reader import ManifestReader, read_manifest
+from vise_lib.labels.hash_sample import BottomK, canonical_reactions, sample_keys
 from vise_lib.labels.kmeans import assign, fit_kmeans
 from vise_lib.labels.out_of_core import (
-    Reservoir,
     pseudo_labels_out_of_core,
     sample_posts,
     transform_chunks,
@@ -18,6 +20,17 @@ from vise_lib.world.generate import WorldConfig, generate_world
 def _out_of_core(manifest, out, signal, chunk_rows, **kw):
     """``pseudo_labels_out_of_core`` over ``manifest`` read in chunks of ``chunk_rows``."""
     return pseudo_labels_out_of_core(ManifestReader(manifest, chunk_rows=chunk_rows), out, signal, **kw)
+
+
+def _in_hash_order(manifest, folder, seed):
+    """A copy of ``manifest`` with its rows in the order of the out-of-core sample (``seed``'s hash),
+    its reactions in sorted name order: the in-memory fit on it sees the points the sample holds."""
+    eng, _ = read_manifest(manifest)
+    eng = canonical_reactions(eng)
+    out = folder / f"hash-order-{seed}.jsonl"
+    order = np.argsort(sample_keys(eng.post_ids, seed), kind="stable")
+    out.write_text("".join(json.dumps(eng.row(int(i))) + "\n" for i in order))
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -35,26 +48,63 @@ def test_chunked_phi_equals_in_memory_phi(world):
     np.testing.assert_allclose(np.concatenate([phi for _, phi in chunks]), full, atol=1e-5)
 
 
-def test_sample_covering_everything_is_everything_in_order(world):
+def test_sample_covering_everything_is_everything_in_hash_order(world):
     eng, _ = read_manifest(world)
     sample = sample_posts(ManifestReader(world, chunk_rows=100), n=10_000)
-    assert sample.post_ids == eng.post_ids
-    np.testing.assert_array_equal(sample.reactions, eng.reactions)
+    order = np.argsort(sample_keys(eng.post_ids, 0))
+    assert sample.post_ids == [eng.post_ids[i] for i in order]
+    np.testing.assert_array_equal(sample.reactions, eng.reactions[order])
+    assert sample.captions == [eng.captions[i] for i in order]  # every column comes along
 
 
-def test_reservoir_is_uniform_and_seeded():
+def test_bottom_k_is_uniform_seeded_and_order_free():
+    ids = [f"p{i}" for i in range(100)]
     hits = np.zeros(100)
     for seed in range(300):
-        r = Reservoir(10, seed)
+        b: BottomK[np.ndarray] = BottomK(10, seed)
         for s in range(0, 100, 7):
-            r.add(list(range(s, min(s + 7, 100))))
-        assert len(set(r.items)) == 10
-        hits[r.items] += 1
+            b.add(ids[s : s + 7], np.arange(s, min(s + 7, 100)))
+        kept = b.rows()
+        assert len(set(kept.tolist())) == 10
+        hits[kept] += 1
     assert hits.min() > 10 and hits.max() < 60  # expected 30 each
-    a, b = Reservoir(5, 1), Reservoir(5, 1)
-    a.add(list(range(50)))
-    b.add(list(range(50)))
-    assert a.items == b.items
+    keys = sample_keys(ids, 3)
+    expected = sorted(range(100), key=lambda i: (keys[i], ids[i]))[:10]
+    rng = np.random.default_rng(0)
+    for _ in range(5):  # any chunking, any order: the same posts in the same order
+        perm = rng.permutation(100)
+        b = BottomK(10, 3)
+        for part in np.split(perm, np.sort(rng.choice(np.arange(1, 100), 6, replace=False))):
+            b.add([ids[i] for i in part], part)
+        assert b.rows().tolist() == expected
+    assert sample_keys(["a"], 1)[0] != sample_keys(["a"], 2)[0]
+
+
+def test_canonical_reactions_sorts_the_columns(manifest_of):
+    eng, _ = manifest_of([{"post_id": "a", "image_index": 0, "reactions": {"wow": 2, "like": 5}}])
+    c = canonical_reactions(eng)
+    assert c.reaction_names == ("like", "wow") and c.reactions.tolist() == [[5, 2]]
+    wider = canonical_reactions(eng, ("angry", "like", "wow"))
+    assert wider.reactions.tolist() == [[0, 5, 2]]
+    with pytest.raises(ValueError, match="wow"):
+        canonical_reactions(eng, ("like",))
+
+
+def test_shuffled_manifest_gives_every_post_the_same_label(world, tmp_path):
+    """The order of the rows changes neither sample, nor φ(e), nor the centroids."""
+    lines = world.read_text().splitlines()
+    shuffled = tmp_path / "shuffled.jsonl"
+    shuffled.write_text("\n".join(np.random.default_rng(1).permutation(lines)) + "\n")
+    kw = {"n_clusters": 5, "svd_dim": 16, "seed": 4, "fit_posts": 300, "kmeans_posts": 200}
+    a = _out_of_core(world, tmp_path / "a", "both", 90, **kw)
+    b = _out_of_core(shuffled, tmp_path / "b", "both", 130, **kw)
+    assert sorted(a["cluster_sizes"]) == sorted(b["cluster_sizes"]) and a["inertia"] == pytest.approx(b["inertia"])
+    labels = []
+    for d in ("a", "b"):
+        with np.load(tmp_path / d / "labels.npz") as z:
+            labels.append(dict(zip(z["post_id"].tolist(), z["label"].tolist(), strict=True)))
+    assert labels[0] == labels[1] and len(labels[0]) == 600
+    assert len(set(labels[0].values())) == 5
 
 
 def test_assign_matches_kmeans_labels_in_blocks():
@@ -71,17 +121,17 @@ def test_assign_matches_kmeans_labels_in_blocks():
 def test_out_of_core_pseudo_labels_equal_the_in_memory_ones_when_the_sample_is_everything(world, tmp_path):
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
 
-    ref = build_pseudo_labels(world, signal="both", n_clusters=6, svd_dim=16, seed=0)
+    ref = build_pseudo_labels(_in_hash_order(world, tmp_path, 0), signal="both", n_clusters=6, svd_dim=16, seed=0)
     everything = {"fit_posts": 10_000, "kmeans_posts": 10_000}
     out = _out_of_core(world, tmp_path, "both", 128, n_clusters=6, svd_dim=16, seed=0, **everything)
     assert out["n_posts"] == 600 and out["phi_chunks"] == 5
     with np.load(tmp_path / "labels.npz") as z:
         labels, post_ids = z["label"], z["post_id"]
-    assert post_ids.tolist() == ref.engagement.post_ids
-    # k-means on the same points with the same backend ("auto" in both) and seed (reservoir order = stream order)
-    np.testing.assert_array_equal(labels, ref.labels)
+    by_id = dict(zip(ref.engagement.post_ids, ref.labels.tolist(), strict=True))
+    # k-means on the same points in the same (hash) order with the same backend ("auto" in both) and seed
+    assert labels.tolist() == [by_id[p] for p in post_ids.tolist()]
     assert out["backend"] == ref.backend and out["cluster_sizes"] == np.bincount(ref.labels, minlength=6).tolist()
-    np.testing.assert_array_equal(np.load(tmp_path / "pseudo.npy"), ref.labels)
+    np.testing.assert_array_equal(np.load(tmp_path / "pseudo.npy"), labels)
 
 
 @pytest.mark.parametrize("backend", ["sklearn", "faiss"])
@@ -90,11 +140,13 @@ def test_in_memory_and_out_of_core_agree_for_each_backend(world, tmp_path, backe
         pytest.importorskip("faiss")
     from vise_lib.labels.pseudo_labels import build_pseudo_labels
 
-    ref = build_pseudo_labels(world, signal="reactions", n_clusters=8, svd_dim=16, seed=2, backend=backend)
+    hashed = _in_hash_order(world, tmp_path, 2)
+    ref = build_pseudo_labels(hashed, signal="reactions", n_clusters=8, svd_dim=16, seed=2, backend=backend)
     out = _out_of_core(world, tmp_path, "reactions", 100, n_clusters=8, svd_dim=16, seed=2, backend=backend)
+    by_id = dict(zip(ref.engagement.post_ids, ref.labels.tolist(), strict=True))
     with np.load(tmp_path / "labels.npz") as z:
-        np.testing.assert_array_equal(z["label"], ref.labels)
-        assert z["post_id"].tolist() == ref.engagement.post_ids and z["image_index"].dtype == np.int64
+        assert z["label"].tolist() == [by_id[p] for p in z["post_id"].tolist()]
+        assert len(z["post_id"]) == 600 and z["image_index"].dtype == np.int64
     assert out["backend"] == backend
 
 

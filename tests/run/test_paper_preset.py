@@ -72,6 +72,9 @@ def test_paper_preset_dry_run(real_layout):
     ingest = json.loads((run_dir / "ingest" / "results.json").read_text())
     assert ingest["n_posts"] == 240
     assert sum(ingest["ingest"]["skipped"].values()) == 1  # the path escaping the data root
+    labels = json.loads((run_dir / "labels" / "results.json").read_text())
+    assert labels["schedule"]["engine"] == "dask" and labels["n_posts"] == 240  # no hand step: out of core, on Dask
+    assert (run_dir / "labels" / "fit" / "fit.json").exists() and len(labels["sizes"]) == 8
     ck = torch.load(run_dir / "pretrain" / "vise" / "seed0" / "checkpoint.pt", map_location="cpu", weights_only=True)
     assert ck["data"]["stream"]["source"] == "shards"  # trained straight from the ingested shards
     assert ck["data"]["n_images"] == 240 and ck["data_position"]["batch"] == 0  # completed epochs

@@ -23,6 +23,19 @@ CLUSTERING = _bench("clustering", seconds=10.0, n=1_000_000, d=256, k=1000)
 LABELS = _bench("labels_ooc", posts=4_000_000, phi_posts_per_s=10_000, posts_per_s=5_000)
 SHARDS = _bench("shards", decode_img_s_per_core=1225.0, loader_img_s=80.0, ratio=0.95, px=64)
 NO_GPU = _bench("gpu", skipped="no_cuda")
+DASK = _bench(
+    "labels_dask",
+    posts=400_000,
+    single_posts_per_s=5_000,
+    dask1_posts_per_s=4_000,
+    dask2_posts_per_s=8_000,
+    speedup_2w=1.25,
+    per_worker_posts_per_s=4_000,
+    fit_s=100.0,
+    gather_s_per_m=2.0,
+    worker_peak_mb=900,
+    single_peak_mb=1200,
+)
 
 
 def _tables(page):
@@ -46,7 +59,7 @@ def _row(rows, value):
 
 
 def test_projections_follow_the_measured_rates():
-    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU]))
+    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, SHARDS, NO_GPU]))
     assert ctx.missing == ()
     assert ctx.gpu_img_s == 3000.0 and not ctx.gpu_measured  # the stated H200 goal
     assert ctx.loader_img_s_per_core == pytest.approx(100.0) and not ctx.loader_core_measured  # 1225 * (64/224)²
@@ -149,3 +162,19 @@ def test_without_a_gpu_measurement_the_page_says_so_plainly(records):
     rates, _ = _tables(page)
     assert _row(rates, "3,000.0")[-1].startswith("stated")
     assert not any(r[-1].startswith("measured (") for r in rates)
+
+
+def test_the_labels_pass_on_dask_is_projected_from_the_per_worker_rate():
+    ctx = scaling_context(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, SHARDS, NO_GPU]))
+    by = {(p.scale, p.workers): p.seconds for p in ctx.labels_projections}
+    assert by[("VisE-250M", 1)] == pytest.approx(100 + 2 * 250 + 250e6 / 4000)  # fit + gather + the partitions
+    assert by[("Pushshift-size", 64)] == pytest.approx(100 + 2 * 1000 + 1e9 / 4000 / 64)
+    tables = _tables(scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, SHARDS, NO_GPU])))
+    rates, projected = next(t for t in tables if any("Dask, 2 worker" in r[0] for r in t)), tables[-1]
+    assert _row(rates, "8,000.0")[-1] == "measured" and _row(rates, "1.25")[0] == "2 workers / single process"
+    assert _row(rates, "1.60")[-1] == "stated"  # the goal
+    assert [r[2] for r in projected if r[0].startswith("VisE-250M")] == ["17.5 h", "1.3 h", "26.3 min", "14.1 min"]
+    assert [r[1] for r in projected if r[0].startswith("Pushshift-size")] == ["1", "16", "64", "256"]
+    assert all(r[-1] == "projected" for r in projected)
+    no_dask = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU]))
+    assert "## The labels pass on Dask" not in no_dask and "`benchmarks/labels_dask.py`" in no_dask

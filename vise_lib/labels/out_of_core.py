@@ -3,23 +3,32 @@
 The in-memory stage (:func:`vise_lib.labels.pseudo_labels.build_pseudo_labels`) fits φ(e) and k-means on
 every post at once. Here the work is split into passes over chunks, each holding one chunk:
 
-1. a seeded reservoir sample of ``fit_posts`` posts is drawn while streaming the manifest, and
-   φ(e) (:class:`vise_lib.labels.signals.SignalEncoder`) is fitted on it; φ is a per-post transform once
-   fitted, so every post is then encoded chunk by chunk. The manifest is read and validated only
-   in this pass: each chunk is also pickled to ``out_dir/chunks/`` (:func:`spill_chunks`), and
-   the φ pass reads those back (:func:`load_spilled`, each file removed once encoded), which
-   gives the same chunks in the same order without parsing the JSON again;
-2. φ chunks are written to ``out_dir/phi/NNNNNN.npy`` while a reservoir sample of
-   ``kmeans_posts`` φ rows is kept; k-means (:func:`vise_lib.labels.kmeans.fit_kmeans`) is fitted on
-   that sample (our choice: k-means on a uniform sample, as is usual at this scale);
+1. a sample of ``fit_posts`` posts is drawn while streaming the manifest: the bottom
+   ``fit_posts`` by a seeded hash of the post id (:mod:`vise_lib.labels.hash_sample`), so it
+   does not depend on the order of the input; φ(e) (:class:`vise_lib.labels.signals.SignalEncoder`)
+   is fitted on it; φ is a per-post transform once fitted, so every post is then encoded chunk
+   by chunk. The manifest is read and validated only in this pass: each chunk (its reaction
+   columns in sorted name order, :func:`~vise_lib.labels.hash_sample.canonical_reactions`) is
+   also pickled to ``out_dir/chunks/`` (:func:`spill_chunks`), and the φ pass reads those back
+   (:func:`load_spilled`, each file removed once encoded), which gives the same chunks in the
+   same order without parsing the JSON again;
+2. φ chunks are written to ``out_dir/phi/NNNNNN.npy`` while the φ rows of the bottom
+   ``kmeans_posts`` posts by the same hash are kept; k-means (:func:`vise_lib.labels.kmeans.fit_kmeans`)
+   is fitted on those rows in hash order (our choice: k-means on a uniform sample, as is usual
+   at this scale);
 3. every post is assigned to its nearest centroid chunk by chunk (:func:`assign`, plain numpy,
    in row blocks so that the ``block × k`` distance matrix stays small).
+
+The labels of a post therefore depend on the set of posts, never on their order: shuffling the
+manifest's rows gives every post the same label, and :mod:`vise_lib.labels.dask_labels`, which
+runs the same fit on the same samples, gives the same labels at any worker count.
 
 Memory: the two samples and one chunk (disk: the spilled chunks, about the manifest's size,
 until the φ pass has read them); per-post ids, image paths and labels go to chunk
 files next to φ and are streamed into ``labels.npz`` (``benchmarks/labels_ooc.py`` measures
 the peak at 400k and 4M posts). When ``fit_posts`` and ``kmeans_posts`` cover all posts the
-result equals the in-memory fit (same encoder, same k-means backend and seed), tested in
+result equals the in-memory fit on the posts in hash order (same encoder, same k-means backend
+and seed; the in-memory stage's k-means++ seeding depends on the row order), tested in
 ``tests/labels/test_out_of_core.py``. On more posts than the samples it differs by design:
 φ(e) and the centroids come from the samples.
 """
@@ -30,7 +39,7 @@ import argparse
 import pickle
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -38,85 +47,33 @@ import numpy as np
 from vise_lib.engagement.table import Engagement
 from vise_lib.io import atomic_write, save_npy, write_json, write_npy_stream
 from vise_lib.labels.encoders import ENCODERS
+from vise_lib.labels.hash_sample import BottomK, canonical_reactions
 from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
 
 
-class Reservoir:
-    """A seeded uniform sample of at most ``n`` items from a stream fed in chunks."""
-
-    def __init__(self, n: int, seed: int = 0):
-        if n < 1:
-            raise ValueError(f"sample size must be >= 1, got {n}")
-        self.n, self.rng, self.seen = n, np.random.default_rng(seed), 0
-        self.items: list = []
-
-    def offer(self, m: int) -> list[tuple[int, int]]:
-        """Offer ``m`` new items; returns ``(item, slot)`` pairs to store (slot == len: append)."""
-        out = []
-        fill = min(m, max(self.n - self.seen, 0))
-        out += [(i, self.seen + i) for i in range(fill)]
-        if m > fill:
-            j = self.seen + np.arange(fill, m)
-            r = (self.rng.random(m - fill) * (j + 1)).astype(np.int64)
-            out += [(fill + int(i), int(s)) for i, s in zip(np.flatnonzero(r < self.n), r[r < self.n], strict=False)]
-        self.seen += m
-        return out
-
-    def add(self, values) -> None:
-        """Offer a sequence of values (rows of an array or list items)."""
-        for i, slot in self.offer(len(values)):
-            v = values[i]
-            v = v.copy() if isinstance(v, np.ndarray) else v  # never keep a whole chunk alive
-            if slot == len(self.items):
-                self.items.append(v)
-            else:
-                self.items[slot] = v
-
-
 def sample_posts(chunks: Iterable[Engagement], n: int, seed: int = 0) -> Engagement:
-    """A uniform sample of at most ``n`` posts from a stream of chunks (one pass)."""
-    res, names = Reservoir(n, seed), None
+    """The bottom-``n`` posts by a seeded hash of the post id (:class:`~vise_lib.labels.hash_sample.BottomK`),
+    in ``(key, post_id)`` order: the same sample whatever the order of the chunks and rows (one pass)."""
+    sample: BottomK[Engagement] = BottomK(n, seed)
     for eng in chunks:
-        names = eng.reaction_names
-        res.add(_LazyRows(eng))
-    if names is None:
-        raise ValueError("no posts to sample from")
-    rows = [
-        {
-            "post_id": p,
-            "image_index": ii,
-            "image": im,
-            "comments": c,
-            "shares": s,
-            "timestamp": t,
-            "reactions": dict(zip(names, r.tolist(), strict=False)),
-        }
-        for p, ii, im, c, r, s, t in res.items
-    ]
-    return Engagement.from_rows(rows, names)
+        sample.add(eng.post_ids, eng)
+    return sample.rows()
 
 
-class _LazyRows:
-    """Rows of a chunk as tuples, built only for the items a reservoir keeps."""
-
-    def __init__(self, eng):
-        self.eng = eng
-
-    def __len__(self):
-        return len(self.eng)
-
-    def __getitem__(self, i):
-        e = self.eng
-        return (
-            e.post_ids[i],
-            int(e.image_index[i]),
-            e.images[i],
-            e.comments[i],
-            e.reactions[i].copy(),
-            int(e.shares[i]),
-            int(e.timestamp[i]),
-        )
+def fit_encoder(
+    sample: Engagement,
+    signal: str,
+    n_clusters: int,
+    svd_dim: int,
+    seed: int,
+    encoder: str = "tfidf",
+    encoder_model: str | None = None,
+) -> SignalEncoder:
+    """φ(e) fitted on the fit sample (the single-process and the Dask path both call this)."""
+    if len(sample) < n_clusters:
+        raise ValueError(f"{len(sample)} valid posts, fewer than n_clusters={n_clusters}")
+    return SignalEncoder(signal, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model).fit(sample)
 
 
 def spill_chunks(chunks: Iterable[Engagement], folder: Path, files: list[Path]) -> Iterator[Engagement]:
@@ -175,25 +132,25 @@ def pseudo_labels_out_of_core(
     spilled: list[Path] = []
     shutil.rmtree(spill_dir, ignore_errors=True)
     try:
-        sample = sample_posts(spill_chunks(chunks, spill_dir, spilled), fit_posts, seed)
-        if len(sample) < n_clusters:
-            raise ValueError(f"{len(sample)} valid posts, fewer than n_clusters={n_clusters}")
-        enc = SignalEncoder(signal, dim=svd_dim, seed=seed, encoder=encoder, encoder_model=encoder_model).fit(sample)
+        canonical = (canonical_reactions(eng) for eng in chunks)
+        sample = sample_posts(spill_chunks(canonical, spill_dir, spilled), fit_posts, seed)
+        enc = fit_encoder(sample, signal, n_clusters, svd_dim, seed, encoder, encoder_model)
         del sample
         phi_dir = out / "phi"
         shutil.rmtree(phi_dir, ignore_errors=True)
         files: list[Path] = []
-        res, widths = Reservoir(kmeans_posts, seed + 1), [1, 1]
+        res: BottomK[np.ndarray] = BottomK(kmeans_posts, seed)
+        widths = [1, 1]
         for eng, phi in transform_chunks(enc, load_spilled(spilled)):
             stem = phi_dir / f"{len(files):06d}"
             files.append(save_npy(stem.with_suffix(".npy"), phi))
             ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
             widths = [max(widths[0], ids.dtype.itemsize // 4), max(widths[1], images.dtype.itemsize // 4)]
             np.savez(stem.with_suffix(".posts.npz"), post_id=ids, image=images, image_index=eng.image_index)
-            res.add(phi)
+            res.add(eng.post_ids, phi)
     finally:  # the spilled chunks are only needed by the φ pass
         shutil.rmtree(spill_dir, ignore_errors=True)
-    km = fit_kmeans(np.stack(res.items), n_clusters, seed=seed, backend=backend)
+    km = fit_kmeans(res.rows(), n_clusters, seed=seed, backend=backend)
     del res
     sizes, inertia, n = np.zeros(n_clusters, np.int64), 0.0, 0
     for f in files:
@@ -210,14 +167,7 @@ def pseudo_labels_out_of_core(
                 with np.load(f.with_suffix(".posts.npz")) as z:
                     yield z[key]
 
-    arrays = {
-        "label": (np.dtype(np.int64), parts("label")),
-        "image_index": (np.dtype(np.int64), parts("image_index")),
-        "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
-        "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
-    }
-    write_npz_streaming(out / "labels.npz", n, arrays, centroids=km["centroids"])
-    atomic_write(out / "pseudo.npy", lambda fh: write_npy_stream(fh, np.int64, (n,), parts("label")))
+    write_labels(out, n, (widths[0], widths[1]), parts, km["centroids"])
     summary = {
         "n_posts": n,
         "n_clusters": n_clusters,
@@ -230,6 +180,21 @@ def pseudo_labels_out_of_core(
     }
     write_json(out / "out_of_core.json", summary)
     return summary
+
+
+def write_labels(
+    out: Path, n: int, widths: tuple[int, int], parts: Callable[[str], Iterator[np.ndarray]], centroids: np.ndarray
+) -> None:
+    """``out/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``: ``parts(key)`` yields
+    each chunk's column; ``widths``: the longest post id and image path) and ``out/pseudo.npy``."""
+    arrays = {
+        "label": (np.dtype(np.int64), parts("label")),
+        "image_index": (np.dtype(np.int64), parts("image_index")),
+        "post_id": (np.dtype(f"<U{widths[0]}"), parts("post_id")),
+        "image": (np.dtype(f"<U{widths[1]}"), parts("image")),
+    }
+    write_npz_streaming(out / "labels.npz", n, arrays, centroids=centroids)
+    atomic_write(out / "pseudo.npy", lambda fh: write_npy_stream(fh, np.int64, (n,), parts("label")))
 
 
 def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
@@ -252,28 +217,27 @@ def write_npz_streaming(path, n: int, arrays: dict, **small) -> Path:
     return atomic_write(path, write)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """``python -m vise_lib.labels.out_of_core --manifest clean.jsonl --out DIR --n-clusters K``."""
-    from vise_lib.engagement.reader import ManifestReader
-
-    p = argparse.ArgumentParser(
-        prog="vise labels", description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks"
-    )
-    p.add_argument("--manifest", required=True, help="manifest (e.g. the ingested manifest.jsonl)")
-    p.add_argument("--out", required=True, help="output folder (labels.npz, pseudo.npy, phi/)")
+def add_labels_args(p: argparse.ArgumentParser) -> None:
+    """The φ(e) and k-means options of ``vise labels`` (this pass and the Dask one share them)."""
+    p.add_argument("--out", required=True, help="output folder (labels.npz, pseudo.npy, ...)")
     p.add_argument("--data-root", default=None, help="check image paths against this folder")
     p.add_argument("--signal", default="both", choices=SIGNALS)
     p.add_argument("--encoder", default="tfidf", choices=ENCODERS, help="comment text encoder")
     p.add_argument("--encoder-model", default=None, help="local model folder (sentence-transformers)")
     p.add_argument("--n-clusters", type=int, default=1000)
     p.add_argument("--svd-dim", type=int, default=128)
-    p.add_argument("--fit-posts", type=int, default=200_000, help="posts φ(e) is fitted on (sample)")
-    p.add_argument("--kmeans-posts", type=int, default=200_000, help="φ rows k-means is fitted on (sample)")
-    p.add_argument("--chunk-rows", type=int, default=50_000)
+    p.add_argument("--fit-posts", type=int, default=200_000, help="posts φ(e) is fitted on (hash sample)")
+    p.add_argument("--kmeans-posts", type=int, default=200_000, help="φ rows k-means is fitted on (hash sample)")
+    p.add_argument("--chunk-rows", type=int, default=50_000, help="posts per chunk (per partition on Dask)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", default="auto", choices=BACKENDS, help="k-means backend, as in the 01 stage")
-    a = p.parse_args(argv)
-    reader = ManifestReader(a.manifest, data_root=a.data_root, chunk_rows=a.chunk_rows)
+
+
+def run_args(manifest: str, a: argparse.Namespace) -> int:
+    """This pass on one manifest with the options of :func:`add_labels_args`; prints what it did."""
+    from vise_lib.engagement.reader import ManifestReader
+
+    reader = ManifestReader(manifest, data_root=a.data_root, chunk_rows=a.chunk_rows)
     s = pseudo_labels_out_of_core(
         reader,
         a.out,
@@ -292,7 +256,19 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-if __name__ == "__main__":
-    from vise_lib.tools import tool_main
+def main(argv: list[str] | None = None) -> int:
+    """``python -m vise_lib.labels.out_of_core --manifest clean.jsonl --out DIR --n-clusters K``
+    (``vise labels --single-process`` runs the same; plain ``vise labels`` runs on Dask)."""
+    p = argparse.ArgumentParser(
+        prog="vise labels", description="manifest -> φ(e) -> k-means -> pseudo labels, in chunks"
+    )
+    p.add_argument("--manifest", required=True, help="manifest (e.g. the ingested manifest.jsonl)")
+    add_labels_args(p)
+    a = p.parse_args(argv)
+    return run_args(a.manifest, a)
 
-    sys.exit(tool_main("labels"))
+
+if __name__ == "__main__":
+    from vise_lib.tools import guard
+
+    sys.exit(guard("vise labels --single-process", lambda: main(sys.argv[1:])))

@@ -6,7 +6,7 @@
 float, anything else kept as text). Every result is read as a :class:`BenchmarkRecord` (the
 Performance page shows them all); the figures the Scaling page computes with are read into one
 small dataclass per benchmark (:class:`IngestRates`, :class:`LabelsOutOfCoreRates`,
-:class:`ClusteringRates`, :class:`ShardsRates`, :class:`GpuRates`).
+:class:`LabelsDaskRates`, :class:`ClusteringRates`, :class:`ShardsRates`, :class:`GpuRates`).
 
 A field with a default is a figure that results files written before the benchmark measured
 it do not have (the default says so); a field without one has been in every results file of
@@ -59,6 +59,23 @@ class LabelsOutOfCoreRates:
     posts: int
     posts_per_s: float  # end to end
     phi_posts_per_s: float  # the φ(e) encoding pass
+
+
+@dataclass(frozen=True)
+class LabelsDaskRates:
+    """``benchmarks/labels_dask.py``: the labels pass on Dask (1 and 2 workers) next to the
+    single-process pass on the same ``posts`` posts (cluster start-up left out of the rates)."""
+
+    posts: int
+    single_posts_per_s: float
+    dask1_posts_per_s: float
+    dask2_posts_per_s: float
+    speedup_2w: float  # dask2 / single
+    per_worker_posts_per_s: float  # one worker process (one core) on the per-partition work (ingest + assign)
+    fit_s: float  # the one fit task (samples of a fixed size: does not grow with posts)
+    gather_s_per_m: float  # the client's gather into labels.npz, per 1M posts (serial)
+    worker_peak_mb: float  # the largest peak resident memory of dask2's workers
+    single_peak_mb: float
 
 
 @dataclass(frozen=True)
@@ -122,6 +139,7 @@ class GpuRates:
 TYPED = {
     "ingest": IngestRates,
     "labels_ooc": LabelsOutOfCoreRates,
+    "labels_dask": LabelsDaskRates,
     "clustering": ClusteringRates,
     "shards": ShardsRates,
     "gpu": GpuRates,
@@ -135,6 +153,7 @@ class Benchmarks:
     records: tuple[BenchmarkRecord, ...] = ()
     ingest: IngestRates | None = None
     labels_ooc: LabelsOutOfCoreRates | None = None
+    labels_dask: LabelsDaskRates | None = None
     clustering: ClusteringRates | None = None
     shards: ShardsRates | None = None
     gpu: GpuRates | None = None

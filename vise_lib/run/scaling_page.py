@@ -1,11 +1,11 @@
 """The generated page "Scaling to the paper": measured rates and stated GPU anchors, projected
-to wall time and machine count for 1.2M and 250M posts.
+to wall time and machine count for 1.2M and 250M posts (the labels pass on Dask: 250M and 1B).
 
 :func:`scaling_context` computes every figure from the stored benchmark results
 (:class:`~vise_lib.run.benchmark_results.Benchmarks`) and the stated constants below; the page's
 prose, and which rows it shows, are in ``templates/scaling.md``. Every figure is **measured** (a
-stored ``BENCH`` value of ``ingest``, ``labels_ooc``, ``clustering``, ``shards`` or ``gpu``),
-**stated** (an outside reference or our goal) or **projected** (arithmetic on those). A missing
+stored ``BENCH`` value of ``ingest``, ``labels_ooc``, ``labels_dask``, ``clustering``,
+``shards`` or ``gpu``), **stated** (an outside reference or our goal) or **projected** (arithmetic on those). A missing
 benchmark leaves its rows out, and the page names the script to run.
 """
 
@@ -18,6 +18,7 @@ from vise_lib.run.benchmark_results import (
     ClusteringRates,
     GpuRates,
     IngestRates,
+    LabelsDaskRates,
     LabelsOutOfCoreRates,
     ShardsRates,
 )
@@ -29,7 +30,32 @@ H200_GOAL_IMG_S = 3000.0  # stated: our goal, end to end on one H100/H200, used 
 PAPER_PX, EPOCHS = 224, 30  # the paper preset's image size and schedule (configs/paper.yml; a test checks)
 GPUS_PER_NODE, TARGET_DAYS = 8, 7
 SHARD_BYTES_PER_POST = 20e3  # assumed size of one 224 px JPEG post in the shards
-SCALING_BENCHMARKS = ("ingest", "labels_ooc", "clustering", "shards")  # named on the page when missing
+SCALING_BENCHMARKS = ("ingest", "labels_ooc", "labels_dask", "clustering", "shards")  # named on the page when missing
+LABELS_SCALES = (("VisE-250M", 250e6), ("Pushshift-size", 1e9))  # (name, posts) for the labels pass on Dask
+LABELS_WORKERS = (1, 16, 64, 256)  # worker processes (one core each) the labels pass is projected on
+
+
+@dataclass(frozen=True)
+class LabelsProjection:
+    """The labels pass on Dask for ``posts`` posts on ``workers`` workers: the measured fit task
+    (fixed: its samples do not grow) + the client's gather (serial, linear in posts) + the
+    per-partition work at the measured per-worker rate, divided among the workers."""
+
+    scale: str
+    posts: float
+    workers: int
+    seconds: float
+
+
+def project_labels(d: LabelsDaskRates | None) -> tuple[LabelsProjection, ...]:
+    """Wall time of the labels pass at :data:`LABELS_SCALES` on :data:`LABELS_WORKERS` workers."""
+    if d is None or d.per_worker_posts_per_s <= 0:
+        return ()
+    return tuple(
+        LabelsProjection(name, n, w, d.fit_s + d.gather_s_per_m * n / 1e6 + n / (d.per_worker_posts_per_s * w))
+        for name, n in LABELS_SCALES
+        for w in LABELS_WORKERS
+    )
 
 
 @dataclass(frozen=True)
@@ -64,6 +90,8 @@ class ScalingContext:
     missing: tuple[str, ...]  # of SCALING_BENCHMARKS
     machines: tuple[str, ...]  # where the benchmarks used here ran
     projections: tuple[ScaleProjection, ...]
+    labels_dask: LabelsDaskRates | None = None
+    labels_projections: tuple[LabelsProjection, ...] = ()
     a100_img_s: float = A100_REFERENCE_IMG_S
     h200_goal_img_s: float = H200_GOAL_IMG_S
     paper_px: int = PAPER_PX
@@ -124,6 +152,8 @@ def scaling_context(b: Benchmarks) -> ScalingContext:
         missing=b.missing(SCALING_BENCHMARKS),
         machines=tuple(dict.fromkeys(r.machine for r in b.records if r.name in used and r.machine != "?")),
         projections=tuple(project(name, n, b, gpu_img_s, per_core) for name, n in SCALES),
+        labels_dask=b.labels_dask,
+        labels_projections=project_labels(b.labels_dask),
     )
 
 

@@ -10,6 +10,12 @@ with the hidden latents next to a shuffled control when the posts have latents
 * ``labels/labels.npz`` and ``labels/read_report.json``
   (:meth:`~vise_lib.labels.pseudo_labels.PseudoLabels.save`): the pseudo labels per post;
 * ``labels/results.json``: :class:`LabelsResult`.
+
+With ``engine: dask`` (the ``paper`` preset: posts beyond memory) the labels come from the
+per-partition pass of :mod:`vise_lib.labels.dask_labels` instead (:func:`run_labels_on_dask`):
+the same ``labels/labels.npz`` keys the pretraining stage reads (``label``, ``post_id``,
+``image_index``), the primary signal only, agreement with the latents when the posts have them,
+no in-memory :class:`~vise_lib.labels.pseudo_labels.PseudoLabels` (``pseudo_labels`` is None).
 """
 
 from __future__ import annotations
@@ -24,7 +30,8 @@ import numpy as np
 
 from vise_lib.io import PathArg, write_json
 from vise_lib.labels.config import LabelsConfig
-from vise_lib.labels.diagnostics import cluster_sizes
+from vise_lib.labels.dask_labels import LabelsParams, dask_client, labels_on_dask
+from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
 from vise_lib.labels.pseudo_labels import PseudoLabels, build_pseudo_labels, label_diagnostics
 from vise_lib.stages.result_files import read_result, typed_config
 from vise_lib.world.generate import load_latents
@@ -106,7 +113,9 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
     """Build the pseudo labels of the posts in ``run_dir/world``, write them and
     ``labels/results.json``; ``echo`` gets what was read and built."""
     run, cfg = Path(run_dir), typed_config(LabelsConfig, config)
-    pl = build_pseudo_labels(run / "world" / "posts" / "manifest.jsonl", **cfg.to_params())
+    if cfg.engine == "dask":
+        return run_labels_on_dask(cfg, run, echo)
+    pl = build_pseudo_labels(run / "world" / "posts" / "manifest.jsonl", **cfg.build_params())
     echo(pl.report.summary())
     echo(f"k-means backend: {pl.backend}")
     for name, ls in pl.sets.items():
@@ -119,7 +128,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
     agree, control = diag["agreement"], diag["shuffled_control"]
     pl.save(run / "labels")
     result = LabelsResult(
-        **{**cfg.to_params(), "backend": pl.backend},
+        **{**cfg.build_params(), "backend": pl.backend},
         schedule=pl.schedule,
         n_posts=len(pl.engagement),
         inertia=pl.inertia,
@@ -138,3 +147,39 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
         arrays = ", ".join(sorted(f for f in saved.files if f.startswith("label")))
     echo(f"pseudo labels for {len(pl.labels)} posts written to {run / 'labels'}: {arrays}")
     return dataclasses.replace(LabelsResult.read(run), pseudo_labels=pl)
+
+
+def run_labels_on_dask(cfg: LabelsConfig, run: Path, echo: Callable = print) -> LabelsResult:
+    """The stage with ``engine: dask``: :func:`~vise_lib.labels.dask_labels.labels_on_dask` on the
+    run's manifest into ``run/labels``, then ``labels/results.json`` (``schedule`` holds the Dask
+    summary: partitions, samples, skipped tasks, seconds per phase)."""
+    params = LabelsParams(
+        cfg.signal, cfg.n_clusters, cfg.svd_dim, cfg.seed, cfg.fit_posts, cfg.kmeans_posts, cfg.backend, cfg.encoder,
+        cfg.encoder_model, cfg.chunk_rows,
+    )  # fmt: skip
+    with dask_client(cfg.workers, cfg.scheduler, cfg.scheduler_file, cfg.sync, echo=echo) as client:
+        s = labels_on_dask(
+            [run / "world" / "posts" / "manifest.jsonl"], run / "labels", params, client, cfg.retries, echo
+        )
+    agree: dict = {}
+    control: dict = {}
+    if (latents := world_latents(run)) is not None:
+        with np.load(run / LabelsResult.LABELS) as z:
+            labels, lat = z["label"], {k: np.asarray(v)[z["image_index"]] for k, v in latents.items()}
+        agree, control = agreement(labels, lat), shuffled_control(labels, lat, seed=cfg.seed)
+    keep = ("n_files", "n_partitions", "fit_posts", "kmeans_posts", "skipped_tasks", "seconds")
+    result = LabelsResult(
+        **{**cfg.build_params(), "backend": s["backend"]},
+        schedule={"engine": "dask", **{k: s[k] for k in keep}},
+        n_posts=s["n_posts"],
+        inertia=s["inertia"],
+        sizes=s["cluster_sizes"],
+        agreement=agree,
+        shuffled_control=control,
+        label_sets={cfg.signal: {"inertia": s["inertia"], "agreement": agree, "shuffled_control": control}},
+        text={},
+        skipped_rows=s["skipped_rows"],
+    )
+    write_json(run / LabelsResult.FILE, result.to_json())
+    echo(f"pseudo labels for {s['n_posts']} posts written to {run / 'labels'} (Dask, {s['n_partitions']} partitions)")
+    return LabelsResult.read(run)
