@@ -1,0 +1,137 @@
+"""Issue 28 on the pipeline: the cache does not trust a damaged results file, moving the run
+folder reruns nothing, one run per folder, a failed book build leaves nothing behind, kernels
+end with their stage, an empty preset is an error."""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+# the miniature project of trivial notebooks (tests/run is on sys.path: pytest's prepend import mode)
+from test_pipeline import _notebook, _run, _why, mini  # noqa: F401  (mini: the fixture)
+
+from vise_lib.run.lock import RunFolderBusy, RunLock
+from vise_lib.run.pipeline import INCOMPLETE, clear_failed_build, run
+from vise_lib.run.presets import STAGES, load_preset
+
+WRITES_SCORES = (
+    "from pathlib import Path\n"
+    "from vise_lib.verdicts.results import write_scores\n"
+    "rows = [dict(backbone='b', task='t', pretrain_seed=s, probe_seed=0, top1=50.0) for s in range(3)]\n"
+    "write_scores(Path(run_dir) / 'downstream' / 'scores.csv', rows, stage='{stage}')"
+)
+
+
+def test_a_truncated_results_file_makes_the_cache_rerun_its_stage_and_say_why(mini):  # noqa: F811
+    down = STAGES[3].name
+    _notebook(mini / "notebooks" / f"{down}.ipynb", body=WRITES_SCORES.format(stage=down))
+    assert set(_run(mini).values()) == {"ran"}
+    state = json.loads((mini / "runs/smoke/.pipeline" / f"{down}.json").read_text())
+    assert state["outputs"] == ["downstream/scores.csv"]
+    scores = mini / "runs/smoke/downstream/scores.csv"
+    scores.write_text("".join(scores.read_text().splitlines(keepends=True)[:2]))  # cut at a line end
+    lines = []
+    st = _run(mini, lines, stages=[STAGES[5].name])  # even when only the summary is asked for
+    assert st[down] == "ran" and st[STAGES[4].name] == "cached"
+    why = _why(lines, down)
+    assert why.startswith("its results file fails its check") and "scores.csv is truncated" in why
+    assert len(scores.read_text().splitlines()) == 4  # rewritten whole
+    assert set(_run(mini).values()) == {"cached"}
+
+
+def test_moving_the_run_folder_reruns_nothing(mini, tmp_path_factory):  # noqa: F811
+    """The fault: moving --out reran every stage ("parameters changed: run_dir")."""
+    base = tmp_path_factory.mktemp("outs")
+    assert set(_run(mini, out_root=base / "a").values()) == {"ran"}
+    shutil.move(base / "a", base / "b")
+    lines = []
+    assert set(_run(mini, lines, out_root=base / "b").values()) == {"cached"}, lines
+
+
+def test_an_empty_or_non_mapping_preset_is_an_error(tmp_path):
+    """The fault: an empty preset file ran on defaults with rc 0."""
+    for text, why in (("", "is empty"), ("# only a comment\n", "is empty"), ("- a\n- b\n", "expected a mapping")):
+        path = tmp_path / "p.yml"
+        path.write_text(text)
+        with pytest.raises(ValueError, match=why):
+            load_preset(str(path))
+
+
+HOLD = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from vise_lib.run.lock import RunLock
+    with RunLock(Path(sys.argv[1]), echo=lambda *_: None):
+        print("held", flush=True)
+        time.sleep(60)
+    """
+)
+
+
+def test_a_second_run_on_the_same_folder_stops_at_once_naming_the_holder(tmp_path):
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, str(tmp_path)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunFolderBusy) as e, RunLock(tmp_path, echo=lambda *_: None):
+            pass
+        assert f"pid {holder.pid} on host" in str(e.value) and "in use by another vise run" in str(e.value)
+    finally:
+        holder.kill()
+        holder.wait()
+    # the holder was killed (-9): its lock file is still there; the next run takes it over and says so
+    assert json.loads((tmp_path / ".pipeline/lock").read_text())["pid"] == holder.pid
+    said = []
+    with RunLock(tmp_path, echo=said.append):
+        assert json.loads((tmp_path / ".pipeline/lock").read_text())["pid"] == os.getpid()
+    assert len(said) == 1 and f"left by pid {holder.pid}" in said[0] and "taking over" in said[0]
+    said.clear()
+    with RunLock(tmp_path, echo=said.append):  # a clean exit leaves nothing to take over
+        pass
+    assert not said
+
+
+def test_run_holds_the_lock(mini):  # noqa: F811
+    (mini / "runs/smoke").mkdir(parents=True)
+    # the same process: flock is per open file, so a second open conflicts
+    busy = pytest.raises(RunFolderBusy, match=r"runs/smoke is in use by another vise run")
+    with RunLock(mini / "runs/smoke", echo=lambda *_: None), busy:
+        run("smoke", root=mini, book=False, echo=lambda *_: None)
+
+
+def test_a_failed_book_build_leaves_nothing_the_next_build_keeps(tmp_path):
+    """The fault: after ENOSPC, the rerun kept a cut figure PNG (myst-nb keeps an existing file)."""
+    out = tmp_path / "_build" / "smoke"
+    cut = out / "_build" / "jupyter_execute" / "book" / "fig.png"
+    img = out / "_build" / "html" / "_images" / "fig.png"
+    for f in (cut, img):
+        f.parent.mkdir(parents=True)
+        f.write_bytes(b"\x89PNG cut")
+    assert clear_failed_build(out, echo=lambda *_: None) == []  # a finished build: kept
+    assert cut.exists()
+    (out / INCOMPLETE).write_text("123\n")
+    said = []
+    gone = clear_failed_build(out, echo=said.append)
+    assert not cut.exists() and not img.exists() and len(gone) == 2
+    assert "did not finish" in said[0]
+
+
+def _children() -> set[int]:
+    kids = set()
+    for task in os.listdir(f"/proc/{os.getpid()}/task"):
+        text = open(f"/proc/{os.getpid()}/task/{task}/children").read()
+        kids |= {int(p) for p in text.split()}
+    return {p for p in kids if os.path.exists(f"/proc/{p}")}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_stage_kernel_is_shut_down_when_its_notebook_ends(mini):  # noqa: F811
+    """The fault: stage kernels were never shut down (6 alive during the book build)."""
+    before = _children()
+    _run(mini, stages=[STAGES[0].name])
+    assert not _children() - before
