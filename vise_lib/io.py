@@ -11,6 +11,7 @@ made it is gone). Outputs get the usual permissions (0666 less the umask, e.g. 0
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import os
@@ -95,11 +96,27 @@ def atomic_write(path, write: Callable, mode: str = "wb") -> Path:
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as e:
         if os.path.exists(tmp):
             os.unlink(tmp)
+        if isinstance(e, OSError) and (e.filename is None or e.errno is None):
+            raise named_os_error(e, path) from e
         raise
     return path
+
+
+def named_os_error(e: OSError, path: Path) -> OSError:
+    """``e`` as an ``OSError`` that names ``path`` and has an errno: a short write that says only
+    ``"9600 requested and 9184 written"`` (numpy) is ``ENOSPC`` when the disk is (nearly) full."""
+    code = e.errno
+    if code is None:
+        try:
+            st = os.statvfs(path.parent)
+            code = errno.ENOSPC if st.f_bavail * st.f_frsize < (1 << 20) else None
+        except OSError:
+            code = None
+    text = os.strerror(code) if code is not None else (e.strerror or str(e))
+    return OSError(code, text, str(path)) if code is not None else OSError(f"{path}: {text}")
 
 
 def atomic_write_text(path, text: str) -> Path:

@@ -135,3 +135,58 @@ def test_a_stage_kernel_is_shut_down_when_its_notebook_ends(mini):  # noqa: F811
     before = _children()
     _run(mini, stages=[STAGES[0].name])
     assert not _children() - before
+
+
+SIGINT_RUN = textwrap.dedent(
+    """
+    import sys
+    from pathlib import Path
+    from vise_lib.run.pipeline import run
+    from vise_lib.tools import guard
+    sys.exit(guard("vise", lambda: run("smoke", root=Path(sys.argv[1]), book=False) and 0))
+    """
+)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and /proc")
+def test_ctrl_c_in_a_stage_is_one_line_and_the_rerun_resumes(mini):  # noqa: F811
+    """The fault: SIGINT printed a 60-line traceback through papermill and zmq."""
+    import signal
+
+    flag, block = mini / "in-cell", mini / "block"
+    block.write_text("")
+    body = (
+        f"import pathlib, time\nif pathlib.Path({str(block)!r}).exists():\n"
+        f"    pathlib.Path({str(flag)!r}).write_text('x')\n    time.sleep(120)"
+    )
+    _notebook(mini / "notebooks" / f"{STAGES[1].name}.ipynb", body=body)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    p = subprocess.Popen(
+        [sys.executable, "-c", SIGINT_RUN, str(mini)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        start_new_session=True,  # its own process group: Ctrl-C reaches it and its kernel, as on a terminal
+    )
+    try:
+        for _ in range(1200):
+            if flag.exists() or p.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.1"])
+        assert flag.exists(), p.communicate()
+        os.killpg(p.pid, signal.SIGINT)
+        out, err = p.communicate(timeout=120)
+    finally:
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGKILL)
+    assert p.returncode == 130, err
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert len(lines) == 1 and "interrupted" in lines[0] and "Traceback" not in err, err
+    # the stage did not finish: the next run says so and runs it (the earlier one stays cached)
+    block.unlink()
+    said = []
+    st = _run(mini, said)
+    assert st[STAGES[0].name] == "cached" and st[STAGES[1].name] == "ran"
+    assert _why(said, STAGES[1].name).startswith("the last run did not finish")

@@ -24,6 +24,7 @@ clears what it left (:func:`build_book`).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -32,6 +33,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -216,6 +218,15 @@ def execute_stage(
     desc = stage.name + (f" (last run {expected_seconds:.0f} s)" if expected_seconds else "")
     with tempfile.TemporaryDirectory(prefix="vise-kernel-") as ipc:
         km = KernelManager(kernel_name=ensure_kernel(), transport="ipc", ip=str(Path(ipc) / "k"))
+        interrupted = []
+
+        def on_sigint(signum, frame):  # Ctrl-C: end the kernel now, then stop (papermill alone hangs)
+            interrupted.append(signum)
+            _kill_kernel(km)
+            raise KeyboardInterrupt
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
         try:
             pm.execute_notebook(
                 str(root / stage.notebook),
@@ -230,15 +241,51 @@ def execute_stage(
                 log_output=False,
             )
         except PapermillExecutionError as e:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            os_error = notebook_os_error(e.ename, e.evalue)
+            if os_error is not None:  # the disk, not the stage: one line naming the path (tools.guard)
+                raise os_error from None
             first_line = (e.source or "").strip().splitlines()[:1]
             raise StageFailed(
                 f"stage {stage.name} failed in {stage.notebook}, cell {e.cell_index} "
                 f"(execution count {e.exec_count}{': ' + first_line[0] if first_line else ''}): "
                 f"{e.ename}: {e.evalue}\n  executed notebook with the traceback: {out_nb}"
             ) from None
+        except Exception:
+            if interrupted:  # the kernel was ended by Ctrl-C: whatever papermill made of that
+                raise KeyboardInterrupt from None
+            raise
         finally:  # papermill leaves a kernel it was handed running: shut it down with its stage
-            if km.has_kernel:
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+            if interrupted:  # papermill's loop still holds a task polling the dead kernel: no shutdown_kernel
+                _kill_kernel(km)
+            elif km.has_kernel:
                 km.shutdown_kernel(now=True)
+
+
+def _kill_kernel(km) -> None:
+    """End a stage's kernel process at once and reap it."""
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait(10)
+
+
+OS_ERROR_TEXT = re.compile(r"^\[Errno (\d+)\] (.*?)(?:: '(.*)')?$")
+OS_ERROR_NAMES = {"OSError", "PermissionError", "IOError", "FileExistsError", "IsADirectoryError"}
+
+
+def notebook_os_error(ename: str, evalue: str) -> OSError | None:
+    """The ``OSError`` a notebook's cell raised, rebuilt from its name and text (``[Errno 28] No
+    space left on device: '/path'``), or None when the cell raised something else."""
+    m = OS_ERROR_TEXT.match(evalue or "")
+    if ename not in OS_ERROR_NAMES or m is None:
+        return None
+    code, text, path = int(m.group(1)), m.group(2), m.group(3)
+    return OSError(code, text, path) if path else OSError(code, text)
 
 
 def book_toc(root: Path, gen: Path) -> str:
