@@ -177,7 +177,7 @@ def test_ctrl_c_in_a_stage_is_one_line_and_the_rerun_resumes(mini):  # noqa: F81
             subprocess.run(["sleep", "0.1"])
         assert flag.exists(), p.communicate()
         os.killpg(p.pid, signal.SIGINT)
-        out, err = p.communicate(timeout=120)
+        _, err = p.communicate(timeout=120)
     finally:
         if p.poll() is None:
             os.killpg(p.pid, signal.SIGKILL)
