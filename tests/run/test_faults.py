@@ -122,11 +122,7 @@ def test_a_failed_book_build_leaves_nothing_the_next_build_keeps(tmp_path):
 
 
 def _children() -> set[int]:
-    kids = set()
-    for task in os.listdir(f"/proc/{os.getpid()}/task"):
-        text = open(f"/proc/{os.getpid()}/task/{task}/children").read()
-        kids |= {int(p) for p in text.split()}
-    return {p for p in kids if os.path.exists(f"/proc/{p}")}
+    return {p for p in _kids(os.getpid()) if _running(p)}
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -190,3 +186,89 @@ def test_ctrl_c_in_a_stage_is_one_line_and_the_rerun_resumes(mini):  # noqa: F81
     st = _run(mini, said)
     assert st[STAGES[0].name] == "cached" and st[STAGES[1].name] == "ran"
     assert _why(said, STAGES[1].name).startswith("the last run did not finish")
+
+
+ORPHAN = textwrap.dedent(
+    """
+    import subprocess, sys
+    from vise_lib.run.pipeline import _die_with_parent
+    child = subprocess.Popen(["sleep", "300"], preexec_fn=_die_with_parent)
+    print(child.pid, flush=True)
+    child.wait()
+    """
+)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="PR_SET_PDEATHSIG is Linux's")
+def test_the_book_build_child_ends_when_vise_run_is_killed():
+    """The fault: `kill -9` of vise run orphaned the jupyter-book child, which kept building."""
+    import signal
+
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    parent = subprocess.Popen([sys.executable, "-c", ORPHAN], stdout=subprocess.PIPE, text=True, env=env)
+    child = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):  # the kernel delivers SIGTERM to the child at once; let it be reaped by init
+        if not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split()[2] == "Z":
+            break
+        subprocess.run(["sleep", "0.1"])
+    alive = os.path.exists(f"/proc/{child}") and open(f"/proc/{child}/stat").read().split()[2] != "Z"
+    if alive:
+        os.kill(child, signal.SIGKILL)
+    assert not alive
+
+
+def _kids(pid: int) -> set[int]:
+    kids = set()
+    for task in os.listdir(f"/proc/{pid}/task"):
+        with open(f"/proc/{pid}/task/{task}/children") as f:
+            kids |= {int(p) for p in f.read().split()}
+    return kids
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="process groups and /proc")
+def test_kill_9_of_vise_run_ends_its_kernel_and_the_rerun_takes_over_the_lock(mini):  # noqa: F811
+    import signal
+
+    flag, block = mini / "in-cell", mini / "block"
+    block.write_text("")
+    body = (
+        f"import pathlib, time\nif pathlib.Path({str(block)!r}).exists():\n"
+        f"    pathlib.Path({str(flag)!r}).write_text('x')\n    time.sleep(120)"
+    )
+    _notebook(mini / "notebooks" / f"{STAGES[1].name}.ipynb", body=body)
+    env = {**os.environ, "PYTHONPATH": os.getcwd()}
+    p = subprocess.Popen([sys.executable, "-c", SIGINT_RUN, str(mini)], stdout=subprocess.DEVNULL, env=env)
+    try:
+        for _ in range(1200):
+            if flag.exists() or p.poll() is not None:
+                break
+            subprocess.run(["sleep", "0.1"])
+        assert flag.exists()
+        kernels = _kids(p.pid)
+        assert kernels
+    finally:
+        p.kill()
+        p.wait()
+    for _ in range(100):  # the kernel polls its parent once a second
+        if not any(_running(k) for k in kernels):
+            break
+        subprocess.run(["sleep", "0.2"])
+    left = [k for k in kernels if _running(k)]
+    for k in left:
+        os.kill(k, signal.SIGKILL)
+    assert not left
+    block.unlink()
+    said = []
+    st = _run(mini, said)
+    assert st[STAGES[1].name] == "ran" and any(f"left by pid {p.pid}" in line for line in said)
