@@ -470,10 +470,10 @@ def _run_locked(plan, cfg, name, run_dir, gen_dir, state_dir, lib, wanted, force
         state = state_dir / f"{stage.name}.json"
         running = state_dir / f"{stage.name}.running.json"
         prev = json.loads(state.read_text()) if state.exists() else None
-        cached = not force and out_nb.exists() and prev is not None and prev.get("key") == key
-        damaged = failed_output(run_dir, prev.get("outputs") or [], stage.name) if cached and prev else None
-        if damaged:
-            cached = False
+        same = out_nb.exists() and prev is not None and prev.get("key") == key
+        # a finished stage whose results files fail their check reruns, even when not asked for
+        damaged = failed_output(run_dir, prev.get("outputs") or [], stage.name) if same and prev else None
+        cached = same and not force and not damaged
         if (cached or stage.name not in wanted) and not damaged:
             results.append(StageResult(stage.name, "cached" if cached else "skipped", 0.0))
             if cached:
