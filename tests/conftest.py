@@ -206,12 +206,13 @@ def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Pat
 
     from vise_lib.backbones.archs import build_backbone
     from vise_lib.backbones.checkpoint import save_backbone
-    from vise_lib.io import write_json
+    from vise_lib.io import write_check, write_json
     from vise_lib.pretrain.config import TrainConfig
     from vise_lib.stages.labels import run_labels
     from vise_lib.world.generate import WorldConfig, generate_world
 
     generate_world(WorldConfig.from_params(STUDY_WORLD), run / "world")
+    write_check(run / "world" / "world.json", "00_world")
     labels = {"signal": "both", "n_clusters": 4, "svd_dim": 8, "seed": 0, "backend": "sklearn", "encoder": "tfidf"}
     run_labels(labels, run, echo=lambda *_: None)
     cfg = TrainConfig(width=8, epochs=1, batch_size=64, num_threads=1)
@@ -226,5 +227,6 @@ def write_study_run(run: Path, variants=("vise", "shuffled"), seeds=(0,)) -> Pat
     write_json(
         run / "pretrain" / "results.json",
         {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg), "stage": {}, "seconds": 0.0},
+        stage="02_pretrain",
     )
     return run

@@ -56,16 +56,18 @@ ROW = NEAR_VALID | st.dictionaries(st.sampled_from(KEYS), VALUE, max_size=len(KE
 
 def _check(path: Path, expected_rows: int | None = None):
     reader = ManifestReader(path, chunk_rows=7)
+    refused = False
     try:
         for eng in reader:
             for i in range(len(eng)):
                 json.dumps(eng.row(i), ensure_ascii=False).encode("utf-8")  # what ingest writes back
-    except ValueError as e:  # a file-level error: it must name the file
+    except ValueError as e:  # a file-level error (e.g. a UTF-16 file): it must name the file
         assert str(path) in str(e), str(e)
+        refused = True
     rep = reader.report
     assert rep.n_kept + sum(rep.skipped.values()) == rep.n_rows, rep.summary()
     assert all(isinstance(r, str) and r for r in rep.skipped)
-    if expected_rows is not None:
+    if expected_rows is not None and not refused:
         assert rep.n_rows == expected_rows, rep.summary()
 
 

@@ -121,9 +121,9 @@ def test_both_sources_stop_early_and_close(png_shards):
         assert len(list(src.batches(0, 2, 4, 8, TrainConfig(), "classify"))) == 2  # still usable
 
 
-def test_identity_only_a_stream_adds_to_the_data_identity(png_shards):
+def test_identity_names_the_data_by_content(png_shards):
     ids = np.array([f"p{i:03d}" for i in range(64)])
-    assert ArraySource(_images()).identity(1) == {}
+    assert set(ArraySource(_images()).identity(1)) == {"images_sha256"}
     stream = ShardSource(png_shards, [np.arange(64)], ids, workers=2, shuffle_buffer=16).identity(2)
     assert stream["source"] == "shards" and stream["workers"] == 2 and stream["shuffle_buffer"] == 16
 

@@ -5,6 +5,7 @@ import json
 
 import pytest
 
+from vise_lib.io import write_check
 from vise_lib.run.benchmark_results import BenchmarkRecord, Benchmarks
 from vise_lib.run.performance_page import (
     AblationTime,
@@ -24,6 +25,7 @@ from vise_lib.stages.pretrain import PretrainResult
 def _write(path, data):
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data))
+    write_check(path)  # as a stage writes it
 
 
 def test_time_breakdown_sums_variants_phases_and_ablation_kinds(tmp_path):
@@ -79,5 +81,6 @@ def test_a_run_without_study_stages_has_no_breakdown_and_a_corrupt_file_is_named
     assert not time_breakdown(tmp_path)
     (tmp_path / "downstream").mkdir()
     (tmp_path / "downstream" / "results.json").write_text("{not json")
+    write_check(tmp_path / "downstream" / "results.json", "03_downstream")
     with pytest.raises(ValueError, match=r"downstream/results.json is not valid JSON .*run the stage 03_downstream"):
         time_breakdown(tmp_path)

@@ -7,6 +7,7 @@ from conftest import write_real_datasets, write_study_run
 
 from vise_lib.backbones.archs import build_backbone
 from vise_lib.backbones.checkpoint import save_backbone
+from vise_lib.io import write_check
 from vise_lib.stages.downstream import DownstreamResult, run_downstream
 from vise_lib.transfer.stage_config import DownstreamConfig
 from vise_lib.verdicts.results import read_correct, read_scores
@@ -79,8 +80,12 @@ def test_missing_or_broken_files_name_the_file_and_the_stage(tmp_path):
     path = tmp_path / DownstreamResult.FILE
     path.parent.mkdir()
     path.write_text("{")
+    with pytest.raises(ValueError, match=r"results\.json has no check file .*03_downstream"):
+        DownstreamResult.read(tmp_path)  # a file its stage did not write (with its check) is not read
+    write_check(path, "03_downstream")
     with pytest.raises(ValueError, match=r"results\.json is not valid JSON .*03_downstream"):
         DownstreamResult.read(tmp_path)
     path.write_text(json.dumps({"runs": [], "surprise": 1}))
+    write_check(path, "03_downstream")
     with pytest.raises(ValueError, match=r"results\.json lacks \['tasks'.*03_downstream"):
         DownstreamResult.read(tmp_path)

@@ -6,6 +6,7 @@ import json
 import numpy as np
 import pytest
 
+from vise_lib.io import write_check
 from vise_lib.stages.summary import SummaryResult, run_summary
 from vise_lib.study.claims import CLAIMS
 from vise_lib.study.stage_configs import SummaryConfig
@@ -96,8 +97,10 @@ def test_missing_or_broken_files_name_the_file_and_the_stage(tmp_path):
         run_summary({}, tmp_path)
     (tmp_path / "summary").mkdir()
     (tmp_path / SummaryResult.FILE).write_text(json.dumps({"claims": []}))
+    write_check(tmp_path / SummaryResult.FILE, "05_summary")
     with pytest.raises(ValueError, match=r"claims\.json: expected a list of objects: run the stage 05_summary"):
         SummaryResult.read(tmp_path)
     (tmp_path / SummaryResult.FILE).write_text(json.dumps([{"claim": "x"}]))
+    write_check(tmp_path / SummaryResult.FILE, "05_summary")
     with pytest.raises(ValueError, match=r"row 0 lacks \['task'"):
         SummaryResult.read(tmp_path)

@@ -5,6 +5,7 @@ import json
 import pytest
 from conftest import TINY_WORLD
 
+from vise_lib.io import write_check
 from vise_lib.stages.world import WorldResult
 from vise_lib.world.diagnostics import calibration_table, model_tables, read_model
 
@@ -40,8 +41,10 @@ def test_read_names_the_missing_or_broken_file_and_the_stage(tmp_path):
         WorldResult.read(tmp_path)
     (tmp_path / "world").mkdir()
     (tmp_path / WorldResult.FILE).write_text("{not json")
+    write_check(tmp_path / WorldResult.FILE, "00_world")
     with pytest.raises(ValueError, match=r"world/results\.json is not valid JSON"):
         WorldResult.read(tmp_path)
     (tmp_path / WorldResult.FILE).write_text(json.dumps({"stage": "world", "config": {}}))
+    write_check(tmp_path / WorldResult.FILE, "00_world")
     with pytest.raises(ValueError, match=r"lacks \['calibration', 'counts'\].*00_world"):
         WorldResult.read(tmp_path)

@@ -22,6 +22,14 @@ text is a number in every format: CSV ``12`` and JSONL ``"12"`` (or ``12``) all 
 Row numbers: JSONL and CSV give the physical line (CSV header = line 1); Parquet gives the
 1-based data row.
 
+Counts are read strictly: ASCII digits with an optional sign, decimal point and exponent
+(``12``, ``1e3``); ``1_000`` and ``1,234`` are not numbers (a skipped row, as any non-numeric
+count). Every text value of every format has one length cap, :data:`CSV_FIELD_LIMIT` characters
+(a longer one skips its row: "cell too long"). Blank lines and rows whose cells are all empty
+are skipped and counted in the report's notes. A UTF-16 or UTF-32 file (a byte-order mark, or
+a first line of NUL bytes) is refused naming the file and how to convert it; a line holding NUL
+bytes (a UTF-16 fragment pasted into a UTF-8 file) is a skipped row ("NUL bytes").
+
 Text repairs that keep the row, counted in the report's notes: a UTF-8 byte-order mark at the
 start of the file (what Excel writes; also two, from a re-encoded file) is removed
 (:class:`vise_lib.engagement.zst.LineStream`, which every text format is read through); invalid UTF-8 bytes become U+FFFD; a lone
@@ -43,7 +51,7 @@ JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 CSV_SUFFIXES = (".csv", ".tsv")
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PREFIX = "reaction_"
-CSV_FIELD_LIMIT = 1 << 26  # 64 MiB per cell; a larger cell is a counted skip ("unreadable CSV row")
+CSV_FIELD_LIMIT = 1 << 26  # 64 Mi characters per text value, every format; longer: a counted skip ("cell too long")
 COUNT_KEYS = ("image_index", "shares", "timestamp", "n_comments")
 NOTE_UTF8 = "non-UTF-8 bytes replaced by U+FFFD"
 NOTE_EMPTY_CELL = "empty count cells read as 0"
@@ -51,6 +59,17 @@ NOTE_SURROGATE = "lone UTF-16 surrogates replaced by U+FFFD"
 NOTE_BOM = "UTF-8 byte-order mark removed"
 NOTE_EMPTY_COMMENT = "empty comments dropped"
 NOTE_DROPPED = "[deleted]/[removed] comments dropped"
+NOTE_BLANK = "blank lines skipped"
+NOTE_ALL_EMPTY = "rows of empty cells skipped"
+# byte-order marks of the encodings a manifest must not be in (UTF-32 first: FF FE 00 00 starts with FF FE)
+WIDE_BOMS = (
+    (b"\xff\xfe\x00\x00", "UTF-32-LE"),
+    (b"\x00\x00\xfe\xff", "UTF-32-BE"),
+    (b"\xff\xfe", "UTF-16-LE"),
+    (b"\xfe\xff", "UTF-16-BE"),
+)
+_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 DROPPED_COMMENTS = ("[deleted]", "[removed]")  # Reddit's placeholders for a comment that is gone
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _STRICT, _LAX = (
@@ -110,17 +129,68 @@ def loads_json(text: str, notes: Counter, strict: bool = True):
     return obj
 
 
+def check_encoding(path, first_line: bytes) -> None:
+    """``ValueError`` naming ``path`` when its first line shows a UTF-16 or UTF-32 file (a
+    byte-order mark, or at least a quarter NUL bytes): manifests are UTF-8."""
+    for bom, name in WIDE_BOMS:
+        if first_line.startswith(bom):
+            raise ValueError(
+                f"{path}: the file is {name} (byte-order mark {bom.hex(' ')}), not UTF-8: convert it "
+                f"(iconv -f {name} -t UTF-8 {Path(path).name} > converted{Path(path).suffix}) and read that"
+            )
+    if first_line and first_line.count(0) * 4 >= len(first_line):
+        raise ValueError(
+            f"{path}: the first line is {100 * first_line.count(0) // len(first_line)}% NUL bytes: the file "
+            f"looks UTF-16 or UTF-32 (without a byte-order mark), not UTF-8: convert it to UTF-8 and read that"
+        )
+
+
+def nul_row(raw: bytes | str) -> RowError:
+    """The skip of a line holding NUL bytes."""
+    return RowError("NUL bytes", f"the line holds NUL bytes (a UTF-16/32 fragment?): {raw[:60]!r}")
+
+
+def longest_text(obj) -> int:
+    """The length of the longest string in ``obj`` (str, list, dict keys and values)."""
+    todo, top = [obj], 0
+    while todo:
+        v = todo.pop()
+        if isinstance(v, str):
+            top = max(top, len(v))
+        elif isinstance(v, list):
+            todo.extend(v)
+        elif isinstance(v, dict):
+            todo.extend(v.keys())
+            todo.extend(v.values())
+    return top
+
+
+def too_long(n: int) -> RowError:
+    return RowError("cell too long", f"a text value of {n} characters, above the limit of {CSV_FIELD_LIMIT}")
+
+
 def _jsonl_rows(path, notes, reaction_columns):
     stream = LineStream(path)
     for lineno, raw in enumerate(stream, start=1):
-        if lineno == 1 and stream.bom:
-            notes[NOTE_BOM] += 1
+        if lineno == 1:
+            check_encoding(path, raw)
+            if stream.bom:
+                notes[NOTE_BOM] += 1
         if not raw.strip():
+            notes[NOTE_BLANK] += 1
+            continue
+        if b"\x00" in raw:
+            yield lineno, nul_row(raw)
             continue
         try:
-            yield lineno, loads_json(_decode(raw, notes), notes)
+            rec = loads_json(_decode(raw, notes), notes)
         except (ValueError, RecursionError) as e:  # JSONDecodeError, too deep, an integer of > 4300 digits
             yield lineno, RowError("invalid JSON", f"invalid JSON ({str(e)[:80]}): {raw[:60]!r}")
+            continue
+        if len(raw) > CSV_FIELD_LIMIT and (n := longest_text(rec)) > CSV_FIELD_LIMIT:
+            yield lineno, too_long(n)
+            continue
+        yield lineno, rec
 
 
 def _csv_rows(path, notes, reaction_columns):
@@ -128,8 +198,10 @@ def _csv_rows(path, notes, reaction_columns):
 
     def lines():
         for raw in stream:
-            if stream.lines == 1 and stream.bom:
-                notes[NOTE_BOM] += 1
+            if stream.lines == 1:
+                check_encoding(path, raw)
+                if stream.bom:
+                    notes[NOTE_BOM] += 1
             yield _decode(raw, notes) + "\n"
 
     csv.field_size_limit(max(csv.field_size_limit(), CSV_FIELD_LIMIT))  # a post's comments cell can be large
@@ -152,10 +224,20 @@ def _csv_rows(path, notes, reaction_columns):
             break
         except csv.Error as e:  # e.g. a cell above the field size limit; the reader goes on after it
             line, start = start, reader.line_num + 1
-            yield line, RowError("unreadable CSV row", f"unreadable CSV row: {e}")
+            if "field larger than field limit" in str(e):
+                yield line, too_long(csv.field_size_limit() + 1)
+            else:
+                yield line, RowError("unreadable CSV row", f"unreadable CSV row: {e}")
             continue
         line, start = start, reader.line_num + 1
         if not cells or all(not c.strip() for c in cells):
+            notes[NOTE_BLANK if not cells or cells == [""] else NOTE_ALL_EMPTY] += 1
+            continue
+        if any("\x00" in c for c in cells):
+            yield line, nul_row(",".join(cells))
+            continue
+        if (n := max(map(len, cells))) > CSV_FIELD_LIMIT:  # the csv module's limit is global: may be larger
+            yield line, too_long(n)
             continue
         if len(cells) != len(header):
             yield line, RowError("wrong number of cells", f"{len(cells)} cells, header has {len(header)}")
@@ -176,8 +258,12 @@ def _parquet_rows(path, notes, reaction_columns, batch_rows=8192):
     row = 0
     try:
         for batch in pf.iter_batches(batch_size=batch_rows):
+            big = batch.nbytes > CSV_FIELD_LIMIT  # only then can one text value be over the limit
             for rec in batch.to_pylist():
                 row += 1
+                if big and (n := longest_text(rec)) > CSV_FIELD_LIMIT:
+                    yield row, too_long(n)
+                    continue
                 yield row, _from_table(rec, notes, reaction_columns)
     except OSError as e:
         raise ValueError(f"{path}: Parquet data unreadable after row {row}: {e}") from None
@@ -190,14 +276,18 @@ def _check_columns(path, columns, reaction_columns):
 
 
 def number(value):
-    """Numeric text -> int or float (``" 12 "`` -> 12, ``"1e3"`` -> 1000.0); anything else unchanged."""
+    """Numeric text -> int or float (``" 12 "`` -> 12, ``"1e3"`` -> 1000.0, ``"NaN"`` -> nan);
+    anything else unchanged. Strict: ASCII digits only, no ``_`` or ``,`` group separators
+    (Python's own ``int("1_000")`` is 1000; here it stays text, a non-numeric count)."""
     if isinstance(value, str):
         text = value.strip()
-        for kind in (int, float):
+        if _NUMBER.fullmatch(text):
             try:
-                return kind(text)
+                return int(text)
             except ValueError:
-                pass
+                return float(text)
+        if text.lower() in _NON_FINITE:
+            return float(text)
     return value
 
 

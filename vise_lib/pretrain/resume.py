@@ -9,7 +9,8 @@ A run folder holds ``checkpoint.pt`` (the last checkpoint, written atomically by
     cfg            the run identity (:func:`run_identity`: every TrainConfig field and the trained
                    objective's own settings, ``"simclr.temperature"``, ...)
     data           the data identity (image count and shape, objective, world size, heads, labels
-                   digest; ``stream`` for a streamed source)
+                   digest; ``stream``: the source's own identity, the pixels' SHA-256 of an array,
+                   the shards' content digest and settings of a stream)
     step, history  the optimizer steps done, the log rows of the finished epochs
     model, optimizer
     data_position  {"epoch", "batch", "batches_per_epoch"}: where the data stream continues
@@ -130,10 +131,23 @@ def mismatch(ck: object, identity: dict, data: dict) -> str | None:
     diff = sorted(k for k in set(old) | set(new) if k not in RESUME_FREE and old.get(k) != new.get(k))
     if diff:
         return "parameters changed: " + ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in diff)
-    changed = sorted(k for k in set(old_data) | set(data) if old_data.get(k) != data.get(k))
+    changed = _changed_keys(old_data, data)
     if changed:
-        return "data changed: " + ", ".join(changed)
+        pixels = [k for k in changed if k.endswith(("images_sha256", "shards_sha1"))]
+        return "data changed: " + ", ".join(changed) + (" (other images: starting fresh)" if pixels else "")
     return None
+
+
+def _changed_keys(old: dict, new: dict, prefix: str = "") -> list[str]:
+    """The keys whose values differ, nested mappings named ``outer.inner``."""
+    out = []
+    for k in sorted(set(old) | set(new)):
+        a, b = old.get(k), new.get(k)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _changed_keys(a, b, f"{prefix}{k}.")
+        elif a != b:
+            out.append(f"{prefix}{k}")
+    return out
 
 
 def _aside_name(path: Path, kind: str) -> Path:

@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from vise_lib.backbones.tensors import check_images, check_labels, prefetch
+from vise_lib.io import array_digest
 from vise_lib.pretrain import distributed as D
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
@@ -138,13 +139,18 @@ class ArraySource(DataSource):
         self.label_sets = None if label_sets is None else check_labels(label_sets, len(self.images))
         self.shape = tuple(self.images.shape)
         self._label_t = [torch.from_numpy(y) for y in self.label_sets or []]
+        self._digest: str | None = None
 
     def __len__(self) -> int:
         return len(self.images)
 
     def identity(self, world: int) -> dict:
-        """``{}``: an array's identity is its size, image shape and labels (the loop records those)."""
-        return {}
+        """The images' content: a SHA-256 of their pixels (:func:`vise_lib.io.array_digest`,
+        computed once per array and, for an ``.npy`` opened memory-mapped, once per version of
+        the file), so a checkpoint of other pixels of the same count and shape is not resumed."""
+        if self._digest is None:
+            self._digest = array_digest(self.images)
+        return {"images_sha256": self._digest}
 
     def stream(self, span: Span, cfg: TrainConfig, objective: str) -> Generator[Batch, None, None]:
         """Batch ``b`` holds entries ``b * batch ..`` of this rank's ``DistributedSampler`` order

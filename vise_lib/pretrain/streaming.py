@@ -52,6 +52,7 @@ import torch
 
 from vise_lib.engagement.images import decode_image
 from vise_lib.engagement.shards import shard_paths, tar_samples
+from vise_lib.io import file_digest
 from vise_lib.pretrain.config import TrainConfig, derived_seed
 from vise_lib.pretrain.objectives import OBJECTIVES
 from vise_lib.pretrain.sources import DataSource, Span, default_workers, one_thread, pins
@@ -131,9 +132,13 @@ class ShardSource(DataSource):
         raise ValueError(f"{self.paths[0]}: no samples")
 
     def identity(self, world: int) -> dict:
-        """What a checkpoint must match to resume on this stream (shards, labels, settings)."""
+        """What a checkpoint must match to resume on this stream (shards by name, count and
+        content, :func:`vise_lib.io.file_digest`: hashed once per version of a shard; labels;
+        settings)."""
         h = hashlib.sha1(
-            "\n".join(f"{Path(p).name}:{c}" for p, c in zip(self.paths, self.counts, strict=False)).encode()
+            "\n".join(
+                f"{Path(p).name}:{c}:{file_digest(p)}" for p, c in zip(self.paths, self.counts, strict=False)
+            ).encode()
         )
         if self.label_sets is not None:
             h.update(self._ids.tobytes())

@@ -7,34 +7,45 @@ everything downstream of it, and nothing upstream.
 
 Input files are the parameters that name an existing file or folder (:func:`input_paths`: any
 string value, nested anywhere in the stage's parameters, outside the run folder). A file's
-fingerprint is its size and modification time, plus a SHA-256 of its content when it is at most
-:data:`HASHED_BYTES`; a folder's is the relative path, size and modification time of every file
-below it. ``vise run`` prints why each stage ran: no cached result, the last run did not
-finish, ``--force``, notebook changed, parameters changed (naming them), inputs changed (naming
-them), library changed, or an upstream stage changed.
+fingerprint is the SHA-256 of its content, a folder's that of every file's relative path and
+content (:func:`vise_lib.io.file_digest`, :func:`vise_lib.io.tree_digest`: hashed once per
+version of a file, so touching a file reruns nothing and changed pixels rerun the stage). The run
+folder's own location is not part of any key (:func:`portable_params`): moving ``--out`` reruns
+nothing. ``vise run`` prints why each stage ran: no cached result, the last run did not finish,
+``--force``, notebook changed, parameters changed (naming them), inputs changed (naming them),
+library changed, an upstream stage changed, or one of its results files fails its check
+(truncated or edited since: :func:`vise_lib.io.verify_check`).
+
+One run at a time holds a run folder (:class:`vise_lib.run.lock.RunLock`). Each stage's kernel
+is shut down when its notebook ends, and exits by itself if ``vise run`` dies; the book build is
+ended with its parent too, and a build that did not finish is not trusted: the next build first
+clears what it left (:func:`build_book`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from vise_lib.io import atomic_write_text
+from vise_lib.io import atomic_write_text, checked_outputs, file_digest, tree_digest, verify_check
 from vise_lib.run.book_pages import write_book_pages
+from vise_lib.run.lock import RunLock
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
-HASHED_BYTES = 1 << 20  # input files up to this size are fingerprinted by content too
 
 
 class StageFailed(RuntimeError):
@@ -95,25 +106,35 @@ def input_paths(params, run_dir: Path, cwd: Path, root: Path = REPO_ROOT) -> lis
 
 
 def fingerprint(path: Path) -> str:
-    """Size + mtime (+ SHA-256 of the content up to :data:`HASHED_BYTES`) of a file; for a folder,
-    the relative path, size and mtime of every file below it."""
-    h = hashlib.sha256()
-    if path.is_file():
-        st = path.stat()
-        h.update(f"file {st.st_size} {st.st_mtime_ns}".encode())
-        if st.st_size <= HASHED_BYTES:
-            h.update(path.read_bytes())
-        return h.hexdigest()
-    for dirpath, dirnames, filenames in os.walk(path):
-        dirnames.sort()
-        for name in sorted(filenames):
-            f = Path(dirpath) / name
-            try:
-                st = f.stat()
-            except OSError:  # a dangling symlink
-                continue
-            h.update(f"{f.relative_to(path).as_posix()}\0{st.st_size} {st.st_mtime_ns}\n".encode())
-    return h.hexdigest()
+    """The content of an input: ``file:<SHA-256>`` of a file, ``tree:<SHA-256>`` of a folder
+    (every file's relative path and content), each computed once per version of the file."""
+    return f"file:{file_digest(path)}" if path.is_file() else f"tree:{tree_digest(path)}"
+
+
+RUN_DIR_TOKEN = "$RUN_DIR"
+
+
+def portable_params(params, run_dir: Path):
+    """``params`` with the run folder's absolute path written as :data:`RUN_DIR_TOKEN` (in every
+    string, nested), what the cache key hashes: a run folder moved elsewhere keeps its keys."""
+    prefix = str(run_dir)
+    if isinstance(params, dict):
+        return {k: portable_params(v, run_dir) for k, v in params.items()}
+    if isinstance(params, (list, tuple)):
+        return [portable_params(v, run_dir) for v in params]
+    if isinstance(params, str) and (params == prefix or params.startswith(prefix + os.sep)):
+        return RUN_DIR_TOKEN + params[len(prefix) :]
+    return params
+
+
+def failed_output(run_dir: Path, outputs: list[str], stage: str) -> str | None:
+    """Why a cached stage's results files cannot be trusted (the first that fails its check), or None."""
+    for rel in outputs:
+        try:
+            verify_check(run_dir / rel, stage)
+        except (OSError, ValueError) as e:
+            return str(e).split(": run the stage")[0]
+    return None
 
 
 def stage_parts(
@@ -197,6 +218,15 @@ def execute_stage(
     desc = stage.name + (f" (last run {expected_seconds:.0f} s)" if expected_seconds else "")
     with tempfile.TemporaryDirectory(prefix="vise-kernel-") as ipc:
         km = KernelManager(kernel_name=ensure_kernel(), transport="ipc", ip=str(Path(ipc) / "k"))
+        interrupted = []
+
+        def on_sigint(signum, frame):  # Ctrl-C: end the kernel now, then stop (papermill alone hangs)
+            interrupted.append(signum)
+            _kill_kernel(km)
+            raise KeyboardInterrupt
+
+        main_thread = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, on_sigint) if main_thread else None
         try:
             pm.execute_notebook(
                 str(root / stage.notebook),
@@ -204,18 +234,36 @@ def execute_stage(
                 parameters=params,
                 kernel_name=km.kernel_name,
                 km=km,
-                extra_arguments=["--IPKernelApp.log_level=CRITICAL"],
+                # the kernel exits by itself when this process dies (kill -9 included)
+                extra_arguments=["--IPKernelApp.log_level=CRITICAL", f"--IPKernelApp.parent_handle={os.getpid()}"],
                 cwd=str(out_nb.parent),
                 progress_bar={"desc": desc, "leave": False, "disable": None},
                 log_output=False,
             )
         except PapermillExecutionError as e:
+            if interrupted:
+                raise KeyboardInterrupt from None
+            os_error = notebook_os_error(e.ename, e.evalue)
+            if os_error is not None:  # the disk, not the stage: one line naming the path (tools.guard)
+                raise os_error from None
             first_line = (e.source or "").strip().splitlines()[:1]
             raise StageFailed(
                 f"stage {stage.name} failed in {stage.notebook}, cell {e.cell_index} "
                 f"(execution count {e.exec_count}{': ' + first_line[0] if first_line else ''}): "
                 f"{e.ename}: {e.evalue}\n  executed notebook with the traceback: {out_nb}"
             ) from None
+        except Exception:
+            if interrupted:  # the kernel was ended by Ctrl-C: whatever papermill made of that
+                raise KeyboardInterrupt from None
+            raise
+        finally:  # papermill leaves a kernel it was handed running: shut it down with its stage
+            if main_thread:
+                signal.signal(signal.SIGINT, previous)
+            if interrupted:  # papermill's loop still holds a task polling the dead kernel: no shutdown_kernel
+                _kill_kernel(km)
+            elif km.has_kernel:
+                km.shutdown_kernel(now=True)
+
     hide_injected_parameters(out_nb)
 
 
@@ -234,6 +282,29 @@ def hide_injected_parameters(nb_path: Path) -> None:
             changed = True
     if changed:
         atomic_write_text(nb_path, nbformat.writes(nb))
+
+
+def _kill_kernel(km) -> None:
+    """End a stage's kernel process at once and reap it."""
+    proc = getattr(getattr(km, "provisioner", None), "process", None)
+    if proc is not None and proc.poll() is None:
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            proc.kill()
+            proc.wait(10)
+
+
+OS_ERROR_TEXT = re.compile(r"^\[Errno (\d+)\] (.*?)(?:: '(.*)')?$")
+OS_ERROR_NAMES = {"OSError", "PermissionError", "IOError", "FileExistsError", "IsADirectoryError"}
+
+
+def notebook_os_error(ename: str, evalue: str) -> OSError | None:
+    """The ``OSError`` a notebook's cell raised, rebuilt from its name and text (``[Errno 28] No
+    space left on device: '/path'``), or None when the cell raised something else."""
+    m = OS_ERROR_TEXT.match(evalue or "")
+    if ename not in OS_ERROR_NAMES or m is None:
+        return None
+    code, text, path = int(m.group(1)), m.group(2), m.group(3)
+    return OSError(code, text, path) if path else OSError(code, text)
 
 
 def book_toc(root: Path, gen: Path) -> str:
@@ -308,21 +379,64 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None
     return src
 
 
-def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None) -> Path:
-    """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html."""
+INCOMPLETE = ".build-incomplete"  # in _build/<preset>/ while a book build runs
+BUILD_PARTS = ("jupyter_execute", "html", ".doctrees")  # what a build writes under _build/<preset>/_build/
+
+
+def clear_failed_build(out: Path, echo=print) -> list[Path]:
+    """When the last build under ``out`` (``_build/<preset>``) did not finish (its
+    :data:`INCOMPLETE` marker is there: it failed, ran out of disk or was killed), remove what
+    it wrote (:data:`BUILD_PARTS`): Sphinx and myst-nb keep an existing file, so a figure cut by
+    a full disk would otherwise stay in the published book. Returns what it removed."""
+    if not (out / INCOMPLETE).exists():
+        return []
+    gone = [out / "_build" / part for part in BUILD_PARTS if (out / "_build" / part).exists()]
+    if gone:
+        echo(f"[vise] book: the last build in {out} did not finish: rebuilding from scratch")
+    for path in gone:
+        shutil.rmtree(path)
+    return gone
+
+
+def _die_with_parent() -> None:  # runs in the child between fork and exec
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG (Linux)
+    except (OSError, AttributeError):
+        pass
+
+
+def build_book(
+    preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None, echo=print
+) -> Path:
+    """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html.
+
+    The build runs as a child that ends with this process (Linux: ``PR_SET_PDEATHSIG``). A
+    marker file says a build is under way; a build that fails (or is killed) leaves it, and the
+    next build first clears what that one left (:func:`clear_failed_build`)."""
     jb = Path(sys.executable).with_name("jupyter-book")
     exe = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
     out = (out_root or root) / "_build" / preset
+    clear_failed_build(out, echo)
     cmd = exe + ["build", str(stage_book_source(preset, root, out_root)), "--path-output", str(out)]
     if strict:
         cmd += ["-W", "--keep-going"]
-    proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
+    atomic_write_text(out / INCOMPLETE, f"{os.getpid()}\n")
+    proc = subprocess.run(
+        cmd,
+        cwd=root,
+        capture_output=True,
+        text=True,
+        preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None,
+    )
     if proc.returncode != 0:
         tail = "\n".join((proc.stdout + proc.stderr).strip().splitlines()[-40:])
         raise RuntimeError(f"jupyter-book build failed for preset {preset!r}:\n{tail}")
     index = out / "_build" / "html" / "index.html"
     if not index.exists():
         raise RuntimeError(f"jupyter-book reported success but {index} is missing")
+    (out / INCOMPLETE).unlink()
     return index
 
 
@@ -354,26 +468,48 @@ def run(
     if unknown:
         raise ValueError(f"unknown stage(s) {sorted(unknown)}; this preset's stages are {[s.name for s in plan]}")
 
+    with RunLock(run_dir, echo):
+        return _run_locked(
+            plan, cfg, name, run_dir, gen_dir, state_dir, lib, wanted, force, book, strict, root, out_root, echo
+        )
+
+
+def _run_locked(plan, cfg, name, run_dir, gen_dir, state_dir, lib, wanted, force, book, strict, root, out_root, echo):
+    """The body of :func:`run`, with the run folder's lock held."""
     results: list[StageResult] = []
     upstream = ""
     for stage in plan:
         params = stage_parameters(cfg, stage, name, run_dir)
+        key_params = portable_params(params, run_dir)
         out_nb = gen_dir / f"{stage.name}.ipynb"
         inputs = {str(p): fingerprint(p) for p in input_paths(params, run_dir, out_nb.parent, root)}
-        parts = stage_parts(stage, params, upstream, lib, inputs, root)
+        parts = stage_parts(stage, key_params, upstream, lib, inputs, root)
         key = _sha(json.dumps(parts, sort_keys=True).encode())
         upstream = key
         state = state_dir / f"{stage.name}.json"
         running = state_dir / f"{stage.name}.running.json"
         prev = json.loads(state.read_text()) if state.exists() else None
-        cached = not force and out_nb.exists() and prev is not None and prev.get("key") == key
-        if cached or stage.name not in wanted:
+        same = out_nb.exists() and prev is not None and prev.get("key") == key
+        # a finished stage whose results files fail their check reruns, even when not asked for
+        damaged = failed_output(run_dir, prev.get("outputs") or [], stage.name) if same and prev else None
+        cached = same and not force and not damaged
+        if (cached or stage.name not in wanted) and not damaged:
             results.append(StageResult(stage.name, "cached" if cached else "skipped", 0.0))
             if cached:
                 echo(f"[vise] {stage.name}: cached (notebook, parameters, inputs and library unchanged)")
             continue
         unfinished = running.exists() and json.loads(running.read_text()).get("key") == key
-        reason = why_run(prev, parts, params, force, unfinished)
+        reason = (
+            f"its results file fails its check: {damaged}"
+            if damaged
+            else why_run(
+                prev and {**prev, "params": prev.get("key_params", prev.get("params"))},
+                parts,
+                key_params,
+                force,
+                unfinished,
+            )
+        )
         echo(f"[vise] {stage.name}: executing {stage.notebook} -> {out_nb} (why: {reason})")
         previous = prev.get("seconds") if prev else None
         state.unlink(missing_ok=True)
@@ -386,9 +522,9 @@ def run(
             echo(timing_table(results))
             raise
         dt = time.perf_counter() - t0
-        atomic_write_text(
-            state, json.dumps({"key": key, "seconds": dt, "params": params, "parts": parts, "reason": reason}, indent=1)
-        )
+        outputs = [p.relative_to(run_dir).as_posix() for p in checked_outputs(run_dir, stage.name)]
+        record = {"key": key, "seconds": dt, "params": params, "key_params": key_params, "parts": parts}
+        atomic_write_text(state, json.dumps({**record, "reason": reason, "outputs": outputs}, indent=1))
         running.unlink(missing_ok=True)
         results.append(StageResult(stage.name, "ran", dt, reason))
 
@@ -400,7 +536,7 @@ def run(
     write_book_pages(gen_dir, name, plan, states, results, root=root, run_dir=run_dir)
     if book:
         t0 = time.perf_counter()
-        index = build_book(name, strict=strict, root=root, out_root=out_root)
+        index = build_book(name, strict=strict, root=root, out_root=out_root, echo=echo)
         results.append(StageResult("book", "built", time.perf_counter() - t0))
         echo(timing_table(results))
         echo(f"[vise] book: {index}")

@@ -93,11 +93,13 @@ def load_preset(preset: str, root: Path = REPO_ROOT) -> dict:
             f"unknown preset {preset!r}: no file {path} (available: {', '.join(available_presets(root)) or 'none'})"
         )
     try:
-        cfg = yaml.safe_load(path.read_text()) or {}
+        cfg = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
+    if cfg is None:
+        raise ValueError(f"{path} is empty: a preset names its stages' sections (see configs/smoke.yml)")
     if not isinstance(cfg, dict):
-        raise ValueError(f"{path}: expected a mapping at the top level")
+        raise ValueError(f"{path}: expected a mapping at the top level, got a {type(cfg).__name__}")
     known = {s.section for s in ALL_STAGES} | {"description", "stages"}
     unknown = set(cfg) - known
     if unknown:

@@ -81,7 +81,7 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     work = run / "ablations"
     pre, lab = PretrainResult.read(run), LabelsResult.read(run).to_json()
     base_world = read_result(run, "world/world.json", "00_world", ("config",))["config"]
-    main = read_scores(result_path(run, "downstream/scores.csv", "03_downstream"))
+    main = read_scores(result_path(run, "downstream/scores.csv", "03_downstream"), "03_downstream")
     points = ablation.plan(
         base_world,
         {k: lab[k] for k in LABEL_KEYS},
@@ -123,10 +123,10 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     finally:
         if pool is not None:
             pool.shutdown()
-    write_scores(run / AblationsResult.SCORES, rows)
-    write_correct(run / AblationsResult.CORRECT, correct)
+    write_scores(run / AblationsResult.SCORES, rows, stage=STAGE)
+    write_correct(run / AblationsResult.CORRECT, correct, stage=STAGE)
     seconds = time.perf_counter() - t0
     echo(f"{len(points)} points, {len(rows)} score rows")
     result = AblationsResult([p.name for p in points], info, rows, stage.to_params(), seconds, timing)
-    write_json(run / AblationsResult.FILE, result.to_json())
+    write_json(run / AblationsResult.FILE, result.to_json(), stage=STAGE)
     return AblationsResult.read(run)

@@ -135,8 +135,8 @@ def run_downstream(
     if stage.dataset is None and stage.references:
         ref_rows, ref_corr = score_references(run / "world", stage.tasks, stage.seeds, stage.references)
         rows, corr = rows + ref_rows, {**corr, **ref_corr}
-    write_scores(run / DownstreamResult.SCORES, rows)
-    write_correct(run / DownstreamResult.CORRECT, corr)
+    write_scores(run / DownstreamResult.SCORES, rows, stage=STAGE)
+    write_correct(run / DownstreamResult.CORRECT, corr, stage=STAGE)
     echo(
         f"{len(rows)} score rows: {len({r['backbone'] for r in rows})} backbones x "
         f"{len({r['task'] for r in rows})} tasks x pretraining seeds x {len(stage.seeds)} probe seed(s)"
@@ -150,5 +150,5 @@ def run_downstream(
         results["factor_readout"] = [
             {"backbone": r["backbone"], "factor": r["task"], "top1": 100 * r["test"]["top1"]} for r in readout["runs"]
         ]
-    write_json(run / DownstreamResult.FILE, DownstreamResult.from_json(results).to_json())
+    write_json(run / DownstreamResult.FILE, DownstreamResult.from_json(results).to_json(), stage=STAGE)
     return DownstreamResult.read(run)

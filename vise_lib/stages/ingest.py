@@ -45,5 +45,5 @@ def run_ingest(config: IngestConfig | dict | None, run_dir: PathArg, echo: Calla
     out = prepare_posts(run_dir, **cfg.to_params())
     echo(f"{out['n_posts']} posts ready; reactions: {', '.join(out['reaction_names']) or 'none'}")
     result = IngestResult(n_posts=out["n_posts"], ingest=out["ingest"], pushshift=out["pushshift"])
-    write_json(Path(run_dir) / IngestResult.FILE, result.to_json())
+    write_json(Path(run_dir) / IngestResult.FILE, result.to_json(), stage=IngestResult.STAGE)
     return IngestResult.read(run_dir)

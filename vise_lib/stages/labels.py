@@ -142,7 +142,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
         text=pl.text,
         skipped_rows=dict(pl.report.skipped),
     )
-    write_json(run / LabelsResult.FILE, result.to_json())
+    write_json(run / LabelsResult.FILE, result.to_json(), stage=STAGE)
     with np.load(run / LabelsResult.LABELS) as saved:
         arrays = ", ".join(sorted(f for f in saved.files if f.startswith("label")))
     echo(f"pseudo labels for {len(pl.labels)} posts written to {run / 'labels'}: {arrays}")

@@ -94,7 +94,7 @@ def run_pretrain(
     )
     seconds = time.perf_counter() - t0
     result = PretrainResult(pre["order"], pre["variants"], pre["config"], stage.to_params(), seconds)
-    write_json(run / PretrainResult.FILE, result.to_json())
+    write_json(run / PretrainResult.FILE, result.to_json(), stage=PretrainResult.STAGE)
     result = PretrainResult.read(run)
     echo(
         f"{len(result.order)} backbones written to {PretrainResult.FILE} in {seconds:.1f} s; "

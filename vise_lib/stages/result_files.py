@@ -1,7 +1,8 @@
 """Reading a stage's results file back: the stage's config, typed; the file's JSON, checked.
 
-Every ``<Stage>Result.read(run_dir)`` reads its file through :func:`read_result`, so a missing
-or unreadable file stops with one message that names the file and the stage that writes it.
+Every ``<Stage>Result.read(run_dir)`` reads its file through :func:`read_result`, so a missing,
+unreadable, truncated or hand-edited file (its check file, :func:`vise_lib.io.write_check`, does
+not match) stops with one message that names the file and the stage that writes it.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 from vise_lib.config import StageConfig
-from vise_lib.io import PathArg
+from vise_lib.io import PathArg, verify_check
 
 C = TypeVar("C", bound=StageConfig)
 
@@ -40,11 +41,12 @@ def read_result(
 ) -> Any:
     """The JSON of ``run_dir/file``, written by ``stage`` (e.g. ``"03_downstream"``).
 
-    A missing file raises ``FileNotFoundError``; a file that is not JSON, or (for an object) lacks
+    A missing file raises ``FileNotFoundError``; one its check file does not vouch for, or that is not JSON, or (for an object) lacks
     one of ``keys``, or (when ``optional`` is given) holds a key that is neither in ``keys`` nor
     in ``optional``, raises ``ValueError``. Each names the file and the stage to run.
     """
     path = result_path(run_dir, file, stage)
+    verify_check(path, stage)
     rerun = f"run the stage {stage} (vise run --stage {stage})"
     try:
         data = json.loads(path.read_text(encoding="utf-8"))

@@ -68,13 +68,13 @@ class SummaryResult:
 def run_summary(config: SummaryConfig | dict | None, run_dir: PathArg, echo: Callable = print) -> SummaryResult:
     """Judge the claims of the run in ``run_dir`` (see the module docstring); ``echo`` gets the verdict rule."""
     run, stage = Path(run_dir), typed_config(SummaryConfig, config)
-    correct = read_correct(result_path(run, "downstream/correct.npz", "03_downstream"))
+    correct = read_correct(result_path(run, "downstream/correct.npz", "03_downstream"), "03_downstream")
     if (run / "ablations" / "correct.npz").exists():
-        correct.update(read_correct(run / "ablations" / "correct.npz"))
+        correct.update(read_correct(run / "ablations" / "correct.npz", "04_ablations"))
     echo(
         f"verdict rule: δ = {stage.min_effect} points, ε = {stage.epsilon} points, at least {stage.min_seeds} "
         f"pretraining seeds, {stage.n_boot} bootstrap replicates"
     )
     claims = evaluate_claims(correct, stage.min_effect, stage.epsilon, n_boot=stage.n_boot, min_seeds=stage.min_seeds)
-    write_claims(run / SummaryResult.FILE, claims)
+    write_claims(run / SummaryResult.FILE, claims, stage=STAGE)
     return SummaryResult.read(run)

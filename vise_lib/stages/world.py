@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import ClassVar
 
-from vise_lib.io import PathArg, write_json
+from vise_lib.io import PathArg, write_check, write_json
 from vise_lib.stages.result_files import read_result, typed_config
 from vise_lib.world.config import WorldConfig
 from vise_lib.world.diagnostics import calibrate
@@ -82,10 +82,12 @@ def run_world(config: WorldConfig | dict | None, run_dir: PathArg, echo: Callabl
     ``echo`` gets one line of counts."""
     cfg = typed_config(WorldConfig, config)
     world_dir = generate_world(cfg, Path(run_dir) / "world")
+    write_check(world_dir / "world.json", STAGE)  # the ablations read the world's config from it
     cal = calibrate(world_dir)
     write_json(
         Path(run_dir) / WorldResult.FILE,
         WorldResult(config=cfg.to_params(), calibration=cal, counts=cal["counts"]).to_json(),
+        stage=STAGE,
     )
     result = WorldResult.read(run_dir)
     echo(result.summary())

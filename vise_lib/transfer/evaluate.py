@@ -46,6 +46,8 @@ from vise_lib.transfer.splits import stratified_subsample
 from vise_lib.verdicts.results import compare, write_claims, write_correct, write_scores
 from vise_lib.verdicts.statistics import Rule
 
+STAGE = "20_transfer"  # the stage whose files these are (also what `vise evaluate` writes)
+
 PSEUDO = ("majority", "chance")
 
 
@@ -242,10 +244,10 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         "baselines": baselines,
         "cache": dict(cache.stats),
     }
-    write_scores(out / "downstream" / "scores.csv", scores)
-    write_correct(out / "downstream" / "correct.npz", correct)
-    write_json(out / "downstream" / "results.json", results)
-    write_claims(out / "summary" / "claims.json", claims)
+    write_scores(out / "downstream" / "scores.csv", scores, stage=STAGE)
+    write_correct(out / "downstream" / "correct.npz", correct, stage=STAGE)
+    write_json(out / "downstream" / "results.json", results, stage=STAGE)
+    write_claims(out / "summary" / "claims.json", claims, stage=STAGE)
     return results
 
 

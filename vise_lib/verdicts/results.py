@@ -9,7 +9,10 @@
 * ``<run>/summary/claims.json``: a list of claims, each with the fields of
   :data:`CLAIM_FIELDS` plus free ``text`` and ``kind``.
 
-Anyone can check a verdict from these files without the book.
+Anyone can check a verdict from these files without the book. Each is written with its check
+file ``<name>.check.json`` (size, row count, SHA-256 and the writing stage:
+:func:`vise_lib.io.write_check`), and each reader here verifies it first: a truncated or
+hand-edited file stops with one line naming the file and the stage to rerun.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from vise_lib.io import atomic_write, atomic_write_text, read_json, write_json
+from vise_lib.io import atomic_write, atomic_write_text, read_json, verify_check, write_check, write_json
 from vise_lib.verdicts.statistics import VERDICTS, Comparison, Rule, paired_bootstrap, verdict, with_power
 
 if TYPE_CHECKING:
@@ -37,8 +40,9 @@ def _key(backbone: str, task: str, pretrain_seed: int, probe_seed: int) -> str:
     return f"{backbone}/{task}/{int(pretrain_seed)}/{int(probe_seed)}"
 
 
-def write_scores(path: str | os.PathLike, rows: Iterable[Mapping]) -> Path:
-    """Write ``scores.csv`` (atomically); each row needs every column of :data:`SCORE_COLUMNS`."""
+def write_scores(path: str | os.PathLike, rows: Iterable[Mapping], stage: str = "") -> Path:
+    """Write ``scores.csv`` (atomically) and its check file naming ``stage``; each row needs every
+    column of :data:`SCORE_COLUMNS`."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=SCORE_COLUMNS, lineterminator="\n")
     w.writeheader()
@@ -55,33 +59,45 @@ def write_scores(path: str | os.PathLike, rows: Iterable[Mapping]) -> Path:
                 "top1": f"{float(r['top1']):.4f}",
             }
         )
-    return atomic_write_text(path, buf.getvalue())
+    out = atomic_write_text(path, buf.getvalue())
+    write_check(out, stage)
+    return out
 
 
-def read_scores(path: str | os.PathLike) -> pd.DataFrame:
-    """``scores.csv`` as a pandas DataFrame (typed columns); ``ValueError`` naming the file if malformed."""
+def read_scores(path: str | os.PathLike, stage: str | None = None) -> pd.DataFrame:
+    """``scores.csv`` as a pandas DataFrame (typed columns), verified against its check file;
+    ``ValueError`` naming the file (and ``stage``, or the stage its check file names, to rerun)
+    if it is truncated, edited or malformed."""
     import pandas as pd
 
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no scores file: {path}")
-    df = pd.read_csv(path)
-    if tuple(df.columns[: len(SCORE_COLUMNS)]) != SCORE_COLUMNS:
-        raise ValueError(f"{path}: expected columns {list(SCORE_COLUMNS)}, got {list(df.columns)}")
-    return df.astype({"backbone": str, "task": str, "pretrain_seed": int, "probe_seed": int, "top1": float})
+    verify_check(path, stage)
+    try:
+        df = pd.read_csv(path)
+        if tuple(df.columns[: len(SCORE_COLUMNS)]) != SCORE_COLUMNS:
+            raise ValueError(f"expected columns {list(SCORE_COLUMNS)}, got {list(df.columns)}")
+        return df.astype({"backbone": str, "task": str, "pretrain_seed": int, "probe_seed": int, "top1": float})
+    except (ValueError, pd.errors.ParserError) as e:
+        raise ValueError(f"{path}: {e}") from None
 
 
-def write_correct(path: str | os.PathLike, correct: Mapping[tuple[str, str, int, int], np.ndarray]) -> Path:
-    """Write per-image correctness, keyed by ``(backbone, task, pretrain_seed, probe_seed)``."""
+def write_correct(
+    path: str | os.PathLike, correct: Mapping[tuple[str, str, int, int], np.ndarray], stage: str = ""
+) -> Path:
+    """Write per-image correctness, keyed by ``(backbone, task, pretrain_seed, probe_seed)``,
+    and its check file naming ``stage``."""
     arrays = {_key(*k): np.asarray(v, dtype=bool) for k, v in correct.items()}
     # numpy's stub types **kwds against the allow_pickle flag; these keys are array names
-    return atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
+    out = atomic_write(path, lambda f: np.savez_compressed(f, **arrays))  # type: ignore[arg-type]
+    write_check(out, stage)
+    return out
 
 
-def read_correct(path: str | os.PathLike) -> dict[tuple[str, str, int, int], np.ndarray]:
-    """Per-image correctness as written by :func:`write_correct`."""
+def read_correct(path: str | os.PathLike, stage: str | None = None) -> dict[tuple[str, str, int, int], np.ndarray]:
+    """Per-image correctness as written by :func:`write_correct`, verified against its check file."""
+    verify_check(path, stage)
     out: dict[tuple[str, str, int, int], np.ndarray] = {}
-    with np.load(path) as z:
+    with np.load(path, allow_pickle=False) as z:
         for k in z.files:
             b, t, ps, qs = k.rsplit("/", 3)
             out[(b, t, int(ps), int(qs))] = z[k]
@@ -137,19 +153,21 @@ def compare(correct: Mapping, a: str, b: str, task: str, claim: str, rule: Rule,
     }
 
 
-def write_claims(path: str | os.PathLike, claims: list[dict]) -> Path:
-    """Write ``claims.json``; each claim must carry :data:`CLAIM_FIELDS` and a known verdict."""
+def write_claims(path: str | os.PathLike, claims: list[dict], stage: str = "") -> Path:
+    """Write ``claims.json`` and its check file naming ``stage``; each claim must carry
+    :data:`CLAIM_FIELDS` and a known verdict."""
     for i, c in enumerate(claims):
         missing = [f for f in CLAIM_FIELDS if f not in c]
         if missing:
             raise ValueError(f"claim {i} lacks {missing}")
         if c["verdict"] not in VERDICTS:
             raise ValueError(f"claim {i}: verdict {c['verdict']!r} is not one of {VERDICTS}")
-    return write_json(path, claims)
+    return write_json(path, claims, stage=stage)
 
 
-def read_claims(path: str | os.PathLike) -> list[dict]:
-    """The claims written by :func:`write_claims`."""
+def read_claims(path: str | os.PathLike, stage: str | None = None) -> list[dict]:
+    """The claims written by :func:`write_claims`, verified against their check file."""
+    verify_check(path, stage)
     return read_json(path)
 
 
