@@ -40,6 +40,7 @@ from vise_lib.io import atomic_write, save_npy, write_json, write_npy_stream
 from vise_lib.labels.encoders import ENCODERS
 from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
+from vise_lib.labels.text import add_counts, text_issues, text_summary
 
 
 class Reservoir:
@@ -75,48 +76,28 @@ class Reservoir:
 
 
 def sample_posts(chunks: Iterable[Engagement], n: int, seed: int = 0) -> Engagement:
-    """A uniform sample of at most ``n`` posts from a stream of chunks (one pass)."""
+    """A uniform sample of at most ``n`` posts from a stream of chunks (one pass), with every
+    column of the posts (captions and ``n_comments`` included: :meth:`Engagement.record`)."""
     res, names = Reservoir(n, seed), None
     for eng in chunks:
         names = eng.reaction_names
         res.add(_LazyRows(eng))
     if names is None:
         raise ValueError("no posts to sample from")
-    rows = [
-        {
-            "post_id": p,
-            "image_index": ii,
-            "image": im,
-            "comments": c,
-            "shares": s,
-            "timestamp": t,
-            "reactions": dict(zip(names, r.tolist(), strict=False)),
-        }
-        for p, ii, im, c, r, s, t in res.items
-    ]
-    return Engagement.from_rows(rows, names)
+    return Engagement.from_rows(res.items, names)
 
 
 class _LazyRows:
-    """Rows of a chunk as tuples, built only for the items a reservoir keeps."""
+    """Rows of a chunk as :meth:`Engagement.record` dicts, built only for the items a reservoir keeps."""
 
-    def __init__(self, eng):
+    def __init__(self, eng: Engagement) -> None:
         self.eng = eng
 
-    def __len__(self):
+    def __len__(self) -> int:
         return len(self.eng)
 
-    def __getitem__(self, i):
-        e = self.eng
-        return (
-            e.post_ids[i],
-            int(e.image_index[i]),
-            e.images[i],
-            e.comments[i],
-            e.reactions[i].copy(),
-            int(e.shares[i]),
-            int(e.timestamp[i]),
-        )
+    def __getitem__(self, i: int) -> dict:
+        return self.eng.record(i)
 
 
 def spill_chunks(chunks: Iterable[Engagement], folder: Path, files: list[Path]) -> Iterator[Engagement]:
@@ -166,7 +147,8 @@ def pseudo_labels_out_of_core(
     ``out_dir/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``, ``centroids``;
     written array by array from the chunk files), ``out_dir/pseudo.npy`` (the labels alone,
     int64, in stream order: what ``python -m vise_lib.pretrain --labels`` reads) and
-    ``out_dir/out_of_core.json``; returns that summary dict. ``backend`` and ``seed`` mean
+    ``out_dir/out_of_core.json``; returns that summary dict (``text``: the
+    :func:`~vise_lib.labels.text.text_issues` counts of every post: comments, captions, …). ``backend`` and ``seed`` mean
     what they mean for the in-memory stage (``auto``: faiss when installed), so on posts that
     fit (``fit_posts`` and ``kmeans_posts`` at least the post count) both give the same labels.
     """
@@ -184,7 +166,9 @@ def pseudo_labels_out_of_core(
         shutil.rmtree(phi_dir, ignore_errors=True)
         files: list[Path] = []
         res, widths = Reservoir(kmeans_posts, seed + 1), [1, 1]
+        text: dict[str, int] = {}
         for eng, phi in transform_chunks(enc, load_spilled(spilled)):
+            text = add_counts(text, text_issues(eng))
             stem = phi_dir / f"{len(files):06d}"
             files.append(save_npy(stem.with_suffix(".npy"), phi))
             ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
@@ -227,6 +211,7 @@ def pseudo_labels_out_of_core(
         "phi_chunks": len(files),
         "inertia": float(inertia),
         "cluster_sizes": sizes.tolist(),
+        "text": text,
     }
     write_json(out / "out_of_core.json", summary)
     return summary
@@ -288,6 +273,7 @@ def main(argv: list[str] | None = None) -> int:
         encoder_model=a.encoder_model,
     )
     print(reader.report.summary())
+    print(text_summary(s["text"]))
     print(f"{s['n_posts']} posts -> {s['n_clusters']} clusters; wrote {a.out}/pseudo.npy and labels.npz")
     return 0
 

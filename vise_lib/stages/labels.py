@@ -26,6 +26,7 @@ from vise_lib.io import PathArg, write_json
 from vise_lib.labels.config import LabelsConfig
 from vise_lib.labels.diagnostics import cluster_sizes
 from vise_lib.labels.pseudo_labels import PseudoLabels, build_pseudo_labels, label_diagnostics
+from vise_lib.labels.text import text_summary
 from vise_lib.stages.result_files import read_result, typed_config
 from vise_lib.world.generate import load_latents
 
@@ -114,7 +115,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
             f"φ(e) {name:>9}: {ls.phi.shape[0]} posts × {ls.phi.shape[1]} dimensions, "
             f"inertia {ls.inertia:.4g}" + ("  (primary)" if name == cfg.signal else "")
         )
-    echo("comment text: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in pl.text.items()))
+    echo(text_summary(pl.text))
     diag = label_diagnostics(pl, world_latents(run), seed=cfg.seed)
     agree, control = diag["agreement"], diag["shuffled_control"]
     pl.save(run / "labels")
