@@ -79,10 +79,11 @@ class DownstreamResult:
 
 
 def stage_backbones(stage: DownstreamConfig, run_dir: PathArg) -> dict:
-    """The backbones' full specs: the config's ``backbones`` (bare paths load as ResNet-50), or
-    every run of the pretrain stage with the architecture it was trained as."""
+    """The backbones' full specs: the config's ``backbones`` (a bare path loads as the checkpoint
+    describes itself; see :func:`vise_lib.transfer.specs.resolve_spec`), or every run of the
+    pretrain stage with the architecture it was trained as."""
     if stage.backbones is not None:
-        return resolve_backbones(stage.backbones, arch="resnet50")
+        return resolve_backbones(stage.backbones, work_dir=run_dir)
     pre = PretrainResult.read(run_dir)
     cfg = pre.train_config()
     return resolve_backbones(pre.backbones(), cfg.arch, cfg.width, cfg.blocks)

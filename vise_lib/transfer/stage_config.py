@@ -16,7 +16,10 @@ class DownstreamConfig(StageConfig):
     every pretraining seed of the pretrain stage is probed with each. ``references`` adds the
     reference rows (``pixels``: pooled pixels, ``handmade``: fixed colour/texture statistics).
     ``dataset`` (a local path), ``dataset_format``, ``image_size`` and ``backbones``
-    (``{name: {"path", "arch"}}``) switch the stage to a real dataset and external checkpoints.
+    (``{name: spec}``: a checkpoint path, loaded as the file describes itself,
+    ``torchvision:<arch>/<WEIGHTS>``, ``random:<arch>``, or ``{"path", "arch"[, "width",
+    "blocks"]}`` for a file that does not describe itself; :func:`vise_lib.transfer.specs.resolve_spec`)
+    switch the stage to a real dataset and external checkpoints.
     """
 
     section = "downstream"
