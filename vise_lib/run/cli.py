@@ -144,10 +144,7 @@ def evaluate_command(args) -> int:
         n: {**d, "path": str(Path(d["path"]).expanduser().resolve()), "group": groups.get(n, d["group"])}
         for n, d in datasets.items()
     }
-    section["backbones"] = {
-        n: s if str(s).startswith(("random:", "torchvision:")) else str(Path(s).expanduser().resolve())
-        for n, s in section.get("backbones", {}).items()
-    }
+    section["backbones"] = {n: _absolute_spec(s) for n, s in section.get("backbones", {}).items()}
     for key, value in (("image_size", args.image_size), ("seeds", args.seeds), ("reference", args.reference)):
         if value is not None:
             section[key] = value
@@ -175,6 +172,17 @@ def evaluate_command(args) -> int:
         print(claims.to_string(index=False))
     print(f"[vise] scores: {out / 'downstream' / 'scores.csv'}\n[vise] claims: {out / 'summary' / 'claims.json'}")
     return 0
+
+
+def _absolute_spec(spec):
+    """A backbone spec with its checkpoint path made absolute (relative to where the user is)."""
+    from pathlib import Path
+
+    from vise_lib.transfer.specs import SPEC_PREFIXES
+
+    if isinstance(spec, dict):
+        return {**spec, "path": str(Path(str(spec["path"])).expanduser().resolve())} if "path" in spec else spec
+    return spec if str(spec).startswith(SPEC_PREFIXES) else str(Path(spec).expanduser().resolve())
 
 
 if __name__ == "__main__":
