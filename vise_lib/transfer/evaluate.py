@@ -66,6 +66,17 @@ def default_reference(backbones: dict) -> str:
     return next(iter(backbones))
 
 
+def claim_text(name: str, reference: str, task: str, group: str) -> str:
+    """The claim's wording from the dataset's group: the paper's question on a subjective set
+    ("beats"), ours on an object set ("is competitive with"), neutral ("compared with") when
+    the user did not state the group of a generic ImageFolder / CSV set."""
+    if group == "subjective":
+        return f"{name} beats {reference} on {task}"
+    if group == "object":
+        return f"{name} is competitive with {reference} on {task}"
+    return f"{name} compared with {reference} on {task} (group unstated: give --group NAME=subjective|object)"
+
+
 def per_class(confusion) -> list[dict]:
     """Precision, recall, F1 and support per class from a confusion matrix (rows: true)."""
     cm = np.asarray(confusion, dtype=np.float64)
@@ -163,7 +174,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         )
     data, decoded = {}, {}
     for name, d in cfg.dataset_specs().items():
-        ds = load_dataset(d["path"], d["format"])
+        ds = load_dataset(d["path"], d["format"], d["data_root"])
         ds.name = name
         dec = decode_dataset(ds, cfg.image_size, seed=cfg.split_seed, min_per_class=cfg.min_per_class)
         decoded[name] = dec
@@ -171,6 +182,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         data[name] = {
             "path": d["path"],
             "format": ds.format,
+            "data_root": d["data_root"],
             "group": d["group"] or GROUPS[ds.format],
             "classes": dec.dataset.classes,
             "multilabel": dec.dataset.multilabel,
@@ -213,11 +225,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         for name in backbones:
             if name == reference:
                 continue
-            text = (
-                f"{name} beats {reference} on {task}"
-                if group == "subjective"
-                else f"{name} is competitive with {reference} on {task}"
-            )
+            text = claim_text(name, reference, task, group)
             claims.append(
                 compare(
                     correct,

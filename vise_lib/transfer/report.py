@@ -137,7 +137,7 @@ def claims_table(claims: list[dict]) -> pd.DataFrame:
     )
     return df.sort_values(
         ["group", "dataset"],
-        key=lambda s: s.map({"subjective": 0, "object": 1}).fillna(s) if s.name == "group" else s,
+        key=lambda s: s.map({"subjective": 0, "object": 1, "unstated": 2}).fillna(s) if s.name == "group" else s,
         kind="stable",
     ).reset_index(drop=True)
 
