@@ -195,7 +195,7 @@ def test_notebook_runs_on_a_real_imagefolder(tmp_path):
         log_output=False,
     )
     res = json.loads((run / "downstream" / "results.json").read_text())
-    assert res["backbones"] == ["r18"] and res["tasks"] == ["imagefolder"] and len(res["runs"]) == 3
+    assert res["backbones"] == ["r18"] and res["tasks"] == ["data"] and len(res["runs"]) == 3  # named after the folder
     assert res["data"]["skipped"] == [["red/corrupt.jpg", res["data"]["skipped"][0][1]]]
     assert sum(res["data"]["n_images"].values()) == 60
     assert len(list((run / "features").glob("*.npy"))) == 3
