@@ -46,12 +46,14 @@ def test_a_secondary_metric_worse_than_the_prior_for_every_backbone():
 
 def test_a_test_split_too_small_to_resolve_the_margin():
     r = _results({"a": [MIXED], "b": [MIXED]}, n_test=18)
-    w = report.warnings(r)  # no claims: one image is 5.6 points, more than δ = 2
-    assert len(w) == 1 and "test split (18 images) is too small" in w[0]
+    narrow = [{"task": "sent", "ci_low": 0.0, "ci_high": 0.0}]  # identical predictions on 18 images
+    for claims in (None, narrow):  # one image is 5.6 points, more than δ = 2, whatever the interval
+        w = report.warnings(r, claims)
+        assert len(w) == 1 and "test split (18 images) is too small" in w[0] and "5.6 points" in w[0]
+    big = _results({"a": [MIXED], "b": [MIXED]}, n_test=400)
     wide = [{"task": "sent", "ci_low": -20.0, "ci_high": 25.0}]
-    narrow = [{"task": "sent", "ci_low": -1.0, "ci_high": 1.5}]
-    assert "±22.5 points" in report.warnings(r, wide)[0]
-    assert report.warnings(r, narrow) == []
+    assert "±22.5 points" in report.warnings(big, wide)[0]
+    assert report.warnings(big, [{"task": "sent", "ci_low": -1.0, "ci_high": 1.5}]) == []
 
 
 def test_wide_tables_scroll_and_confusion_matrices_are_readable():
