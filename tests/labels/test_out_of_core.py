@@ -167,6 +167,9 @@ def test_the_sample_keeps_every_column_captions_and_comment_counts_included(expo
 
     eng, _ = read_manifest(export_manifest)
     sample = sample_posts(ManifestReader(export_manifest, chunk_rows=33), n=10_000)
+    assert sorted(sample.post_ids) == sorted(eng.post_ids)
+    row = {p: i for i, p in enumerate(sample.post_ids)}
+    sample = sample.take([row[p] for p in eng.post_ids])  # compared post by post, whatever the sample's order
     for f in dataclasses.fields(eng):
         a, b = getattr(sample, f.name), getattr(eng, f.name)
         if isinstance(b, np.ndarray):
