@@ -343,7 +343,7 @@ def test_caption_and_n_comments_count_only_export(tmp_path):
     assert eng.comment_counts().tolist() == [12, 0, 0]
     assert eng.texts() == [["my cat"], [], ["sunset"]]
     assert post_documents(eng) == ["my cat", "", "sunset"]  # what the comment encoders read
-    z = CountEncoder(n_bins=8).transform(eng)
+    z = CountEncoder(n_bins=8, bins="log2").transform(eng)
     assert z[0, 8 + 3] == 1 and z[1, 8] == 1  # log2(1 + 12) -> bin 3; no count -> bin 0
     rec = eng.row(0)
     assert rec["caption"] == "my cat" and rec["n_comments"] == 12

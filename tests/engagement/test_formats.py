@@ -160,10 +160,11 @@ def test_parquet_nan_and_null_counts(tmp_path):
 
 def test_csv_quoted_multiline_comment_keeps_line_numbers(tmp_path):
     path = tmp_path / "m.csv"
-    path.write_text('post_id,image,comments\np1,a.jpg,"[""line one\nline two""]"\np2,b.jpg,not json\n')
+    path.write_text('post_id,image,comments\np1,a.jpg,"[""line one\nline two""]"\np2,b.jpg,"[""cut short"\n')
     eng, rep = read_manifest(path)
     assert eng.comments == [["line one\nline two"]]
-    assert rep.examples == [(4, "comments cell is not a JSON list of strings")]
+    assert rep.skipped == {"bad comments": 1} and rep.examples[0][0] == 4
+    assert "a JSON list of strings" in rep.examples[0][1] and "plain text (one comment)" in rep.examples[0][1]
 
 
 def test_unknown_format_and_missing_post_id_column(tmp_path):

@@ -179,3 +179,85 @@ def test_spilled_chunks_are_removed_when_the_run_fails(world, tmp_path):
             ManifestReader(world, chunk_rows=100), tmp_path, "reactions", n_clusters=50, fit_posts=20
         )
     assert not (tmp_path / "chunks").exists()
+
+
+# --- one φ(e): captions and comment counts in both paths --------------------------------
+
+
+def social_export(n=200, seed=0, comment_texts=False):
+    """Posts like a social-media export: likes, a heavy-tailed comment count, captions on most
+    posts and (optionally) a few comment texts."""
+    rng = np.random.default_rng(seed)
+    topics = [["sunset", "beach", "waves"], ["puppy", "cute", "dog"], ["vote", "election", "rally"]]
+    rows = []
+    for i in range(n):
+        t = topics[i % 3]
+        row = {
+            "post_id": f"s{i:05d}",
+            "image": f"img/{i}.jpg",
+            "comments": [f"{t[0]} {t[i % 3]}"] if comment_texts and i % 4 == 0 else [],
+            "reactions": {"like": int(rng.lognormal(8, 2.5))},
+            "shares": int(rng.lognormal(3, 2)),
+            "timestamp": 1600000000 + i,
+            "n_comments": min(int(rng.lognormal(4, 2.5)), 765_000),
+        }
+        if i % 20:  # 190 of 200 have captions
+            row["caption"] = f"my {t[0]} {t[(i + 1) % 3]} photo"
+        rows.append(row)
+    return rows
+
+
+@pytest.fixture
+def export_manifest(tmp_path):
+    from conftest import write_manifest
+
+    return write_manifest(tmp_path / "export.jsonl", social_export(comment_texts=True))
+
+
+def test_the_sample_keeps_every_column_captions_and_comment_counts_included(export_manifest):
+    import dataclasses
+
+    eng, _ = read_manifest(export_manifest)
+    sample = sample_posts(ManifestReader(export_manifest, chunk_rows=33), n=10_000)
+    assert sorted(sample.post_ids) == sorted(eng.post_ids)
+    row = {p: i for i, p in enumerate(sample.post_ids)}
+    sample = sample.take([row[p] for p in eng.post_ids])  # compared post by post, whatever the sample's order
+    for f in dataclasses.fields(eng):
+        a, b = getattr(sample, f.name), getattr(eng, f.name)
+        if isinstance(b, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+        else:
+            assert a == b, f.name
+    assert sum(map(bool, sample.captions)) == 190 and (sample.n_comments >= 0).all()
+
+
+def test_same_posts_same_phi_in_memory_and_out_of_core(export_manifest, tmp_path):
+    from vise_lib.labels.pseudo_labels import build_pseudo_labels
+
+    ref = build_pseudo_labels(export_manifest, signal="all", n_clusters=5, svd_dim=8, seed=0, cache=False)
+    everything = {"fit_posts": 10_000, "kmeans_posts": 10_000}
+    out = _out_of_core(export_manifest, tmp_path, "all", 64, n_clusters=5, svd_dim=8, seed=0, **everything)
+    phi = np.concatenate([np.load(f) for f in sorted((tmp_path / "phi").glob("[0-9]*[0-9].npy"))])
+    assert phi.shape == ref.phi.shape
+    np.testing.assert_allclose(phi, ref.phi, atol=1e-5)
+    assert ref.text["captions"] == 190 and out["text"] == ref.text
+    assert out["text"]["posts_with_comment_count_only"] == 150 and out["text"]["posts_without_text"] == 0
+    # the caption-only posts are encoded (a non-zero comment block), not left at the origin
+    width = ref.encoder.blocks["comments"].svd_.n_components
+    caption_only = [i for i in range(200) if i % 4 and i % 20]
+    assert np.all(np.linalg.norm(phi[caption_only, :width], axis=1) > 0.5)
+
+
+def test_vise_labels_signal_all_on_captions_and_counts_only(tmp_path, capsys):
+    from conftest import write_manifest
+
+    from vise_lib.labels.out_of_core import main
+
+    manifest = write_manifest(tmp_path / "m.jsonl", social_export())
+    assert (
+        main(["--manifest", str(manifest), "--out", str(tmp_path / "out"), "--signal", "all", "--n-clusters", "8"]) == 0
+    )
+    printed = capsys.readouterr().out
+    assert "captions 190" in printed and "comments 0" in printed and "posts without text 10" in printed
+    sizes = np.bincount(np.load(tmp_path / "out" / "pseudo.npy"), minlength=8)
+    assert sizes.sum() == 200 and sizes.max() < 100  # spread, not one cluster holding almost every post

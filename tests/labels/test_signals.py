@@ -91,7 +91,7 @@ def test_count_bins_are_log2():
         shares=np.array([0, 1, 3, 1000]),
         timestamp=np.zeros(4),
     )
-    z = CountEncoder(n_bins=4).transform(eng)
+    z = CountEncoder(n_bins=4, bins="log2").transform(eng)
     np.testing.assert_array_equal(z[:, :4].argmax(1), [0, 1, 2, 3])  # shares 0, 1, 3, 1000 (clipped)
     np.testing.assert_array_equal(z[:, 4:].argmax(1), [0, 1, 3, 1])  # 0, 1, 7, 2 comments
     assert np.all(z.sum(1) == 2)
@@ -170,3 +170,59 @@ def test_sentence_encoder_needs_a_local_model(manifest_of, tmp_path, monkeypatch
     empty = np.array([len(c) == 0 for c in eng.comments])
     assert z.shape == (20, 3) and np.all(z[empty] == 0) and np.isfinite(z).all()
     np.testing.assert_allclose(np.linalg.norm(z[~empty], axis=1).std(), 0, atol=1e-5)
+
+
+def _counts_only(shares, comments):
+    from vise_lib.engagement.table import Engagement
+
+    n = len(shares)
+    return Engagement(
+        post_ids=[str(i) for i in range(n)],
+        image_index=np.arange(n),
+        images=[None] * n,
+        comments=[[] for _ in range(n)],
+        reactions=np.ones((n, 1), np.int64),
+        reaction_names=("like",),
+        shares=np.asarray(shares, np.int64),
+        timestamp=np.zeros(n, np.int64),
+        n_comments=np.asarray(comments, np.int64),
+    )
+
+
+def test_quantile_count_bins_spread_heavy_tailed_counts():
+    rng = np.random.default_rng(0)
+    comments = np.minimum(rng.lognormal(9, 2.5, 2000).astype(np.int64), 765_000)  # median ~ 8k, up to 765k
+    shares = rng.lognormal(2, 2, 2000).astype(np.int64)
+    eng = _counts_only(shares, comments)
+    fixed = np.bincount(CountEncoder(bins="log2").bin_index(eng)[:, 1], minlength=8)
+    fitted = np.bincount(CountEncoder().fit(eng).bin_index(eng)[:, 1], minlength=8)
+    assert fixed.max() > 0.8 * 2000  # the fixed log2 bins saturate: most posts in the last bin
+    assert fitted.min() > 2000 / 8 * 0.8 and fitted.max() < 2000 / 8 * 1.2  # equal-mass bins
+    # fitted on the training posts, applied to others: a zero count is bin 0, a huge one the last bin
+    new = _counts_only([0, 10**9], [0, 10**9])
+    b = CountEncoder().fit(eng).bin_index(new)
+    np.testing.assert_array_equal(b, [[0, 0], [7, 7]])
+
+
+def test_quantile_count_bins_merge_ties_and_keep_zero_in_bin_zero():
+    eng = _counts_only([0] * 90 + [5] * 10, [0] * 50 + list(range(1, 51)))
+    enc = CountEncoder().fit(eng)
+    b = enc.bin_index(eng)
+    assert set(b[:90, 0]) == {0} and len(set(b[90:, 0])) == 1 and b[90, 0] > 0  # shares: two bins
+    assert set(b[:50, 1]) == {0} and len(set(b[50:, 1])) >= 4
+    z = enc.transform(eng)
+    assert z.shape == (100, 16) and np.all(z.sum(1) == 2)
+    with pytest.raises(ValueError, match="unknown count binning"):
+        CountEncoder(bins="linear")
+    with pytest.raises(RuntimeError, match="fitted"):
+        CountEncoder().transform(eng)
+
+
+def test_text_issues_count_captions_and_comment_counts(manifest_of):
+    posts = [make_post(0, comments=[]), make_post(1, comments=[]), make_post(2)]
+    posts[0]["caption"] = "my cat"
+    posts[1]["n_comments"] = 12
+    eng, _ = manifest_of(posts)
+    t = text_issues(eng)
+    assert t["captions"] == 1 and t["comments"] == 2 and t["posts_without_comments"] == 2
+    assert t["posts_without_text"] == 1 and t["posts_with_comment_count_only"] == 1

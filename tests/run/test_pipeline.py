@@ -114,6 +114,22 @@ def test_book_toc_drops_pages_a_preset_did_not_produce(tmp_path):
     assert "book/_generated/03_downstream" not in files and "book/method" in files
 
 
+def test_a_real_data_evaluation_book_opens_on_its_answer(tmp_path):
+    from vise_lib.run.presets import REPO_ROOT
+
+    gen = tmp_path / "gen"
+    gen.mkdir()
+    for n in ("20_transfer.ipynb", "21_transfer_summary.ipynb", "performance.md"):
+        (gen / n).write_text("")
+    toc = yaml.safe_load(book_toc(REPO_ROOT, gen))
+    files = [c["file"] for p in toc["parts"] for c in p["chapters"]]
+    assert toc["root"] == "book/_generated/20_transfer" and "book/_generated/20_transfer" not in files
+    assert files[0] == "book/intro" and "book/_generated/21_transfer_summary" in files
+    # the world study's book keeps its introduction as the root
+    (gen / "00_world.ipynb").write_text("")
+    assert yaml.safe_load(book_toc(REPO_ROOT, gen))["root"] == "book/intro"
+
+
 def test_stage_kernel_is_quiet_and_leaves_no_sockets(tmp_path, capfd):
     import nbformat
 

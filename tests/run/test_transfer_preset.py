@@ -61,7 +61,7 @@ def test_vise_evaluate_builds_the_book(tmp_path, monkeypatch, capsys):
     assert len(scores) == 2 * (2 * 2 + 2)
     claims = read_claims(out / "summary" / "claims.json")
     assert [(c["task"], c["a"], c["b"], c["group"]) for c in claims] == [
-        ("objects", "rand", "imagenet", "object"),
+        ("objects", "rand", "imagenet", "unstated"),
         ("sentiment", "rand", "imagenet", "subjective"),
     ]
     assert "majority class" in printed and "chance" in printed and "rand beats imagenet on sentiment" in printed

@@ -63,13 +63,50 @@ def test_dataset_with_a_typed_config_and_external_backbones(tmp_path):
     )
     lines: list[str] = []
     result = run_downstream(config, tmp_path / "run", echo=lines.append)
-    assert result.backbones == ["r"] and result.tasks == ["imagefolder"] and len(result.runs) == 2
+    assert (
+        result.backbones == ["r"] and result.tasks == ["objects"] and len(result.runs) == 2
+    )  # named after the dataset
     assert result.factor_readout is None and "factor_readout" not in result.to_json()
     assert result.data["classes"] == ["circle", "square", "star"] and result.data["format"] == "imagefolder"
-    assert [p for p, _ in result.data["skipped"]] == ["circle/.DS_Store", "star/broken.jpg"]
-    assert "1 files could not be decoded and were skipped" in lines
+    assert [p for p, _ in result.data["skipped"]][:2] == ["circle/.DS_Store", "star/broken.jpg"]
+    assert any("1 undecodable image" in line for line in lines)
     assert DownstreamResult.read(tmp_path / "run") == result
-    assert set(read_scores(tmp_path / "run" / DownstreamResult.SCORES).backbone) == {"r"}  # no reference rows
+    # the majority and chance rows, as vise evaluate writes them; no world reference rows
+    assert set(read_scores(tmp_path / "run" / DownstreamResult.SCORES).backbone) == {"r", "majority", "chance"}
+    assert {"majority", "chance", "majority_class"} <= set(result.data["baselines"])
+
+
+def test_the_stage_on_a_dataset_and_vise_evaluate_give_the_same_tables(tmp_path):
+    """One code path: the 03_downstream stage on a dataset and vise evaluate (transfer.evaluate) give the
+    same score rows (majority and chance included), per-class tables and confusion matrices."""
+    from vise_lib.transfer import report
+    from vise_lib.transfer.config import TransferConfig
+    from vise_lib.transfer.evaluate import evaluate
+
+    data = write_real_datasets(tmp_path / "data", px=16)
+    ck = save_backbone(build_backbone("small_resnet", width=4), tmp_path / "r.pt")
+    stage = DownstreamConfig(
+        dataset=str(data["sentiment"]), image_size=16, seeds=[0, 1], num_threads=1, backbones={"r": str(ck)}
+    )
+    down = run_downstream(stage, tmp_path / "stage", echo=lambda *_: None)
+    assert down.tasks == ["sentiment"]  # labels.csv in sentiment/: named after its folder
+    cfg = TransferConfig(
+        backbones={"r": str(ck)},
+        datasets={"sentiment": str(data["sentiment"])},
+        image_size=16,
+        seeds=[0, 1],
+        n_boot=100,
+    )
+    ev = evaluate(cfg, tmp_path / "evaluate", echo=lambda *_: None)
+    a = read_scores(tmp_path / "stage" / DownstreamResult.SCORES).sort_values(["backbone", "probe_seed"])
+    b = read_scores(tmp_path / "evaluate" / "downstream" / "scores.csv").sort_values(["backbone", "probe_seed"])
+    assert a.reset_index(drop=True).equals(b.reset_index(drop=True))
+    assert set(a.backbone) == {"r", "majority", "chance"}
+    assert down.runs == ev["runs"] and down.data["baselines"] == ev["baselines"]["sentiment"]
+    view = down.transfer_view()
+    assert report.dataset_table(view, "sentiment").equals(report.dataset_table(ev, "sentiment"))
+    assert report.headline_table(view).equals(report.headline_table(ev))
+    assert "majority class" in report.headline_table(view).index
 
 
 def test_missing_or_broken_files_name_the_file_and_the_stage(tmp_path):

@@ -35,7 +35,7 @@ def test_result_is_typed_and_is_the_file(study):
     assert any(line.startswith("backbone a: random:small_resnet/4") for line in lines)
     assert result.reference == "a" and list(result.backbones) == ["a", "b"] and result.seeds == [0, 1]
     assert result.tasks == ["objects", "sent"] and len(result.runs) == 2 * 2 * 2
-    assert {t: d["group"] for t, d in result.datasets.items()} == {"objects": "object", "sent": "subjective"}
+    assert {t: d["group"] for t, d in result.datasets.items()} == {"objects": "unstated", "sent": "subjective"}
     assert result.config == TransferConfig.from_params(config).to_params()
     assert set(result.baselines["sent"]) >= {"majority", "chance", "majority_class"}
     assert json.loads((run / TransferResult.FILE).read_text()) == result.to_json()
@@ -47,7 +47,7 @@ def test_summary_reads_the_claims_and_the_study(study):
     summary = run_transfer_summary({}, run)
     assert summary.transfer == result
     assert [(c["task"], c["a"], c["b"], c["group"]) for c in summary.claims] == [
-        ("objects", "b", "a", "object"),
+        ("objects", "b", "a", "unstated"),
         ("sent", "b", "a", "subjective"),
     ]
     assert json.loads((run / TransferSummaryResult.FILE).read_text()) == summary.to_json()

@@ -75,12 +75,12 @@ def test_claims_against_the_imagenet_reference(study):
     assert len(claims) == 4 and all(set(CLAIM_FIELDS) <= set(c) for c in claims)
     assert {(c["task"], c["a"], c["b"]) for c in claims} == {(t, "rand", "imagenet") for t in results["tasks"]}
     groups = {c["task"]: c["group"] for c in claims}
-    assert groups == {"objects": "object", "sent": "subjective", "e6": "subjective", "intent": "subjective"}
+    assert groups == {"objects": "unstated", "sent": "subjective", "e6": "subjective", "intent": "subjective"}
     for c in claims:
         assert c["ci_low"] <= c["diff"] <= c["ci_high"]
         assert c["verdict"] in ("holds", "reversed", "equivalent", "unresolved")
     table = report.claims_table(claims)
-    assert table.group.tolist() == ["subjective"] * 3 + ["object"]
+    assert table.group.tolist() == ["subjective"] * 3 + ["unstated"]
 
 
 def test_metrics_per_class_multilabel_and_emotion6(study):

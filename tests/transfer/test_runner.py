@@ -85,9 +85,11 @@ def test_subsample_keeps_tiny_classes():
 
 
 def test_resolve_backbones(ckpt):
-    specs = resolve_backbones({"a": ckpt, "b": {"path": ckpt, "arch": "resnet18"}}, arch="small_resnet", width=4)
-    assert specs["a"] == {"path": str(ckpt), "arch": "small_resnet", "width": 4, "blocks": 1}
-    assert specs["b"]["arch"] == "resnet18"
+    specs = resolve_backbones({"a": ckpt, "b": {"path": ckpt, "arch": "small_resnet"}}, arch="small_resnet", width=4)
+    assert specs["a"] == {"path": str(ckpt.resolve()), "arch": "small_resnet", "width": 4, "blocks": 1}
+    assert specs["b"] == specs["a"]
+    with pytest.raises(ValueError, match="describes itself"):  # an explicit arch the file contradicts
+        resolve_backbones({"b": {"path": ckpt, "arch": "resnet18"}})
     with pytest.raises(FileNotFoundError, match="nope.pt"):
         resolve_backbones({"x": "nope.pt"}, arch="resnet50")
     with pytest.raises(ValueError, match="arch"):
@@ -193,7 +195,7 @@ def test_notebook_runs_on_a_real_imagefolder(tmp_path):
         log_output=False,
     )
     res = json.loads((run / "downstream" / "results.json").read_text())
-    assert res["backbones"] == ["r18"] and res["tasks"] == ["imagefolder"] and len(res["runs"]) == 3
+    assert res["backbones"] == ["r18"] and res["tasks"] == ["data"] and len(res["runs"]) == 3  # named after the folder
     assert res["data"]["skipped"] == [["red/corrupt.jpg", res["data"]["skipped"][0][1]]]
     assert sum(res["data"]["n_images"].values()) == 60
     assert len(list((run / "features").glob("*.npy"))) == 3

@@ -24,7 +24,7 @@ import torch
 import torchvision
 from torch import nn
 
-from vise_lib.backbones.archs import build_backbone
+from vise_lib.backbones.archs import ARCHS, build_backbone
 from vise_lib.io import atomic_write
 
 # torchvision ResNet child name -> index in the official trunk layout.
@@ -203,10 +203,58 @@ def describe_checkpoint(path: str | os.PathLike) -> dict:
     return read_checkpoint(path)[1]
 
 
+def _trunk_text(arch: str, width: int | None, blocks: int | None) -> str:
+    return f"a {arch!r} trunk" + (f", width={width}, blocks={blocks}" if arch == "small_resnet" else "")
+
+
+def _resolve(raw: Mapping, state: Mapping, source: str, path, arch, width, blocks) -> dict:
+    try:
+        desc = _describe(raw, state, source, path)
+    except ValueError as e:
+        if arch is None:
+            raise ValueError(
+                f"{e}. The file does not describe itself, so give its architecture explicitly: "
+                f"{{path: {path}, arch: {' | '.join(ARCHS)}[, width: W, blocks: B]}} in a preset's backbones "
+                "(load_backbone(path, arch, width, blocks) in Python)"
+            ) from None
+        return {"arch": arch, "width": 32 if width is None else width, "blocks": 1 if blocks is None else blocks}
+    asked = {"arch": arch, "width": width, "blocks": blocks}
+    if desc["arch"] != "small_resnet":
+        asked["width"] = asked["blocks"] = None  # the torchvision trunks have fixed shapes
+    clash = [k for k, v in asked.items() if v is not None and v != desc[k]]
+    if clash:
+        a = arch or desc["arch"]
+        want = _trunk_text(a, asked["width"] or desc["width"], asked["blocks"] or desc["blocks"])
+        raise ValueError(
+            f"{path}: the file holds {_trunk_text(desc['arch'], desc['width'], desc['blocks'])} "
+            f"({desc['source']}) and describes itself, so it loads with only its path (an explicit arch is "
+            f"only for a file that does not describe itself); it cannot be loaded as {want}"
+        )
+    return desc
+
+
+def resolve_checkpoint(
+    path: str | os.PathLike, arch: str | None = None, width: int | None = None, blocks: int | None = None
+) -> dict:
+    """What a checkpoint loads as, ``{"arch", "width", "blocks", "source"}``: the one rule every
+    entry point follows (stage configs, ``vise evaluate``, ``torch.hub``, :func:`load_backbone`).
+
+    A file that describes itself (our recorded metadata, or keys and shapes of a known trunk:
+    :func:`read_checkpoint`) loads as it says; an explicit ``arch`` / ``width`` / ``blocks`` must
+    then agree with it (else ``ValueError`` naming what the file holds). Only a file that does not
+    describe itself needs an explicit ``arch`` (``source`` is then ``"given"``); without one the
+    ``ValueError`` says so and how to give it.
+    """
+    raw = _load_raw(path)
+    state, source = _to_official(raw, path)
+    return {"source": "given", **_resolve(raw, state, source, path, arch, width, blocks)}
+
+
 def load_backbone(
     path: str | os.PathLike, arch: str | None = None, width: int | None = None, blocks: int | None = None
 ) -> nn.Sequential:
-    """Load a backbone checkpoint; with only a path, as the architecture the file describes.
+    """Load a backbone checkpoint as :func:`resolve_checkpoint` resolves it (with only a path: as
+    the architecture the file describes).
 
     Loads with ``torch.load(path, map_location="cpu", weights_only=True)`` only, so a pickle
     that carries code is refused, never run. Accepted contents: (1) the official VisE layout
@@ -215,48 +263,29 @@ def load_backbone(
     (``conv1.*``, ``bn1.*``, ``layer1.*``, ...; ``fc.*`` is dropped); (3) either of those
     wrapped under ``"state_dict"`` or ``"model"``, optionally with a ``"module."`` prefix
     (a :class:`MultiHeadClassifier` state dict also works: its heads are dropped).
-    ``arch`` / ``width`` / ``blocks`` override the description (``None``: as described).
-    Keys are checked strictly; only missing BatchNorm ``num_batches_tracked`` counters
-    (absent in old checkpoints) are tolerated.
+    ``arch`` / ``width`` / ``blocks``: must agree with a file that describes itself; required
+    (``arch``) for one that does not. Keys are checked strictly; only missing BatchNorm
+    ``num_batches_tracked`` counters (absent in old checkpoints) are tolerated.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a weights-only checkpoint, or its keys or shapes do not
-            match ``arch``; the message names the file, the offending keys and what the file is.
+        ValueError: the file is not a weights-only checkpoint, it describes itself as something
+            other than the explicit ``arch`` / ``width`` / ``blocks``, it does not describe itself
+            and no ``arch`` is given, or its keys or shapes do not match; the message names the file.
     """
     path = Path(path)
-    desc: dict | None
-    if arch is None:
-        state, desc = read_checkpoint(path)
-        arch = desc["arch"]
-    else:  # an explicit arch: the description only improves the error message
-        raw = _load_raw(path)
-        state, source = _to_official(raw, path)
-        try:
-            desc = _describe(raw, state, source, path)
-        except ValueError:
-            desc = None
-        if not arch and desc is not None:
-            arch = desc["arch"]
-    # the file's own width/blocks, when it describes the small_resnet being built
-    own = desc if desc is not None and desc["arch"] == arch and arch == "small_resnet" else None
-    width = width if width is not None else (own["width"] if own is not None else 32)
-    blocks = blocks if blocks is not None else (own["blocks"] if own is not None else 1)
+    raw = _load_raw(path)
+    state, source = _to_official(raw, path)
+    desc = _resolve(raw, state, source, path, arch, width, blocks)
+    arch, width, blocks = desc["arch"], desc["width"], desc["blocks"]
     model = build_backbone(arch, width, blocks)
     expected = model.state_dict()
     what = f"a {arch!r} backbone" + (f" (width={width}, blocks={blocks})" if arch == "small_resnet" else "")
-    actual = (
-        ""
-        if desc is None
-        else f" (the file holds a {desc['arch']!r} trunk"
-        + (f", width={desc['width']}, blocks={desc['blocks']}" if desc["arch"] == "small_resnet" else "")
-        + f", {desc['source']}; load it with only the path)"
-    )
     missing = [k for k in expected if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in expected]
     if missing or unexpected:
         raise ValueError(
-            f"{path}: keys do not match {what}{actual}: "
+            f"{path}: keys do not match {what}: "
             f"{len(missing)} missing {missing[:8]}, {len(unexpected)} unexpected {unexpected[:8]}"
         )
     wrong = [
@@ -265,7 +294,7 @@ def load_backbone(
         if k in state and state[k].shape != v.shape
     ]
     if wrong:
-        raise ValueError(f"{path}: tensor shapes do not match {what}{actual}: {wrong[:5]}")
+        raise ValueError(f"{path}: tensor shapes do not match {what}: {wrong[:5]}")
     for k, v in expected.items():
         state.setdefault(k, v)
     model.load_state_dict(state, strict=True)

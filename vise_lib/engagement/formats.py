@@ -8,8 +8,10 @@ turned into the JSONL record form that :mod:`vise_lib.engagement.table` validate
 Columns of a table (CSV or Parquet; JSONL objects may use them too):
 
 * ``post_id`` (required); ``image`` (path relative to the data root) or ``image_index``;
-* ``comments``: a JSON list of strings in CSV (empty cell = no comments), a list column in
-  Parquet; or leave it out and give a separate comments table (:func:`read_comments_table`);
+* ``comments``: in CSV a JSON list of strings, a Python list of strings (what pandas writes)
+  or plain text, one comment (:mod:`vise_lib.engagement.comment_cells`; empty cell = no
+  comments); a list column in Parquet; or leave it out and give a separate comments table
+  (:func:`read_comments_table`);
 * reactions: every ``reaction_<name>`` column is reaction ``<name>``; ``reaction_columns=`` names
   further columns to use as reactions under their own names (e.g. ``["score"]`` or
   ``["like", "love"]``); a ``reactions`` column may hold a JSON object (CSV) or a struct (Parquet);
@@ -45,6 +47,7 @@ import re
 from collections import Counter
 from pathlib import Path
 
+from vise_lib.engagement.comment_cells import CommentCellError, parse_comments_cell
 from vise_lib.engagement.zst import LineStream
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
@@ -315,10 +318,10 @@ def _from_table(rec: dict, notes: Counter, reaction_columns=()) -> dict | RowErr
         del out["image"]
     c = out.get("comments")
     if isinstance(c, str):
-        try:
-            out["comments"] = loads_json(c, notes, strict=False) if c.strip() else []  # raw newlines ok
-        except (ValueError, RecursionError):
-            return RowError("bad comments", "comments cell is not a JSON list of strings")
+        try:  # raw newlines ok in the JSON form
+            out["comments"] = parse_comments_cell(c, notes, lambda t, n: loads_json(t, n, strict=False))
+        except CommentCellError as e:
+            return RowError("bad comments", str(e))
     r = out.get("reactions")
     if isinstance(r, str):
         try:

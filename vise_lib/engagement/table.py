@@ -136,6 +136,22 @@ class Engagement:
             np.concatenate([p.n_comments for p in parts]),
         )
 
+    def record(self, i: int) -> dict:
+        """Post ``i`` as a :meth:`from_rows` row with every column (``from_rows([t.record(i) for i in
+        range(len(t))], t.reaction_names)`` rebuilds ``t``): what a sample of posts keeps, so a table
+        built from a sample has the captions and comment counts the full table has."""
+        return {
+            "post_id": self.post_ids[i],
+            "image_index": int(self.image_index[i]),
+            "image": self.images[i],
+            "comments": self.comments[i],
+            "reactions": dict(zip(self.reaction_names, self.reactions[i].tolist(), strict=True)),
+            "shares": int(self.shares[i]),
+            "timestamp": int(self.timestamp[i]),
+            "caption": self.captions[i],
+            "n_comments": int(self.n_comments[i]),
+        }
+
     def take(self, idx: np.ndarray | list[int]) -> Engagement:
         """The posts at positions ``idx`` (in that order)."""
         idx = np.asarray(idx, dtype=np.int64)

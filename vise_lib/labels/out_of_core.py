@@ -50,6 +50,7 @@ from vise_lib.labels.encoders import ENCODERS
 from vise_lib.labels.hash_sample import BottomK, canonical_reactions
 from vise_lib.labels.kmeans import BACKENDS, assign, fit_kmeans
 from vise_lib.labels.signals import SIGNALS, SignalEncoder
+from vise_lib.labels.text import add_counts, text_issues, text_summary
 
 
 def sample_posts(chunks: Iterable[Engagement], n: int, seed: int = 0) -> Engagement:
@@ -123,7 +124,8 @@ def pseudo_labels_out_of_core(
     ``out_dir/labels.npz`` (``label``, ``image_index``, ``post_id``, ``image``, ``centroids``;
     written array by array from the chunk files), ``out_dir/pseudo.npy`` (the labels alone,
     int64, in stream order: what ``python -m vise_lib.pretrain --labels`` reads) and
-    ``out_dir/out_of_core.json``; returns that summary dict. ``backend`` and ``seed`` mean
+    ``out_dir/out_of_core.json``; returns that summary dict (``text``: the
+    :func:`~vise_lib.labels.text.text_issues` counts of every post: comments, captions, …). ``backend`` and ``seed`` mean
     what they mean for the in-memory stage (``auto``: faiss when installed), so on posts that
     fit (``fit_posts`` and ``kmeans_posts`` at least the post count) both give the same labels.
     """
@@ -141,7 +143,9 @@ def pseudo_labels_out_of_core(
         files: list[Path] = []
         res: BottomK[np.ndarray] = BottomK(kmeans_posts, seed)
         widths = [1, 1]
+        text: dict[str, int] = {}
         for eng, phi in transform_chunks(enc, load_spilled(spilled)):
+            text = add_counts(text, text_issues(eng))
             stem = phi_dir / f"{len(files):06d}"
             files.append(save_npy(stem.with_suffix(".npy"), phi))
             ids, images = np.array(eng.post_ids, dtype=str), np.array([im or "" for im in eng.images], dtype=str)
@@ -177,6 +181,7 @@ def pseudo_labels_out_of_core(
         "phi_chunks": len(files),
         "inertia": float(inertia),
         "cluster_sizes": sizes.tolist(),
+        "text": text,
     }
     write_json(out / "out_of_core.json", summary)
     return summary
@@ -252,6 +257,7 @@ def run_args(manifest: str, a: argparse.Namespace) -> int:
         encoder_model=a.encoder_model,
     )
     print(reader.report.summary())
+    print(text_summary(s["text"]))
     print(f"{s['n_posts']} posts -> {s['n_clusters']} clusters; wrote {a.out}/pseudo.npy and labels.npz")
     return 0
 

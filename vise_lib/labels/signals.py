@@ -11,8 +11,9 @@ a concatenation of blocks (:data:`SIGNAL_BLOCKS`):
   post's vector is the L2-normalized mean of its comments' embeddings.
 * ``reactions`` block: the reaction distribution (counts / total) plus log(1 + total
   reactions), standardized on the training posts.
-* ``counts`` block: log-binned counts of shares and of comments, one-hot (bin
-  ``min(floor(log2(1 + count)), n_bins - 1)``).
+* ``counts`` block: binned counts of shares and of comments, one-hot; the bins are fitted on
+  the training posts (equal-mass bins of ``log(1 + count)``), so heavy-tailed real counts
+  spread over the bins (:mod:`vise_lib.labels.encoders.counts`).
 * signals ``both`` = comments + reactions, ``all`` = comments + reactions + counts. Each block
   is scaled to unit average norm on the training posts so no block dominates.
 
@@ -21,6 +22,14 @@ Posts without a signal of a kind (documented treatment, never dropped):
 * no comments -> the all-zero comment vector (it sits at the origin of that block);
 * all-zero reactions -> the all-zero distribution and log total 0, then standardized;
 * zero shares / comments -> count bin 0.
+
+The one φ(e): both label paths, the in-memory stage
+(:func:`vise_lib.labels.pseudo_labels.build_pseudo_labels`) and the out-of-core one
+(:func:`vise_lib.labels.out_of_core.pseudo_labels_out_of_core`), fit φ(e) with
+:func:`encode_signals` (``SignalEncoder.fit`` calls it) on an :class:`Engagement` that has every
+column of the posts (captions and ``n_comments`` included), and apply it with
+:meth:`SignalEncoder.transform`. ``tests/labels/test_out_of_core.py`` checks that the same posts
+give the same φ(e) either way.
 
 Text cleaning: the manifest reader already decodes invalid UTF-8 bytes as U+FFFD; lone
 surrogates (possible through JSON ``\\udcxx`` escapes) are replaced by U+FFFD too, and each
@@ -66,6 +75,7 @@ class SignalEncoder:
         if signal not in SIGNALS:
             raise ValueError(f"unknown signal {signal!r}; choose one of {SIGNALS}")
         self.signal = signal
+        self.dim, self.seed, self.encoder, self.encoder_model = dim, seed, encoder, encoder_model
         self.blocks = {b: make_block(b, dim, seed, encoder, encoder_model) for b in SIGNAL_BLOCKS[signal]}
 
     @classmethod
@@ -73,6 +83,7 @@ class SignalEncoder:
         """Assemble an encoder from already fitted blocks (shared between signals)."""
         self = cls.__new__(cls)
         self.signal = signal
+        self.dim, self.seed, self.encoder, self.encoder_model = 64, 0, "tfidf", None  # refit: the defaults
         self.blocks = {b: blocks[b] for b in SIGNAL_BLOCKS[signal]}
         self.scales_ = {b: scales[b] for b in SIGNAL_BLOCKS[signal]}
         return self
@@ -99,15 +110,12 @@ class SignalEncoder:
 
     def fit_transform(self, eng: Engagement) -> np.ndarray:
         """Fit on ``eng`` and return its φ(e), (N, d) float32."""
-        if len(eng) == 0:
-            raise ValueError("cannot fit φ(e) on zero posts")
-        out: list[np.ndarray] = []
-        self.scales_: dict[str, float] = {}
-        for name, enc in self.blocks.items():
-            z = enc.fit_transform(eng)
-            self.scales_[name] = block_scale(z)
-            out.append(z * self.scales_[name])
-        return np.hstack(out).astype(np.float32)
+        fitted, phi = encode_signals(
+            eng, [self.signal], dim=self.dim, seed=self.seed, encoder=self.encoder, encoder_model=self.encoder_model
+        )[self.signal]
+        self.blocks = fitted.blocks
+        self.scales_: dict[str, float] = fitted.scales_
+        return phi
 
     def transform(self, eng: Engagement) -> np.ndarray:
         """φ(e) of any posts with the fitted blocks and scales."""

@@ -25,15 +25,40 @@ def clean_comment(text: str, max_chars: int = MAX_CHARS) -> str:
 
 
 def text_issues(eng: Engagement, max_chars: int = MAX_CHARS) -> dict[str, int]:
-    """Counts of comments that were truncated or had invalid Unicode (U+FFFD / surrogates)."""
-    out = {"comments": 0, "posts_without_comments": 0, "comments_truncated": 0, "comments_with_invalid_unicode": 0}
-    for cs in eng.comments:
+    """What the comment encoders had to read, counted: ``comments`` (comment texts), ``captions``
+    (posts with a caption), ``posts_without_comments``, ``posts_without_text`` (neither a caption
+    nor a comment: their comment vector is 0), ``posts_with_comment_count_only`` (no comment
+    texts but an ``n_comments`` count, which the ``counts`` signal reads), and the comments that
+    were truncated or had invalid Unicode (U+FFFD / surrogates). Counts of chunks add up."""
+    out = {
+        "comments": 0,
+        "captions": 0,
+        "posts_without_comments": 0,
+        "posts_without_text": 0,
+        "posts_with_comment_count_only": 0,
+        "comments_truncated": 0,
+        "comments_with_invalid_unicode": 0,
+    }
+    for cs, cap, n in zip(eng.comments, eng.captions, eng.n_comments.tolist(), strict=True):
         out["comments"] += len(cs)
+        out["captions"] += bool(cap)
         out["posts_without_comments"] += not cs
+        out["posts_without_text"] += not cs and not cap
+        out["posts_with_comment_count_only"] += not cs and n >= 0
         for c in cs:
             out["comments_truncated"] += len(c) > max_chars
             out["comments_with_invalid_unicode"] += "\ufffd" in clean_comment(c, len(c))
     return out
+
+
+def add_counts(total: dict[str, int], part: dict[str, int]) -> dict[str, int]:
+    """``total`` plus ``part``, key by key (``text_issues`` of chunks -> of all posts)."""
+    return {k: total.get(k, 0) + part.get(k, 0) for k in dict.fromkeys([*total, *part])}
+
+
+def text_summary(counts: dict[str, int]) -> str:
+    """The report line of :func:`text_issues` counts: ``comment text: comments 0, captions 189, …``."""
+    return "comment text: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in counts.items())
 
 
 def post_documents(eng: Engagement, max_chars: int = MAX_CHARS) -> list[str]:

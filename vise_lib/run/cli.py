@@ -92,7 +92,16 @@ def add_evaluate_parser(sub) -> None:
         action="append",
         default=[],
         metavar="NAME=subjective|object",
-        help="override a dataset's summary group (default: by format)",
+        help="state a dataset's summary group, which words its claims (default: the format's; a generic "
+        "ImageFolder or CSV has none, and its claims are worded neutrally)",
+    )
+    e.add_argument(
+        "--data-root",
+        action="append",
+        default=[],
+        metavar="[NAME=]DIR",
+        help="folder a CSV dataset's image paths are relative to and must stay inside (default: the CSV's "
+        "folder); NAME= for one dataset, a plain DIR for every CSV dataset (repeatable)",
     )
     e.add_argument("--out", required=True, metavar="DIR", help="output folder (results, executed notebooks, book)")
     e.add_argument("--image-size", type=int, help="decoded image side (default 224)")
@@ -136,18 +145,21 @@ def evaluate_command(args) -> int:
         section["datasets"] = parse_assignments(args.dataset, "--dataset")
     groups = parse_assignments(args.group, "--group")
     datasets = TransferConfig.from_params({"datasets": section.get("datasets", {})}).dataset_specs()
+    roots = data_roots(args.data_root, datasets)
     unknown = sorted(set(groups) - set(datasets))
     if unknown:
         raise ValueError(f"--group names unknown dataset(s) {unknown}; datasets: {list(datasets)}")
     # paths on the command line are relative to where the user is, not to the notebooks' folder
     section["datasets"] = {
-        n: {**d, "path": str(Path(d["path"]).expanduser().resolve()), "group": groups.get(n, d["group"])}
+        n: {
+            **d,
+            "path": str(Path(d["path"]).expanduser().resolve()),
+            "group": groups.get(n, d["group"]),
+            "data_root": _absolute(roots.get(n, d["data_root"])),
+        }
         for n, d in datasets.items()
     }
-    section["backbones"] = {
-        n: s if str(s).startswith(("random:", "torchvision:")) else str(Path(s).expanduser().resolve())
-        for n, s in section.get("backbones", {}).items()
-    }
+    section["backbones"] = {n: _absolute_spec(s) for n, s in section.get("backbones", {}).items()}
     for key, value in (("image_size", args.image_size), ("seeds", args.seeds), ("reference", args.reference)):
         if value is not None:
             section[key] = value
@@ -175,6 +187,41 @@ def evaluate_command(args) -> int:
         print(claims.to_string(index=False))
     print(f"[vise] scores: {out / 'downstream' / 'scores.csv'}\n[vise] claims: {out / 'summary' / 'claims.json'}")
     return 0
+
+
+def data_roots(items: list[str], datasets: dict) -> dict[str, str]:
+    """``--data-root`` values -> ``{dataset: DIR}``: ``NAME=DIR`` for the dataset NAME, a plain
+    ``DIR`` for every CSV dataset (a ``.csv`` path or ``:csv`` format)."""
+    out: dict[str, str] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if sep and name in datasets:
+            out[name] = value
+            continue
+        if sep and "/" not in name and "\\" not in name:
+            raise ValueError(f"--data-root {item!r}: {name!r} is not a dataset; datasets: {list(datasets)}")
+        csvs = [n for n, d in datasets.items() if d["format"] == "csv" or str(d["path"]).lower().endswith(".csv")]
+        if not csvs:
+            raise ValueError(f"--data-root {item!r}: no CSV dataset to apply it to; datasets: {list(datasets)}")
+        out.update(dict.fromkeys(csvs, item))
+    return out
+
+
+def _absolute(path: str | None) -> str | None:
+    from pathlib import Path
+
+    return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def _absolute_spec(spec):
+    """A backbone spec with its checkpoint path made absolute (relative to where the user is)."""
+    from pathlib import Path
+
+    from vise_lib.transfer.specs import SPEC_PREFIXES
+
+    if isinstance(spec, dict):
+        return {**spec, "path": str(Path(str(spec["path"])).expanduser().resolve())} if "path" in spec else spec
+    return spec if str(spec).startswith(SPEC_PREFIXES) else str(Path(spec).expanduser().resolve())
 
 
 if __name__ == "__main__":

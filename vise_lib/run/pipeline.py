@@ -307,8 +307,13 @@ def notebook_os_error(ename: str, evalue: str) -> OSError | None:
     return OSError(code, text, path) if path else OSError(code, text)
 
 
+ANSWER_PAGE = "20_transfer"  # the page a real-data evaluation's book opens on
+
+
 def book_toc(root: Path, gen: Path) -> str:
-    """The root ``_toc.yml`` without the generated pages this preset did not produce."""
+    """The root ``_toc.yml`` without the generated pages this preset did not produce; a book of
+    a real-data evaluation (``20_transfer`` built, the world not) opens on that page, its answer,
+    with the introduction moved to the first chapter."""
     toc = yaml.safe_load((root / "_toc.yml").read_text())
     have = {p.stem for p in gen.iterdir()} if gen.is_dir() else set()
 
@@ -319,6 +324,14 @@ def book_toc(root: Path, gen: Path) -> str:
     for part in toc.get("parts", []):
         part["chapters"] = [c for c in part.get("chapters", []) if keep(c)]
     toc["parts"] = [p for p in toc.get("parts", []) if p["chapters"]]
+    if ANSWER_PAGE in have and "00_world" not in have:  # a real-data evaluation: open on its answer
+        answer = f"book/_generated/{ANSWER_PAGE}"
+        for part in toc["parts"]:
+            part["chapters"] = [c for c in part["chapters"] if c.get("file") != answer]
+        if toc["parts"]:
+            toc["parts"][0]["chapters"].insert(0, {"file": toc["root"]})
+        toc["root"] = answer
+        toc["parts"] = [p for p in toc["parts"] if p["chapters"]]
     return yaml.safe_dump(toc, sort_keys=False)
 
 

@@ -33,6 +33,7 @@ from vise_lib.labels.config import LabelsConfig
 from vise_lib.labels.dask_labels import LabelsParams, dask_client, labels_on_dask
 from vise_lib.labels.diagnostics import agreement, cluster_sizes, shuffled_control
 from vise_lib.labels.pseudo_labels import PseudoLabels, build_pseudo_labels, label_diagnostics
+from vise_lib.labels.text import text_summary
 from vise_lib.stages.result_files import read_result, typed_config
 from vise_lib.world.generate import load_latents
 
@@ -123,7 +124,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
             f"φ(e) {name:>9}: {ls.phi.shape[0]} posts × {ls.phi.shape[1]} dimensions, "
             f"inertia {ls.inertia:.4g}" + ("  (primary)" if name == cfg.signal else "")
         )
-    echo("comment text: " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in pl.text.items()))
+    echo(text_summary(pl.text))
     diag = label_diagnostics(pl, world_latents(run), seed=cfg.seed)
     agree, control = diag["agreement"], diag["shuffled_control"]
     pl.save(run / "labels")

@@ -16,8 +16,11 @@ class TransferConfig(StageConfig):
     """Backbones x datasets under the linear-probe protocol (``20_transfer``).
 
     ``backbones``: ``{name: spec}`` (see :mod:`vise_lib.transfer.specs`). ``datasets``:
-    ``{name: "PATH[:FORMAT]"}`` or ``{name: {"path", "format", "group"}}``; the format is guessed
-    from the folder when omitted, the group (``subjective`` / ``object``) defaults per format.
+    ``{name: "PATH[:FORMAT]"}`` or ``{name: {"path", "format", "group", "data_root"}}``; the format
+    is guessed from the folder when omitted; the group (``subjective`` / ``object``) is what the
+    user states, else the format's (``subjective`` for the emotion / intent / politics formats,
+    ``unstated`` for a generic ImageFolder or CSV: neutral claim wording); ``data_root`` (CSV
+    only) is the folder its image paths are relative to and resolve inside (default: the CSV's).
     ``reference``: the backbone every other one is compared with (``None``: the ImageNet one,
     else the first). ``results_dir``: where ``downstream/`` and ``summary/`` go (``None``: the run
     folder). ``seeds``: probe seeds (each a stratified 80 % subsample of train).
@@ -50,7 +53,7 @@ class TransferConfig(StageConfig):
         self.dataset_specs()  # bad dataset entries stop here, before any work
 
     def dataset_specs(self) -> dict[str, dict]:
-        """``{name: {"path", "format" (or None: guessed), "group"}}`` from :attr:`datasets`."""
+        """``{name: {"path", "format" (or None: guessed), "group", "data_root"}}`` from :attr:`datasets`."""
         out = {}
         for name, d in self.datasets.items():
             if isinstance(d, str):
@@ -59,10 +62,10 @@ class TransferConfig(StageConfig):
                 if sep and tail in FORMATS:
                     path, fmt = head, tail
                 d = {"path": path, "format": fmt}
-            if not isinstance(d, dict) or "path" not in d or set(d) - {"path", "format", "group"}:
+            if not isinstance(d, dict) or "path" not in d or set(d) - {"path", "format", "group", "data_root"}:
                 raise ValueError(
                     f"transfer.datasets.{name}: expected 'PATH[:FORMAT]' or a mapping with "
-                    f"path[, format, group], got {d!r}"
+                    f"path[, format, group, data_root], got {d!r}"
                 )
             fmt = d.get("format")
             if fmt is not None and fmt not in FORMATS:
@@ -70,7 +73,15 @@ class TransferConfig(StageConfig):
             group = d.get("group")
             if group is not None and group not in GROUP_NAMES:
                 raise ValueError(f"transfer.datasets.{name}: group must be one of {GROUP_NAMES}, got {group!r}")
-            out[str(name)] = {"path": str(d["path"]), "format": fmt, "group": group}
+            root = d.get("data_root")
+            if root is not None and fmt not in (None, "csv"):
+                raise ValueError(f"transfer.datasets.{name}: data_root is for CSV datasets, not format {fmt!r}")
+            out[str(name)] = {
+                "path": str(d["path"]),
+                "format": fmt,
+                "group": group,
+                "data_root": None if root is None else str(root),
+            }
         return out
 
 

@@ -68,6 +68,17 @@ def default_reference(backbones: dict) -> str:
     return next(iter(backbones))
 
 
+def claim_text(name: str, reference: str, task: str, group: str) -> str:
+    """The claim's wording from the dataset's group: the paper's question on a subjective set
+    ("beats"), ours on an object set ("is competitive with"), neutral ("compared with") when
+    the user did not state the group of a generic ImageFolder / CSV set."""
+    if group == "subjective":
+        return f"{name} beats {reference} on {task}"
+    if group == "object":
+        return f"{name} is competitive with {reference} on {task}"
+    return f"{name} compared with {reference} on {task} (group unstated: give --group NAME=subjective|object)"
+
+
 def per_class(confusion) -> list[dict]:
     """Precision, recall, F1 and support per class from a confusion matrix (rows: true)."""
     cm = np.asarray(confusion, dtype=np.float64)
@@ -163,50 +174,18 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
             + (f" (width {b['width']}, blocks {b['blocks']})" if b["arch"] == "small_resnet" else "")
             + f", {b['source']}"
         )
-    data, decoded = {}, {}
-    for name, d in cfg.dataset_specs().items():
-        ds = load_dataset(d["path"], d["format"])
-        ds.name = name
-        dec = decode_dataset(ds, cfg.image_size, seed=cfg.split_seed, min_per_class=cfg.min_per_class)
-        decoded[name] = dec
-        echo(dec.summary())
-        data[name] = {
-            "path": d["path"],
-            "format": ds.format,
-            "group": d["group"] or GROUPS[ds.format],
-            "classes": dec.dataset.classes,
-            "multilabel": dec.dataset.multilabel,
-            "n_images": {s: len(dec.index(s)) for s in SPLITS},
-            "summary": dec.summary(),
-            "dropped_classes": [list(c) for c in dec.dropped_classes],
-            "skipped": [list(s) for s in dec.skipped],
-        }
+    data, decoded = read_datasets(cfg, echo)
     cache, threads = FeatureCache(out / "features"), torch.get_num_threads()
-    scores, correct, runs, baselines = [], {}, [], {}
-    for task, dec in decoded.items():
-        y = {s: dec.dataset.labels[dec.index(s)] for s in SPLITS}
-        rows, ok, info = _baselines(task, y["train"], y["test"], dec.dataset.multilabel)
-        scores += rows
-        correct[("majority", task, 0, 0)] = ok
-        baselines[task] = info
+    scores: list[dict] = []
+    correct: dict = {}
+    runs: list[dict] = []
+    baselines: dict = {}
     try:
         if cfg.num_threads:
             torch.set_num_threads(cfg.num_threads)
-        for name, b in backbones.items():
-            memo: dict = {}
-
-            def net(b=b, memo=memo):
-                if "net" not in memo:
-                    memo["net"] = load_backbone(b["path"])
-                return memo["net"]
-
-            for task, dec in decoded.items():
-                model = {k: b[k] for k in ("arch", "width", "blocks")}
-                split_images = dec.splits()
-                feats = {
-                    s: cached_features(cache, net, b["path"], split_images[s][0], model, cfg.batch_size) for s in SPLITS
-                }
-                runs += _probe_runs(name, task, dec, feats, cfg, scores, correct)
+        for task, dec in decoded.items():
+            task_runs, baselines[task] = probe_dataset(cfg, task, dec, backbones, cache, scores, correct)
+            runs += task_runs
     finally:
         torch.set_num_threads(threads)
     claims = []
@@ -215,11 +194,7 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
         for name in backbones:
             if name == reference:
                 continue
-            text = (
-                f"{name} beats {reference} on {task}"
-                if group == "subjective"
-                else f"{name} is competitive with {reference} on {task}"
-            )
+            text = claim_text(name, reference, task, group)
             claims.append(
                 compare(
                     correct,
@@ -251,7 +226,73 @@ def evaluate(cfg: TransferConfig, run_dir, echo=print) -> dict:
     return results
 
 
-def _probe_runs(name, task, dec, feats, cfg, scores, correct) -> list[dict]:
+def read_datasets(cfg: TransferConfig, echo=print) -> tuple[dict, dict]:
+    """Read, decode and split every dataset of ``cfg``: ``(data, decoded)``, ``data[name]`` the
+    JSON-ready description (path, format, data root, group, classes, split sizes, skips) and
+    ``decoded[name]`` the :class:`~vise_lib.transfer.decode.Decoded` set, named ``name``."""
+    data, decoded = {}, {}
+    for name, d in cfg.dataset_specs().items():
+        ds = load_dataset(d["path"], d["format"], d["data_root"])
+        ds.name = name
+        dec = decode_dataset(ds, cfg.image_size, seed=cfg.split_seed, min_per_class=cfg.min_per_class)
+        decoded[name] = dec
+        echo(dec.summary())
+        data[name] = {
+            "path": d["path"],
+            "format": ds.format,
+            "data_root": d["data_root"],
+            "group": d["group"] or GROUPS[ds.format],
+            "classes": dec.dataset.classes,
+            "multilabel": dec.dataset.multilabel,
+            "n_images": {s: len(dec.index(s)) for s in SPLITS},
+            "summary": dec.summary(),
+            "dropped_classes": [list(c) for c in dec.dropped_classes],
+            "skipped": [list(s) for s in dec.skipped],
+        }
+    return data, decoded
+
+
+def probe_dataset(
+    cfg: TransferConfig,
+    task: str,
+    dec,
+    backbones: dict,
+    cache: FeatureCache,
+    scores: list,
+    correct: dict,
+    score_name=lambda name: (name, 0),
+) -> tuple[list[dict], dict]:
+    """Every backbone on one decoded dataset under the study's protocol: the ``majority`` and
+    ``chance`` rows, then for each backbone (``{name: {"path", "arch", "width", "blocks"}}``)
+    cached features and a linear probe per seed of ``cfg`` with per-class metrics and the
+    confusion matrix. Appends score rows to ``scores`` and per-image correctness to ``correct``;
+    returns ``(runs, baseline info)``. ``score_name(name) -> (backbone, pretrain_seed)`` names a
+    backbone's rows (the ``03_downstream`` stage turns ``vise@2`` into ``("vise", 2)``).
+
+    The one code path of ``vise evaluate`` (:func:`evaluate`) and of the ``03_downstream`` stage
+    on a dataset (:func:`vise_lib.stages.downstream.run_downstream`).
+    """
+    y = {s: dec.dataset.labels[dec.index(s)] for s in SPLITS}
+    rows, ok, info = _baselines(task, y["train"], y["test"], dec.dataset.multilabel)
+    scores += rows
+    correct[("majority", task, 0, 0)] = ok
+    runs: list[dict] = []
+    split_images = dec.splits()
+    for name, b in backbones.items():
+        memo: dict = {}
+
+        def net(b=b, memo=memo):
+            if "net" not in memo:
+                memo["net"] = load_backbone(b["path"], b["arch"], b["width"], b["blocks"])
+            return memo["net"]
+
+        model = {k: b[k] for k in ("arch", "width", "blocks")}
+        feats = {s: cached_features(cache, net, b["path"], split_images[s][0], model, cfg.batch_size) for s in SPLITS}
+        runs += _probe_runs(name, task, dec, feats, cfg, scores, correct, score_name)
+    return runs, info
+
+
+def _probe_runs(name, task, dec, feats, cfg, scores, correct, score_name) -> list[dict]:
     ds = dec.dataset
     y = {s: ds.labels[dec.index(s)] for s in SPLITS}
     runs = []
@@ -293,7 +334,10 @@ def _probe_runs(name, task, dec, feats, cfg, scores, correct) -> list[dict]:
                 run["vote_kl"], run["vote_kl_prior"] = _vote_kl(
                     ds.extra["votes"][sub["test"]], res["test_proba"], ds.classes, ds.extra["votes"][tr]
                 )
-        correct[(name, task, 0, seed)] = hit
-        scores.append({"backbone": name, "task": task, "pretrain_seed": 0, "probe_seed": seed, "top1": run["top1"]})
+        variant, pretrain_seed = score_name(name)
+        correct[(variant, task, pretrain_seed, seed)] = hit
+        scores.append(
+            {"backbone": variant, "task": task, "pretrain_seed": pretrain_seed, "probe_seed": seed, "top1": run["top1"]}
+        )
         runs.append(run)
     return runs

@@ -6,7 +6,10 @@
 * :func:`detail_table`: the other metrics per backbone and dataset (macro F1, mean per-class
   accuracy; micro / macro F1 for multi-label; valence / arousal R² and vote KL for Emotion6);
 * :func:`per_class_table`, :func:`confusion`: one backbone on one dataset, over seeds;
-* :func:`claims_table`: the claims with their verdicts, grouped subjective / object.
+* :func:`claims_table`: the claims with their verdicts, grouped subjective / object;
+* :func:`warnings`: what to know before trusting them (majority-only probes, a metric worse than
+  the training prior for every backbone, a test split too small for the verdict margin);
+* :func:`scrollable`: a wide table as HTML that scrolls inside the page.
 """
 
 from __future__ import annotations
@@ -137,7 +140,7 @@ def claims_table(claims: list[dict]) -> pd.DataFrame:
     )
     return df.sort_values(
         ["group", "dataset"],
-        key=lambda s: s.map({"subjective": 0, "object": 1}).fillna(s) if s.name == "group" else s,
+        key=lambda s: s.map({"subjective": 0, "object": 1, "unstated": 2}).fillna(s) if s.name == "group" else s,
         kind="stable",
     ).reset_index(drop=True)
 
@@ -169,31 +172,127 @@ def dataset_table(results: dict, task: str) -> pd.DataFrame:
     return pd.concat({b: per_class_table(results, b, task) for b in results["backbones"]}, axis=1)
 
 
-def confusion_plot(results: dict, task: str):
-    """One panel per backbone: the confusion matrix of a single-label dataset summed over seeds,
-    normalized per row (rows: true class, columns: predicted)."""
+def confusion_plot(results: dict, task: str, per_row: int = 3):
+    """One panel per backbone, ``per_row`` panels a row: the confusion matrix of a single-label
+    dataset summed over seeds, normalized per row (rows: true class, columns: predicted), each
+    cell annotated with its share (%) when there are at most 10 classes."""
     import matplotlib.pyplot as plt
     import seaborn as sns
 
     order, classes = list(results["backbones"]), results["datasets"][task]["classes"]
-    fig, axes = plt.subplots(1, len(order), figsize=(3.3 * len(order), 3.4), squeeze=False)
-    labels = [c[:6] for c in classes] if len(classes) <= 12 else False
-    for ax, b in zip(axes[0], order, strict=False):
+    k = len(classes)
+    side = min(max(3.8, 0.45 * k + 1.6), 9.0)
+    n_rows, n_cols = -(-len(order) // per_row), min(per_row, len(order))
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=(side * n_cols, side * n_rows), squeeze=False)
+    labels = [c if len(c) <= 14 else c[:13] + "…" for c in classes] if k <= 30 else False
+    for ax in axes.flat[len(order) :]:
+        ax.set_visible(False)
+    for ax, b in zip(axes.flat, order, strict=False):
         cm = confusion(results, b, task).astype(float)
+        share = 100 * cm / np.maximum(cm.sum(1, keepdims=True), 1)
         sns.heatmap(
-            cm / np.maximum(cm.sum(1, keepdims=True), 1),
+            share,
             vmin=0,
-            vmax=1,
+            vmax=100,
             cmap="Blues",
             cbar=False,
             ax=ax,
             square=True,
+            annot=k <= 10,
+            fmt=".0f",
+            annot_kws={"fontsize": 9},
             xticklabels=labels,
             yticklabels=labels,
         )
-        ax.set_title(f"{task}: {b}")
+        ax.set_title(f"{task}: {b}", fontsize=11)
+        ax.set_xlabel("predicted")
+        ax.set_ylabel("true")
+        ax.tick_params(axis="x", labelrotation=45 if k > 4 else 0, labelsize=9)
+        ax.tick_params(axis="y", labelrotation=0, labelsize=9)
     fig.tight_layout()
     return fig
+
+
+def scrollable(table: pd.DataFrame, float_format: str = "{:.1f}") -> str:
+    """HTML of ``table`` inside a block that scrolls sideways, so a table wider than the page
+    (per-class metrics of many backbones) stays inside it; display it with ``IPython.display.HTML``."""
+    html = table.to_html(float_format=float_format.format, na_rep="—", border=0, classes="dataframe")
+    return f'<div style="overflow-x: auto; max-width: 100%;">{html}</div>'
+
+
+def _predicts_only(runs: list[dict], cls: int) -> bool:
+    """Whether every run's test predictions (its confusion matrix's columns) are class ``cls``."""
+    for r in runs:
+        predicted = np.asarray(r["confusion"]).sum(0)
+        if predicted.sum() == 0 or predicted[cls] != predicted.sum():
+            return False
+    return bool(runs)
+
+
+def warnings(results: dict, claims: list[dict] | None = None) -> list[str]:
+    """What the reader must know before trusting the tables, one sentence each (Markdown):
+
+    * every probe (every backbone, every seed) predicts the majority training class on a dataset:
+      the probes learned the prior, not the images; or one backbone's probes do;
+    * a secondary metric is worse than predicting the training prior for every backbone (the
+      Emotion6 vote-distribution KL against ``vote_kl_prior``);
+    * a test split too small to resolve the verdict margin: one test image moves top-1 by more
+      than δ, or every claim on the dataset has a 95 % interval wider than ±δ.
+    """
+    out: list[str] = []
+    runs = results["runs"]
+    delta = results.get("config", {}).get("min_effect", MIN_EFFECT)
+    for t in results["tasks"]:
+        d = results["datasets"][t]
+        n_test = d["n_images"]["test"]
+        task_runs = [r for r in runs if r["task"] == t and "confusion" in r]
+        if not d["multilabel"] and task_runs:
+            top = results["baselines"][t]["majority_class"]
+            name = d["classes"][top]
+            if _predicts_only(task_runs, top):
+                out.append(
+                    f"**{t}: every probe predicts the majority class** (`{name}`) for every test image, for "
+                    f"every backbone and seed: the scores are the majority row's, and no backbone's features "
+                    f"told the classes apart under this protocol."
+                )
+            else:
+                only = [
+                    b for b in results["backbones"] if _predicts_only([r for r in task_runs if r["backbone"] == b], top)
+                ]
+                if only:
+                    out.append(
+                        f"**{t}:** every probe of {', '.join(f'`{b}`' for b in only)} predicts the majority class "
+                        f"(`{name}`) for every test image."
+                    )
+        kl = [r for r in runs if r["task"] == t and np.isfinite(r.get("vote_kl", np.nan))]
+        if kl:
+            worse = {
+                b
+                for b in results["backbones"]
+                if (mine := [r for r in kl if r["backbone"] == b])
+                and np.mean([r["vote_kl"] for r in mine]) > np.mean([r["vote_kl_prior"] for r in mine])
+            }
+            if worse == set(results["backbones"]):
+                out.append(
+                    f"**{t}: the vote-distribution KL is worse than the training prior for every backbone** "
+                    f"(`vote_kl` > `vote_kl_prior`): on that metric no probe beats predicting the training "
+                    f"set's mean vote distribution."
+                )
+        mine = [c for c in claims or [] if c["task"] == t]
+        half = min(((c["ci_high"] - c["ci_low"]) / 2 for c in mine), default=0.0)
+        if n_test and 100 / n_test > delta:
+            out.append(
+                f"**{t}: the test split ({n_test} images) is too small to resolve the verdict margin**: one "
+                f"test image moves top-1 by {100 / n_test:.1f} points, more than δ = {delta:g}, so a verdict "
+                f"there (an interval of identical predictions can even look tight) says little."
+            )
+        elif half > delta:
+            out.append(
+                f"**{t}: the test split ({n_test} images) is too small to resolve the verdict margin**: "
+                f"the narrowest 95 % interval of a claim is ±{half:.1f} points, wider than δ = {delta:g}, "
+                f"so no verdict but `unresolved` can be reached there."
+            )
+    return out
 
 
 def reference_note(results: dict) -> str:

@@ -26,13 +26,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from vise_lib.backbones.archs import ARCHS
-from vise_lib.backbones.checkpoint import describe_checkpoint, load_backbone
+from vise_lib.backbones.checkpoint import load_backbone
 from vise_lib.io import PathArg
 from vise_lib.transfer.datasets import load_dataset
 from vise_lib.transfer.decode import decode_dataset
 from vise_lib.transfer.features import FeatureCache, cached_features
 from vise_lib.transfer.probes import DEFAULT_CS, linear_probe
+from vise_lib.transfer.specs import SPEC_PREFIXES, resolve_spec
 from vise_lib.transfer.splits import stratified_subsample
 
 SPLITS = ("train", "val", "test")
@@ -81,33 +81,32 @@ def dataset_task(path, dataset_format: str | None = "imagefolder", image_size: i
     return task, dec.dataset, dec.decode_skipped
 
 
-def resolve_backbones(backbones: dict, arch: str | None = None, width: int = 32, blocks: int = 1) -> dict:
-    """Normalize ``{name: path | {"path", "arch"[, "width", "blocks"]}}`` to full specs.
+def resolve_backbones(
+    backbones: dict,
+    arch: str | None = None,
+    width: int | None = None,
+    blocks: int | None = None,
+    work_dir: PathArg | None = None,
+) -> dict:
+    """Normalize ``{name: spec}`` to full specs ``{"path", "arch", "width", "blocks"}`` through
+    the one resolver, :func:`vise_lib.transfer.specs.resolve_spec`: a spec is a path (loaded as
+    the checkpoint describes itself), ``torchvision:`` / ``random:`` (``random:`` checkpoints
+    are written under ``work_dir``) or ``{"path", "arch"[, "width", "blocks"]}``.
 
-    A bare path takes ``arch`` / ``width`` / ``blocks`` from the arguments; with ``arch=None``
-    (and no ``arch`` in the spec) they come from the checkpoint itself
-    (:func:`vise_lib.backbones.checkpoint.describe_checkpoint`). Missing files and unknown
-    architectures raise here, before any work starts.
+    ``arch`` / ``width`` / ``blocks`` are the explicit architecture of the bare paths (the
+    pretrain stage's runs, as they were trained): they must agree with a file that describes
+    itself and are needed only for one that does not. Missing files, unknown architectures
+    and disagreements raise here, before any work starts.
     """
     if not backbones:
         raise ValueError("no backbones to evaluate")
+    explicit = {k: v for k, v in (("arch", arch), ("width", width), ("blocks", blocks)) if v is not None}
     out = {}
     for name, spec in backbones.items():
-        spec = {"path": spec} if isinstance(spec, (str, Path)) else dict(spec)
-        if spec.get("arch", arch) is None and Path(str(spec.get("path"))).is_file():
-            spec = {**{k: v for k, v in describe_checkpoint(spec["path"]).items() if k != "source"}, **spec}
-        spec.setdefault("arch", arch)
-        spec.setdefault("width", width)
-        spec.setdefault("blocks", blocks)
-        unknown = set(spec) - {"path", "arch", "width", "blocks"}
-        if unknown or "path" not in spec:
-            raise ValueError(f"backbone {name!r}: expected keys path, arch[, width, blocks], got {sorted(spec)}")
-        if spec["arch"] not in ARCHS:
-            raise ValueError(f"backbone {name!r}: arch must be one of {ARCHS}, got {spec['arch']!r}")
-        spec["path"] = str(spec["path"])
-        if not Path(spec["path"]).is_file():
-            raise FileNotFoundError(f"backbone {name!r}: checkpoint not found: {spec['path']}")
-        out[name] = spec
+        if isinstance(spec, Path) or (explicit and isinstance(spec, str) and not spec.startswith(SPEC_PREFIXES)):
+            spec = {"path": str(spec), **explicit}
+        b = resolve_spec(name, spec, work_dir)
+        out[name] = {"path": b["path"], "arch": b["arch"], "width": b["width"], "blocks": b["blocks"]}
     return out
 
 

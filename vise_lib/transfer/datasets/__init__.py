@@ -31,15 +31,17 @@ READERS: dict[str, Callable[..., ImageDataset]] = {
 }
 FORMATS = tuple(READERS)
 # Default summary group per format: the paper's "subjective" tasks vs conventional recognition.
-# An ImageFolder or CSV may hold either; ours defaults them to "object" (override per dataset).
+# An ImageFolder or a CSV may hold either, so they have none: their claims are worded neutrally
+# ("unstated") unless the user states the group (``--group`` / a dataset's ``group``).
+UNSTATED = "unstated"  # the group of a dataset whose kind the user did not state: neutral claim wording
 GROUPS = {
-    "imagefolder": "object",
+    "imagefolder": UNSTATED,
     "emotion6": "subjective",
     "fi": "subjective",
     "unbiasedemo": "subjective",
     "intentonomy": "subjective",
     "politics": "subjective",
-    "csv": "object",
+    "csv": UNSTATED,
 }
 GROUP_NAMES = ("subjective", "object")
 
@@ -68,11 +70,17 @@ def guess_format(path) -> str:
     return "imagefolder"
 
 
-def load_dataset(path, format: str | None = "imagefolder") -> ImageDataset:
-    """Read a dataset in one of :data:`FORMATS` from a local path (``format=None``: guessed)."""
+def load_dataset(path, format: str | None = "imagefolder", data_root=None) -> ImageDataset:
+    """Read a dataset in one of :data:`FORMATS` from a local path (``format=None``: guessed).
+
+    ``data_root`` (CSV only): the folder the CSV's image paths are relative to, and must resolve
+    inside (default: the CSV's own folder); see :func:`vise_lib.transfer.datasets.csvfile.read_csv`.
+    """
     format = format or guess_format(path)
     if format not in READERS:
         raise ValueError(f"unknown dataset format {format!r}; expected one of {FORMATS}")
-    ds = READERS[format](path)
+    if data_root is not None and format != "csv":
+        raise ValueError(f"{path}: a data root is for CSV datasets (their paths are relative to it), not {format!r}")
+    ds = read_csv(path, data_root) if data_root is not None else READERS[format](path)
     ds.format = format
     return ds

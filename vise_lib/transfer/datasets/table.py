@@ -1,6 +1,6 @@
 """Datasets given as a list of ``(image path, label[, split])`` rows (the CSV and Politics readers).
 
-Paths are relative to the list's folder and must resolve inside it (no absolute paths, no
+Paths are relative to the list's folder (or a given data root) and must resolve inside it (no absolute paths, no
 ``..``, no symlinks out; see :mod:`vise_lib.transfer.datasets.base`); a row naming a file that
 does not exist is a listed ``"image file missing"`` skip, not a decode failure later.
 """
@@ -14,9 +14,10 @@ import numpy as np
 from vise_lib.transfer.datasets.base import SPLITS, ImageDataset, contained
 
 
-def read_table(path: Path, rows, skipped, label_names=None, name="csv") -> ImageDataset:
-    """Build a dataset from ``(where, path, label, split|None)`` rows (``skipped`` is extended)."""
-    keep, root = [], path.parent
+def read_table(path: Path, rows, skipped, label_names=None, name="csv", root: Path | None = None) -> ImageDataset:
+    """Build a dataset from ``(where, path, label, split|None)`` rows (``skipped`` is extended);
+    paths are relative to ``root`` (default: the list's folder)."""
+    keep, root = [], root if root is not None else path.parent
     for where, p, label, s in rows:
         why = (
             f"unknown label: {label!r} is not one of {list(label_names)}"
