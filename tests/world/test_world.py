@@ -55,14 +55,17 @@ def test_content_has_many_classes_and_heldout_ones_only_downstream(world):
     assert held <= down
 
 
-def test_pixel_reference_above_chance_below_ceiling(world):
+def test_pixel_reference_above_chance_below_ceiling_and_stance_not_settled_by_pixels(world):
     from vise_lib.study.scoring import score_references
 
     rows, _ = score_references(world, ["emotion", "stance", "object"], [0], names=("pixels",))
     chance = {"emotion": 100 / len(AFFECTS), "stance": 100 / len(STANCES), "object": 100 / len(OBJECTS)}
     for r in rows:
         print(f"pixel probe {r['task']}: {r['top1']:.1f} (chance {chance[r['task']]:.1f})")
-        assert chance[r["task"]] + 10 < r["top1"] < 95, r
+        if r["task"] == "stance":  # the badge lands anywhere: pooled pixels at fixed places barely read it
+            assert r["top1"] < chance["stance"] + 20, r
+        else:
+            assert chance[r["task"]] + 10 < r["top1"] < 95, r
 
 
 def test_affect_recoverable_from_engagement_at_zero_noise(world):

@@ -146,7 +146,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
     write_json(run / LabelsResult.FILE, result.to_json(), stage=STAGE)
     with np.load(run / LabelsResult.LABELS) as saved:
         arrays = ", ".join(sorted(f for f in saved.files if f.startswith("label")))
-    echo(f"pseudo labels for {len(pl.labels)} posts written to {run / 'labels'}: {arrays}")
+    echo(f"pseudo labels for {len(pl.labels)} posts written to labels/: {arrays}")
     return dataclasses.replace(LabelsResult.read(run), pseudo_labels=pl)
 
 
@@ -181,6 +181,6 @@ def run_labels_on_dask(cfg: LabelsConfig, run: Path, echo: Callable = print) -> 
         text={},
         skipped_rows=s["skipped_rows"],
     )
-    write_json(run / LabelsResult.FILE, result.to_json())
-    echo(f"pseudo labels for {s['n_posts']} posts written to {run / 'labels'} (Dask, {s['n_partitions']} partitions)")
+    write_json(run / LabelsResult.FILE, result.to_json(), stage=STAGE)
+    echo(f"pseudo labels for {s['n_posts']} posts written to labels/ (Dask, {s['n_partitions']} partitions)")
     return LabelsResult.read(run)
