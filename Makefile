@@ -4,17 +4,24 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 KERNEL := vise-venv
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+# The tool that writes the lock, pinned and kept in its own small venv (not the project's).
+UV_VERSION := 0.13.9
+UV_VENV    := .lock-tools
+UV         := $(UV_VENV)/bin/uv
 
-.PHONY: venv book smoke test unit lint bench browser clean
+.PHONY: venv book smoke test unit lint bench browser clean lock
 
 venv: $(STAMP)
 
-# (Re)install when pyproject.toml changes. The kernel is registered inside the venv
-# (--sys-prefix) and papermill is always called with it explicitly.
-$(STAMP): pyproject.toml
+# (Re)install when the lock changes: exactly the locked files (pip checks every hash), then the
+# project itself without dependencies (the lock has them all). The kernel is registered inside
+# the venv (--sys-prefix) and papermill is always called with it explicitly.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,scale]"
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "VisE companion (.venv)"
 	touch $(STAMP)
 
@@ -52,6 +59,17 @@ lint: venv
 ## make bench: every benchmark, one after another; results land in benchmarks/results/ (the book shows them)
 bench: venv
 	$(PY) benchmarks/run_all.py
+
+## make lock: rewrite requirements.lock (every package of the tree, with hashes; Linux x86_64,
+## Python 3.11, extras dev and scale) from pyproject.toml with uv, then environment.yml from it.
+## Pins already in the lock are kept where pyproject.toml still allows them;
+## `make lock UPGRADE=--upgrade` moves every package to its newest allowed release.
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(UV) pip compile pyproject.toml --extra dev --extra scale --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" --quiet $(UPGRADE) -o $(LOCK)
+	$(PYTHON) -m vise_lib.run.lock environment.yml
 
 # Headless Chromium for the screenshot tests (Debian's package).
 browser:
