@@ -31,6 +31,7 @@ import yaml
 
 from vise_lib.io import atomic_write_text
 from vise_lib.run.book_pages import write_book_pages
+from vise_lib.run.book_pdf import build_pdf
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
 
 KERNEL_NAME = "vise-venv"
@@ -290,12 +291,19 @@ def stage_book_source(preset: str, root: Path = REPO_ROOT, out_root: Path | None
     return src
 
 
-def build_book(preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None) -> Path:
-    """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html."""
+def build_book(
+    preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None, pdf: bool = True
+) -> Path:
+    """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html.
+    With ``pdf``, the book is first printed to ``vise-companion.pdf`` (:mod:`vise_lib.run.book_pdf`),
+    which the HTML build places next to index.html and links from every page."""
     jb = Path(sys.executable).with_name("jupyter-book")
     exe = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
     out = (out_root or root) / "_build" / preset
-    cmd = exe + ["build", str(stage_book_source(preset, root, out_root)), "--path-output", str(out)]
+    src = stage_book_source(preset, root, out_root)
+    if pdf:
+        build_pdf(src, out, exe, strict=strict)
+    cmd = exe + ["build", str(src), "--path-output", str(out)]
     if strict:
         cmd += ["-W", "--keep-going"]
     proc = subprocess.run(cmd, cwd=root, capture_output=True, text=True)
