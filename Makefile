@@ -25,12 +25,13 @@ $(STAMP): pyproject.toml $(LOCK)
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "VisE companion (.venv)"
 	touch $(STAMP)
 
-## make book: run the whole study on the embedded default world and build the report
-book: venv
+## make book: run the whole study on the embedded default world and build the report (HTML + PDF,
+## which headless Chromium prints)
+book: venv browser
 	$(VENV)/bin/vise run --preset default
 
 ## make smoke: the same pipeline on the tiny `smoke` preset (what the tests use)
-smoke: venv
+smoke: venv browser
 	$(VENV)/bin/vise run --preset smoke
 
 ## make test: lint first (fails on any finding), then the smoke pipeline, unit tests, nbval on its
@@ -43,7 +44,7 @@ test: venv browser
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
 
 ## make unit: only the Python unit tests (no pipeline, no browser)
-unit: venv
+unit: venv browser
 	$(PY) -m pytest tests -m "not pipeline"
 
 ## make lint: ruff (lint, then the formatter in check mode) and mypy (config: pyproject.toml);
@@ -71,11 +72,12 @@ lock:
 		--custom-compile-command "make lock" --quiet $(UPGRADE) -o $(LOCK)
 	$(PYTHON) -m vise_lib.run.lock environment.yml
 
-# Headless Chromium for the screenshot tests (Debian's package).
+# Headless Chromium (Debian's package) prints the book's PDF and runs the browser tests;
+# poppler-utils (pdftotext, pdfimages, pdftoppm) lets the tests read that PDF.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the headless screenshot tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium and poppler-utils (the book's PDF and the browser tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 clean:
 	rm -rf _build book/_generated runs
