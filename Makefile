@@ -4,26 +4,34 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 KERNEL := vise-venv
 STAMP  := $(VENV)/.installed
+LOCK   := requirements.lock
+# The tool that writes the lock, pinned and kept in its own small venv (not the project's).
+UV_VERSION := 0.13.9
+UV_VENV    := .lock-tools
+UV         := $(UV_VENV)/bin/uv
 
-.PHONY: venv book smoke test unit lint bench gpu-wheels gpu-check browser clean
+.PHONY: venv book smoke test unit lint bench gpu-wheels gpu-check browser clean lock
 
 venv: $(STAMP)
 
-# (Re)install when pyproject.toml changes. The kernel is registered inside the venv
-# (--sys-prefix) and papermill is always called with it explicitly.
-$(STAMP): pyproject.toml
+# (Re)install when the lock changes: exactly the locked files (pip checks every hash), then the
+# project itself without dependencies (the lock has them all). The kernel is registered inside
+# the venv (--sys-prefix) and papermill is always called with it explicitly.
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[dev,scale]"
+	$(PY) -m pip install --quiet --require-hashes -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "VisE companion (.venv)"
 	touch $(STAMP)
 
-## make book: run the whole study on the embedded default world and build the report
-book: venv
+## make book: run the whole study on the embedded default world and build the report (HTML + PDF,
+## which headless Chromium prints)
+book: venv browser
 	$(VENV)/bin/vise run --preset default
 
 ## make smoke: the same pipeline on the tiny `smoke` preset (what the tests use)
-smoke: venv
+smoke: venv browser
 	$(VENV)/bin/vise run --preset smoke
 
 ## make test: lint first (fails on any finding), then the smoke pipeline, unit tests, nbval on its
@@ -36,7 +44,7 @@ test: venv browser
 		--nbval-sanitize-with tests/nbval_sanitize.cfg
 
 ## make unit: only the Python unit tests (no pipeline, no browser)
-unit: venv
+unit: venv browser
 	$(PY) -m pytest tests -m "not pipeline"
 
 ## make lint: ruff (lint, then the formatter in check mode) and mypy (config: pyproject.toml);
@@ -71,11 +79,23 @@ GPU_PYTHON ?= python3
 gpu-check:
 	$(GPU_PYTHON) benchmarks/gpu_check.py --out "$${OUT:-benchmarks/results}/gpu.json" $(GPU_CHECK_ARGS)
 
-# Headless Chromium for the screenshot tests (Debian's package).
+## make lock: rewrite requirements.lock (every package of the tree, with hashes; Linux x86_64,
+## Python 3.11, extras dev and scale) from pyproject.toml with uv, then environment.yml from it.
+## Pins already in the lock are kept where pyproject.toml still allows them;
+## `make lock UPGRADE=--upgrade` moves every package to its newest allowed release.
+lock:
+	test -x $(UV) || { $(PYTHON) -m venv $(UV_VENV) && $(UV_VENV)/bin/pip install --quiet "uv==$(UV_VERSION)"; }
+	$(UV) pip compile pyproject.toml --extra dev --extra scale --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-manylinux_2_28 \
+		--custom-compile-command "make lock" --quiet $(UPGRADE) -o $(LOCK)
+	$(PYTHON) -m vise_lib.run.lock environment.yml
+
+# Headless Chromium (Debian's package) prints the book's PDF and runs the browser tests;
+# poppler-utils (pdftotext, pdfimages, pdftoppm) lets the tests read that PDF.
 browser:
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "Installing Debian's chromium for the headless screenshot tests"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1 || { \
+		echo "Installing Debian's chromium and poppler-utils (the book's PDF and the browser tests)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null; }
 
 clean:
 	rm -rf _build book/_generated runs

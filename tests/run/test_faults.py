@@ -14,9 +14,9 @@ import pytest
 # the miniature project of trivial notebooks (tests/run is on sys.path: pytest's prepend import mode)
 from test_pipeline import _notebook, _run, _why, mini  # noqa: F401  (mini: the fixture)
 
-from vise_lib.run.lock import RunFolderBusy, RunLock
 from vise_lib.run.pipeline import INCOMPLETE, clear_failed_build, run
 from vise_lib.run.presets import STAGES, load_preset
+from vise_lib.run.run_lock import RunFolderBusy, RunLock
 
 WRITES_SCORES = (
     "from pathlib import Path\n"
@@ -65,7 +65,7 @@ HOLD = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from vise_lib.run.lock import RunLock
+    from vise_lib.run.run_lock import RunLock
     with RunLock(Path(sys.argv[1]), echo=lambda *_: None):
         print("held", flush=True)
         time.sleep(60)

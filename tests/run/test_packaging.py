@@ -1,26 +1,8 @@
-"""environment.yml (conda users) and pyproject.toml describe the same environment."""
-
-import re
+"""Packaging: the pins that matter, clean notebook sources. (environment.yml and requirements.lock
+against pyproject.toml: tests/run/test_lock.py.)"""
 
 import tomllib
-import yaml
 from conftest import REPO
-
-
-def _norm(req: str) -> str:
-    return re.sub(r"\s+", "", req).lower()
-
-
-def test_environment_yml_matches_pyproject():
-    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
-    wanted = set(project["dependencies"])
-    for extra in ("scale", "dev"):
-        wanted |= set(project["optional-dependencies"][extra])
-    env = yaml.safe_load((REPO / "environment.yml").read_text())
-    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d)
-    listed = {_norm(r) for r in pip if not r.startswith("-e")}
-    assert listed == {_norm(r) for r in wanted}
-    assert any(str(d).startswith("python=3.11") for d in env["dependencies"])
 
 
 def test_pins_that_matter():

@@ -48,3 +48,46 @@ def test_papermill_command_passes_strings_as_text_and_the_rest_as_yaml():
     cmd = papermill_command(STAGES[0], "smoke", {"run_dir": "/abs", "preset": "smoke", "x": [1, 2], "name": "a b"})
     assert cmd.startswith(".venv/bin/papermill -k vise-venv --cwd book/_generated/smoke notebooks/00_world.ipynb")
     assert "-y 'x: [1, 2]'" in cmd and "-p name 'a b'" in cmd and "/abs" not in cmd
+
+
+def _lock(tmp_path, pins: dict[str, str]):
+    from vise_lib.run.lock import read_lock
+
+    text = "".join(f"{n}=={v} \\\n    --hash=sha256:{'0' * 64}\n" for n, v in pins.items())
+    (tmp_path / "requirements.lock").write_text(text)
+    return read_lock(tmp_path / "requirements.lock")
+
+
+def test_the_page_names_the_lock_digest_and_every_package_that_differs(tmp_path):
+    lock = _lock(tmp_path, {"torch": "2.14.1", "numpy": "2.4.6", "scipy": "1.17.1"})
+    installed = {"torch": "2.14.1+cu130", "numpy": "2.1", "vise-companion": "0.1.0", "dask": "2026.1"}
+    ctx = reproducibility_context("smoke", STAGES, STATES, RESULTS, packages=installed, lock=lock)
+    assert ctx.lock is not None and ctx.lock.digest == lock.digest and ctx.lock.locked == 3
+    assert [(d.name, d.locked, d.installed) for d in ctx.lock.drift] == [
+        ("numpy", "2.4.6", "2.1"),
+        ("scipy", "1.17.1", None),
+    ]
+    assert ctx.lock.unlocked == ("dask",)  # the project itself is installed on purpose without the lock
+    from vise_lib.run.page_template import render
+
+    page = render("reproducibility.md", ctx)
+    assert f"sha256 `{lock.digest}`" in page and "3 packages pinned" in page
+    assert "| numpy | 2.4.6 | 2.1 |" in page and "| scipy | 1.17.1 | not installed |" in page
+    assert "Installed but not in the lock: `dask`." in page
+
+
+def test_a_clean_install_shows_no_difference(tmp_path):
+    lock = _lock(tmp_path, {"torch": "2.14.1", "numpy": "2.4.6"})
+    ctx = reproducibility_context("smoke", STAGES, STATES, RESULTS, packages=dict(lock.versions), lock=lock)
+    from vise_lib.run.page_template import render
+
+    page = render("reproducibility.md", ctx)
+    assert "Every locked package is installed at its locked version." in page and "| locked |" not in page
+
+
+def test_the_repository_lock_is_read_by_default():
+    from vise_lib.run.lock import read_lock
+
+    ctx = reproducibility_context("smoke", STAGES, STATES, RESULTS, packages={})
+    assert ctx.lock is not None and ctx.lock.digest == read_lock().digest
+    assert len(ctx.lock.drift) == ctx.lock.locked  # nothing installed: every locked package is missing

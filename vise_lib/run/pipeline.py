@@ -16,7 +16,7 @@ nothing. ``vise run`` prints why each stage ran: no cached result, the last run 
 library changed, an upstream stage changed, or one of its results files fails its check
 (truncated or edited since: :func:`vise_lib.io.verify_check`).
 
-One run at a time holds a run folder (:class:`vise_lib.run.lock.RunLock`). Each stage's kernel
+One run at a time holds a run folder (:class:`vise_lib.run.run_lock.RunLock`). Each stage's kernel
 is shut down when its notebook ends, and exits by itself if ``vise run`` dies; the book build is
 ended with its parent too, and a build that did not finish is not trusted: the next build first
 clears what it left (:func:`build_book`).
@@ -42,8 +42,9 @@ import yaml
 
 from vise_lib.io import atomic_write_text, checked_outputs, file_digest, tree_digest, verify_check
 from vise_lib.run.book_pages import write_book_pages
-from vise_lib.run.lock import RunLock
+from vise_lib.run.book_pdf import build_pdf
 from vise_lib.run.presets import REPO_ROOT, Stage, load_preset, preset_path, preset_stages, stage_parameters
+from vise_lib.run.run_lock import RunLock
 
 KERNEL_NAME = "vise-venv"
 
@@ -421,9 +422,16 @@ def _die_with_parent() -> None:  # runs in the child between fork and exec
 
 
 def build_book(
-    preset: str, strict: bool = False, root: Path = REPO_ROOT, out_root: Path | None = None, echo=print
+    preset: str,
+    strict: bool = False,
+    root: Path = REPO_ROOT,
+    out_root: Path | None = None,
+    echo=print,
+    pdf: bool = True,
 ) -> Path:
     """Build the jupyter-book (1.x, ``execute_notebooks: off``) for a preset; returns index.html.
+    With ``pdf``, the book is first printed to ``vise-companion.pdf`` (:mod:`vise_lib.run.book_pdf`),
+    which the HTML build places next to index.html and links from every page.
 
     The build runs as a child that ends with this process (Linux: ``PR_SET_PDEATHSIG``). A
     marker file says a build is under way; a build that fails (or is killed) leaves it, and the
@@ -432,10 +440,13 @@ def build_book(
     exe = [str(jb)] if jb.exists() else [shutil.which("jupyter-book") or "jupyter-book"]
     out = (out_root or root) / "_build" / preset
     clear_failed_build(out, echo)
-    cmd = exe + ["build", str(stage_book_source(preset, root, out_root)), "--path-output", str(out)]
+    src = stage_book_source(preset, root, out_root)
+    atomic_write_text(out / INCOMPLETE, f"{os.getpid()}\n")
+    if pdf:
+        build_pdf(src, out, exe, strict=strict)
+    cmd = exe + ["build", str(src), "--path-output", str(out)]
     if strict:
         cmd += ["-W", "--keep-going"]
-    atomic_write_text(out / INCOMPLETE, f"{os.getpid()}\n")
     proc = subprocess.run(
         cmd,
         cwd=root,

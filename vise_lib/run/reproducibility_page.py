@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Protocol
 
+from vise_lib.run.lock import LOCK_NAME, Drift, Lock, drift, read_lock, unlocked
 from vise_lib.run.page_template import render
 from vise_lib.run.presets import Stage
 
@@ -41,6 +42,8 @@ KEY_PACKAGES = (
     "seaborn",
 )
 KEY_CHARS = 16  # of a stage's cache key shown
+# installed but never in the lock: the project itself (pip install --no-deps -e .) and pip
+NOT_LOCKED = ("vise-companion", "pip")
 
 
 def installed_packages() -> dict[str, str]:
@@ -109,6 +112,36 @@ class ReproducibilityContext:
     machine: str
     key_packages: tuple[tuple[str, str | None], ...]  # version None: not installed
     packages: tuple[tuple[str, str], ...]
+    lock: LockReport | None  # None: no requirements.lock beside the library (not a source checkout)
+
+
+@dataclass(frozen=True)
+class LockReport:
+    """The environment against ``requirements.lock``: its digest, and what differs from it."""
+
+    name: str
+    digest: str  # sha256 of the lock file
+    locked: int  # how many packages it pins
+    drift: tuple[Drift, ...]  # locked packages missing or installed at another version
+    unlocked: tuple[str, ...]  # installed packages the lock does not name
+
+
+def lock_report(lock: Lock, packages: Mapping[str, str]) -> LockReport:
+    """Compare the installed ``packages`` (name -> version) with the lock."""
+    return LockReport(
+        name=LOCK_NAME,
+        digest=lock.digest,
+        locked=len(lock.versions),
+        drift=tuple(drift(lock.versions, packages)),
+        unlocked=tuple(unlocked(lock.versions, packages, ignore=NOT_LOCKED)),
+    )
+
+
+def _default_lock() -> Lock | None:
+    try:
+        return read_lock()
+    except FileNotFoundError:
+        return None
 
 
 def reproducibility_context(
@@ -117,12 +150,15 @@ def reproducibility_context(
     states: Mapping[str, Mapping],
     results: Iterable[StageOutcome],
     packages: Mapping[str, str] | None = None,
+    lock: Lock | None = None,
 ) -> ReproducibilityContext:
     """The page's records: ``states`` are the pipeline's per-stage state files (``key``,
     ``seconds``, ``params``), ``results`` this run's outcomes, ``packages`` name -> version
-    (default: :func:`installed_packages`)."""
+    (default: :func:`installed_packages`), ``lock`` the lock to compare them with (default: the
+    repository's ``requirements.lock``, when there is one)."""
     status = {r.stage: r.status for r in results}
     pk = installed_packages() if packages is None else dict(packages)
+    lock = lock if lock is not None else _default_lock()
     records = []
     for s in stages:
         st = states.get(s.name, {})
@@ -146,6 +182,7 @@ def reproducibility_context(
         machine=platform.machine(),
         key_packages=tuple((p, pk.get(p)) for p in KEY_PACKAGES),
         packages=tuple(pk.items()),
+        lock=lock_report(lock, pk) if lock is not None else None,
     )
 
 
