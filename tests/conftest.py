@@ -14,6 +14,31 @@ from vise_lib.engagement.reader import read_manifest
 REPO = Path(__file__).resolve().parent.parent
 
 
+def write_tiny_world(tmp_path: Path, n: int = 20, px: int = 8, label_sets: dict | None = None, index=None):
+    """A world folder (``images.npy``, ``latents.npz``) and a labels folder (``labels.npz``) for the
+    variants' tests: ``n`` random images of ``px`` pixels; labels ``index % 7`` (``index``: every
+    post but the first, unless given) plus ``label_sets`` (name -> modulus)."""
+    import numpy as np
+
+    world, labels = tmp_path / "world", tmp_path / "labels"
+    (world / "posts").mkdir(parents=True)
+    labels.mkdir()
+    rng = np.random.default_rng(0)
+    np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, px, px, 3), dtype=np.uint8))
+    np.savez(
+        world / "posts" / "latents.npz",
+        object=np.arange(n) % 5,
+        affect=np.arange(n) % 3,
+        stance=np.arange(n) % 2,
+        poster=np.arange(n) % 4,
+        popularity=np.ones(n),
+    )
+    idx = np.arange(1, n) if index is None else index
+    sets = {"label": idx % 7, **{k: idx % m for k, m in (label_sets or {}).items()}}
+    np.savez(labels / "labels.npz", image_index=idx, **sets)
+    return world, labels
+
+
 def write_manifest(path: Path, rows: list) -> Path:
     """Write rows (dicts, or raw strings for broken lines) as a JSONL manifest."""
     with open(path, "w", encoding="utf-8") as f:

@@ -1,29 +1,13 @@
 import numpy as np
 import pytest
+from conftest import write_tiny_world
 
 from vise_lib.pretrain.variants import VARIANTS, label_arrays, training_set
 
 
 def _world(tmp_path, n=20, engagement_sets=True, index=None):
-    world, labels = tmp_path / "world", tmp_path / "labels"
-    (world / "posts").mkdir(parents=True)
-    labels.mkdir()
-    rng = np.random.default_rng(0)
-    np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, 8, 8, 3), dtype=np.uint8))
-    np.savez(
-        world / "posts" / "latents.npz",
-        object=np.arange(n) % 5,
-        affect=np.arange(n) % 3,
-        stance=np.arange(n) % 2,
-        poster=np.arange(n) % 4,
-        popularity=np.ones(n),
-    )
-    idx = np.arange(1, n) if index is None else index
-    sets = {"label": idx % 7}
-    if engagement_sets:
-        sets.update(label_both=idx % 7, label_comments=idx % 4, label_reactions=idx % 3)
-    np.savez(labels / "labels.npz", image_index=idx, **sets)
-    return world, labels
+    sets = {"label_both": 7, "label_comments": 4, "label_reactions": 3} if engagement_sets else {}
+    return write_tiny_world(tmp_path, n, label_sets=sets, index=index)
 
 
 def test_every_variant(tmp_path):

@@ -2,35 +2,17 @@
 
 import os
 
-import numpy as np
 import pytest
 import torch
+from conftest import write_tiny_world
 
 from vise_lib.pretrain.config import TrainConfig
 from vise_lib.study.backbone_runs import train_backbones
 
 
-def _world(tmp_path, n=48):
-    world, labels = tmp_path / "world", tmp_path / "labels"
-    (world / "posts").mkdir(parents=True)
-    labels.mkdir()
-    rng = np.random.default_rng(0)
-    np.save(world / "posts" / "images.npy", rng.integers(0, 256, (n, 16, 16, 3), dtype=np.uint8))
-    np.savez(
-        world / "posts" / "latents.npz",
-        object=np.arange(n) % 5,
-        affect=np.arange(n) % 3,
-        stance=np.arange(n) % 2,
-        poster=np.arange(n) % 4,
-        popularity=np.ones(n),
-    )
-    np.savez(labels / "labels.npz", image_index=np.arange(n), label=np.arange(n) % 4)
-    return world, labels
-
-
 @pytest.mark.slow
 def test_two_jobs_give_the_weights_of_one_and_variant_seeds_are_kept(tmp_path):
-    world, labels = _world(tmp_path)
+    world, labels = write_tiny_world(tmp_path, n=48, px=16)
     cfg = TrainConfig(width=8, epochs=2, batch_size=16, num_threads=1)
     args = (["vise", "object"], [0, 1], world, labels, cfg)
     one = train_backbones(*args, tmp_path / "one", holdout=0.25, seeds_for={"object": [1, 2]})
