@@ -86,3 +86,18 @@ def test_missing_files_name_the_file_and_the_stage(tmp_path):
         AblationsResult.read(tmp_path)
     with pytest.raises(FileNotFoundError, match=r"pretrain/results\.json is missing: run the stage 02_pretrain"):
         run_ablations(CONFIG, tmp_path)
+
+
+@pytest.mark.slow
+def test_two_training_workers_queue_every_point_and_give_the_same_scores(tmp_path):
+    import shutil
+
+    run = write_study_run(tmp_path / "run")
+    run_downstream({"tasks": ["emotion"], "seeds": [0], "references": [], "num_threads": 1}, run, echo=lambda *_: None)
+    config = {**CONFIG, "no_worlds": ["nonvisual_only", "content_only"], "budget_factors": [2.0], "check_seeds": [0]}
+    one = run_ablations(config, run, echo=lambda *_: None)
+    rows_one = sorted(read_scores(run / AblationsResult.SCORES).itertuples(index=False))
+    shutil.rmtree(run / "ablations")
+    two = run_ablations({**config, "jobs": 2}, run, echo=lambda *_: None)
+    assert two.points == one.points == ["nonvisual_only", "content_only", "budget_2x"]
+    assert sorted(read_scores(run / AblationsResult.SCORES).itertuples(index=False)) == rows_one

@@ -100,19 +100,11 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     cfg, probe_seeds = pre.train_config(), sorted(set(main["probe_seed"]))
     rows, correct, timing, t0 = [], {}, {}, time.perf_counter()
     info = {"main run": main_run_information(run)}
-    pool = training_pool(stage.jobs)
-    try:
-        for p in points:
-            out = ablation.run_point(
-                p,
-                cfg,
-                stage.tasks,
-                probe_seeds,
-                work,
-                num_threads=stage.num_threads,
-                pool=pool,
-                holdout=pre.stage_config().holdout,
-            )
+    pool, holdout = training_pool(stage.jobs), pre.stage_config().holdout
+    try:  # every point's trainings are queued first, so the workers never wait for a point's probes
+        started = [ablation.start_point(p, cfg, work, pool, holdout) for p in points]
+        for p, s in zip(points, started, strict=True):
+            out = ablation.finish_point(s, cfg, stage.tasks, probe_seeds, work, num_threads=stage.num_threads)
             rows += out["rows"]
             correct.update(out["correct"])
             info[p.name] = out["information"]
@@ -122,7 +114,7 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
             )
     finally:
         if pool is not None:
-            pool.shutdown()
+            pool.shutdown(cancel_futures=True)
     write_scores(run / AblationsResult.SCORES, rows, stage=STAGE)
     write_correct(run / AblationsResult.CORRECT, correct, stage=STAGE)
     seconds = time.perf_counter() - t0

@@ -19,13 +19,14 @@ import dataclasses
 import hashlib
 import json
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from vise_lib.labels.pseudo_labels import build_pseudo_labels
 from vise_lib.pretrain.config import TrainConfig
-from vise_lib.study.backbone_runs import train_backbones
+from vise_lib.study.backbone_runs import submit_backbones
 from vise_lib.study.label_information import label_information
 from vise_lib.study.scoring import score_backbones
 from vise_lib.verdicts.results import training_seconds
@@ -151,6 +152,73 @@ def world_for(params: dict, workdir: Path) -> Path:
     return out
 
 
+@dataclass
+class Started:
+    """A point whose world and pseudo labels are built and whose trainings are queued
+    (:func:`start_point`); :func:`finish_point` waits for them and probes the backbones."""
+
+    point: Point
+    world_dir: Path
+    information: dict
+    world_seconds: float
+    trained: Callable[[], dict]
+
+
+def start_point(point: Point, cfg: TrainConfig, workdir, pool: Executor | None = None, holdout: float = 0.0) -> Started:
+    """World -> pseudo labels for one point, and its trainings handed to ``pool`` (or run when
+    :func:`finish_point` asks, without one)."""
+    t0, workdir = time.perf_counter(), Path(workdir)
+    world_dir = world_for(point.world, workdir)
+    labels_dir = workdir / "labels" / _key({"world": point.world, "labels": point.labels})
+    pl = build_pseudo_labels(world_dir / "posts" / "manifest.jsonl", **point.labels)
+    pl.save(labels_dir)
+    lat = {k: v[pl.engagement.image_index] for k, v in load_latents(world_dir).items()}
+    info = label_information(pl.labels, lat, seed=0)
+    trained = submit_backbones(
+        list(point.variants),
+        list(point.seeds),
+        world_dir,
+        labels_dir,
+        point.train_config(cfg),
+        workdir / "backbones" / point.name,
+        pool,
+        holdout=holdout,
+    )
+    return Started(point, world_dir, info, time.perf_counter() - t0, trained)
+
+
+def finish_point(
+    started: Started, cfg: TrainConfig, tasks: list[str], probe_seeds: list[int], workdir, num_threads: int = 0
+) -> dict:
+    """Wait for a started point's backbones and probe them; see :func:`run_point` for the result."""
+    point, pre = started.point, started.trained()
+    t2 = time.perf_counter()
+    _, rows, correct = score_backbones(
+        started.world_dir,
+        {n: r["backbone"] for n, r in pre["variants"].items()},
+        cfg.arch,
+        cfg.width,
+        cfg.blocks,
+        tasks,
+        probe_seeds,
+        cache_dir=Path(workdir) / "features",
+        num_threads=num_threads,
+        prefix=f"{point.name}:",
+    )
+    for r in rows:
+        r.update(point=point.name, kind=point.kind, value=point.value)
+    return {
+        "rows": rows,
+        "correct": correct,
+        "information": started.information,
+        "timing": {
+            "world and labels": started.world_seconds,
+            "pretrain": sum(training_seconds(r) for r in pre["variants"].values()),  # original, if resumed
+            "probes": time.perf_counter() - t2,
+        },
+    }
+
+
 def run_point(
     point: Point,
     cfg: TrainConfig,
@@ -168,46 +236,5 @@ def run_point(
     ``timing`` (seconds of its three phases: world and labels, training (counted as
     :func:`~vise_lib.verdicts.results.training_seconds` does), probes).
     """
-    t0, workdir = time.perf_counter(), Path(workdir)
-    world_dir = world_for(point.world, workdir)
-    labels_dir = workdir / "labels" / _key({"world": point.world, "labels": point.labels})
-    pl = build_pseudo_labels(world_dir / "posts" / "manifest.jsonl", **point.labels)
-    pl.save(labels_dir)
-    lat = {k: v[pl.engagement.image_index] for k, v in load_latents(world_dir).items()}
-    info = label_information(pl.labels, lat, seed=0)
-    t1 = time.perf_counter()
-    pre = train_backbones(
-        list(point.variants),
-        list(point.seeds),
-        world_dir,
-        labels_dir,
-        point.train_config(cfg),
-        workdir / "backbones" / point.name,
-        pool=pool,
-        holdout=holdout,
-    )
-    t2 = time.perf_counter()
-    _, rows, correct = score_backbones(
-        world_dir,
-        {n: r["backbone"] for n, r in pre["variants"].items()},
-        cfg.arch,
-        cfg.width,
-        cfg.blocks,
-        tasks,
-        probe_seeds,
-        cache_dir=workdir / "features",
-        num_threads=num_threads,
-        prefix=f"{point.name}:",
-    )
-    for r in rows:
-        r.update(point=point.name, kind=point.kind, value=point.value)
-    return {
-        "rows": rows,
-        "correct": correct,
-        "information": info,
-        "timing": {
-            "world and labels": t1 - t0,
-            "pretrain": sum(training_seconds(r) for r in pre["variants"].values()),  # original, if resumed
-            "probes": time.perf_counter() - t2,
-        },
-    }
+    started = start_point(point, cfg, workdir, pool, holdout)
+    return finish_point(started, cfg, tasks, probe_seeds, workdir, num_threads)

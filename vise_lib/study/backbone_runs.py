@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
 from pathlib import Path
 
@@ -139,24 +140,45 @@ def train_backbones(
     the same either way. ``holdout`` sets that fraction of the posts aside for every variant
     (:func:`~vise_lib.pretrain.variants.with_holdout`): each epoch logs the held-out accuracy.
     """
+    own = training_pool(jobs) if pool is None else None
+    try:
+        return submit_backbones(
+            variants, seeds, world_dir, labels_dir, cfg, out_root, pool or own, seeds_for, holdout, progress
+        )()
+    finally:
+        if own is not None:
+            own.shutdown()
+
+
+def submit_backbones(
+    variants,
+    seeds,
+    world_dir,
+    labels_dir,
+    cfg: TrainConfig,
+    out_root,
+    pool: Executor | None,
+    seeds_for: dict[str, list[int]] | None = None,
+    holdout: float = 0.0,
+    progress: bool = False,
+) -> Callable[[], dict]:
+    """Hand the trainings of :func:`train_backbones` to ``pool`` now (None: train them when the
+    result is asked for) and return a function that waits for them and gives that result, so a
+    caller can queue the trainings of several studies before it waits for the first."""
     if not variants or not seeds:
         raise ValueError("need at least one variant and one pretraining seed")
     out_root, seeds_for = Path(out_root), seeds_for or {}
     todo = [(v, int(s)) for s in seeds for v in variants if int(s) in [int(x) for x in seeds_for.get(v, seeds)]]
     todo += [(v, int(s)) for v in variants for s in seeds_for.get(v, []) if int(s) not in [int(x) for x in seeds]]
-    args = [(v, s, world_dir, labels_dir, cfg, out_root / v / f"seed{s}", False, holdout) for v, s in todo]
-    own = training_pool(jobs) if pool is None else None
-    ex = pool or own
-    try:
-        if ex is None:
-            done = [train_one(*a[:6], progress, holdout) for a in args]
-        else:
-            done = [f.result() for f in [ex.submit(train_one, *a) for a in args]]
-    finally:
-        if own is not None:
-            own.shutdown()
-    runs = {backbone_name(v, s): r for (v, s), r in zip(todo, done, strict=True)}
-    return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
+    args = [(v, s, world_dir, labels_dir, cfg, out_root / v / f"seed{s}", progress, holdout) for v, s in todo]
+    futures = None if pool is None else [pool.submit(train_one, *a) for a in args]
+
+    def result() -> dict:
+        done = [train_one(*a) for a in args] if futures is None else [f.result() for f in futures]
+        runs = {backbone_name(v, s): r for (v, s), r in zip(todo, done, strict=True)}
+        return {"order": list(runs), "variants": runs, "config": dataclasses.asdict(cfg)}
+
+    return result
 
 
 def runs_table(runs: dict):
