@@ -106,3 +106,13 @@ def test_engagement_concat_take_row(manifest_of):
     }
     with pytest.raises(ValueError, match="different reaction columns"):
         Engagement.concat([eng, Engagement.from_rows([], ("x",))])
+
+
+def test_the_report_line_names_a_file_inside_the_run_folder_relative_to_it(tmp_path):
+    from vise_lib.engagement.table import ReadReport
+
+    report = ReadReport(str(tmp_path / "world" / "posts" / "manifest.jsonl"))
+    report.n_rows, report.n_kept = 3, 3
+    assert report.summary(root=tmp_path) == "world/posts/manifest.jsonl: 3 of 3 rows kept"
+    assert report.summary().startswith(str(tmp_path))  # outside a run folder: the path as given
+    assert report.summary(root=tmp_path / "elsewhere").startswith(str(tmp_path))

@@ -28,8 +28,10 @@ from __future__ import annotations
 
 import functools
 import operator
+import os
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
@@ -51,9 +53,13 @@ class ReadReport:
         if len(self.examples) < 20:
             self.examples.append((line, message or reason))
 
-    def summary(self) -> str:
-        """One line: kept of rows, then the skip counts and the notes."""
-        s = f"{self.path}: {self.n_kept} of {self.n_rows} rows kept"
+    def summary(self, root: str | os.PathLike | None = None) -> str:
+        """One line: kept of rows, then the skip counts and the notes; the file is named relative to
+        ``root`` when it lies inside it (a run folder: no machine path in the book)."""
+        where = Path(self.path)
+        if root is not None and where.is_relative_to(Path(root)):
+            where = where.relative_to(Path(root))
+        s = f"{where}: {self.n_kept} of {self.n_rows} rows kept"
         if self.skipped:
             s += "; skipped: " + ", ".join(f"{n} {r}" for r, n in self.skipped.most_common())
         if self.notes:

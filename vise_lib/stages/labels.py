@@ -117,7 +117,7 @@ def run_labels(config: LabelsConfig | dict | None, run_dir: PathArg, echo: Calla
     if cfg.engine == "dask":
         return run_labels_on_dask(cfg, run, echo)
     pl = build_pseudo_labels(run / "world" / "posts" / "manifest.jsonl", **cfg.build_params())
-    echo(pl.report.summary())
+    echo(pl.report.summary(root=run))
     echo(f"k-means backend: {pl.backend}")
     for name, ls in pl.sets.items():
         echo(
