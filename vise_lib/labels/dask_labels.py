@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import pickle
 import shutil
@@ -59,6 +60,7 @@ from vise_lib.labels.hash_sample import BottomK, canonical_reactions, sample_key
 from vise_lib.labels.kmeans import assign, faiss_available, fit_kmeans
 from vise_lib.labels.out_of_core import add_labels_args, fit_encoder, run_args, write_labels
 from vise_lib.labels.signals import SignalEncoder
+from vise_lib.labels.text import add_counts, text_issues, text_summary
 
 PHASES = ("ingest", "fit", "assign", "gather")
 
@@ -333,7 +335,8 @@ def assign_task(part: str, names: list[str], out: str, n_clusters: int, fit_id: 
             with np.load(dest) as z:
                 if str(z["fit"]) == fit_id:
                     n, sizes, inertia = len(z["label"]), z["sizes"], float(z["inertia"])
-                    return {"n": n, "sizes": sizes, "inertia": inertia, "skipped": True}
+                    text = json.loads(str(z["text"])) if "text" in z.files else {}
+                    return {"n": n, "sizes": sizes, "inertia": inertia, "text": text, "skipped": True}
         except Exception as e:
             raise ValueError(
                 f"{dest}: unreadable labels partition ({type(e).__name__}: {e}); delete it to redo"
@@ -342,6 +345,7 @@ def assign_task(part: str, names: list[str], out: str, n_clusters: int, fit_id: 
     eng = canonical_reactions(read_partition(root / "parts" / part, names), names)
     labels, inertia = assign(enc.transform(eng), centroids)
     sizes = np.bincount(labels, minlength=n_clusters)
+    text = text_issues(eng)  # comments, captions, posts with neither: the report line of every labels path
     arrays = {
         "post_id": np.array(eng.post_ids, dtype=str),
         "label": labels,
@@ -350,9 +354,10 @@ def assign_task(part: str, names: list[str], out: str, n_clusters: int, fit_id: 
         "sizes": sizes,
         "inertia": np.float64(inertia),
         "fit": np.array(fit_id),
+        "text": np.array(json.dumps(text)),
     }
     atomic_write(dest, lambda fh: np.savez(fh, **arrays))
-    return {"n": len(labels), "sizes": sizes, "inertia": float(inertia), "skipped": False}
+    return {"n": len(labels), "sizes": sizes, "inertia": float(inertia), "text": text, "skipped": False}
 
 
 def _gather(out: Path, parts: list[str], n: int, centroids: np.ndarray) -> None:
@@ -422,6 +427,9 @@ def labels_on_dask(
     for d in ingested.values():
         for reason, count in d["report"]["skipped"].items():
             skipped_rows[reason] = skipped_rows.get(reason, 0) + count
+    text: dict[str, int] = {}
+    for r in done.values():
+        text = add_counts(text, r.get("text", {}))
     summary = {
         "n_posts": n,
         "n_files": len(paths),
@@ -434,6 +442,7 @@ def labels_on_dask(
         "inertia": float(sum(r["inertia"] for r in done.values())),
         "cluster_sizes": np.sum([r["sizes"] for r in done.values()], axis=0).tolist(),
         "skipped_rows": skipped_rows,
+        "text": text,
         "skipped_tasks": {
             "ingest": sum(bool(d["skipped"]) for d in ingested.values()),
             "fit": int(bool(fit["skipped"])),
@@ -522,6 +531,7 @@ def main(argv: list[str] | None = None) -> int:
     )  # fmt: skip
     with dask_client(a.workers, a.scheduler, a.scheduler_file, a.sync) as client:
         s = labels_on_dask(a.inputs, a.out, params, client, retries=a.retries)
+    print(text_summary(s["text"]))
     print(
         f"{s['n_posts']} posts in {s['n_partitions']} partitions -> {s['n_clusters']} clusters; "
         f"wrote {a.out}/pseudo.npy and labels.npz"

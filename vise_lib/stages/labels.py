@@ -178,7 +178,7 @@ def run_labels_on_dask(cfg: LabelsConfig, run: Path, echo: Callable = print) -> 
         agreement=agree,
         shuffled_control=control,
         label_sets={cfg.signal: {"inertia": s["inertia"], "agreement": agree, "shuffled_control": control}},
-        text={},
+        text=s.get("text", {}),
         skipped_rows=s["skipped_rows"],
     )
     write_json(run / LabelsResult.FILE, result.to_json(), stage=STAGE)
