@@ -7,8 +7,8 @@ Layers, back to front, every one across the whole image:
    shape (circle, square, triangle, cross) in the class's foreground hue, either one large copy
    (``single``) or four small ones on a 2 x 2 grid (``tiled``), at random rotation. Shapes cover
    about 10-34 % of the pixels (5th-95th percentile; median 20 %), the texture the rest.
-2. **stance badge**: a square patch (``STANCE_BADGE["px_fraction"]`` of the side, rounded: 6 x 6 px,
-   6 % of the pixels at 24 px) **at a random position** in the image, whose hue is drawn around the
+2. **stance badge**: a square patch (``STANCE_BADGE["px_fraction"]`` of the side, rounded: 8 x 8 px,
+   11 % of the pixels at 24 px) **at a random position** in the image, whose hue is drawn around the
    stance's mean with a spread (``stance_spread``), so the two stances overlap. No fixed set of
    pixels carries it: a probe on pooled pixels cannot read it from one place, a convolutional
    network with global pooling can wherever it is.
@@ -45,7 +45,7 @@ STYLE_STD = {"gain": 0.12, "sat": 0.25, "contrast": 0.22, "tint": 0.04, "grain":
 STANCE_BADGE: dict[str, Any] = {
     "hue": {"left": 0.58, "right": 0.95},
     "hue_std": 0.13,
-    "px_fraction": 0.25,
+    "px_fraction": 0.34,
     "sat": 0.75,
     "val": 0.85,
 }
