@@ -136,23 +136,58 @@ def test_budget_table_sets_each_repeated_verdict_beside_the_main_one():
     assert t.iloc[0]["same verdict"] == "NO"
 
 
-def test_convergence_rule_reads_the_last_quarter_of_each_seed():
+def test_convergence_rule_reads_the_last_quarter_of_the_held_out_curve():
     from vise_lib.study.backbone_runs import convergence_table, last_quarter_rise
 
     assert last_quarter_rise([0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]) == pytest.approx(20.0)
     assert last_quarter_rise([0.5]) != last_quarter_rise([0.5])  # NaN: one epoch says nothing
 
-    def run(variant, seed, acc):
-        hist = [{"epoch": i + 1, "loss": 1.0, "accuracy": [a], "holdout_accuracy": [a / 2]} for i, a in enumerate(acc)]
+    def run(variant, seed, acc, held):
+        hist = [
+            {"epoch": i + 1, "loss": 1.0, "accuracy": [a], "holdout_accuracy": [h] if h is not None else []}
+            for i, (a, h) in enumerate(zip(acc, held))
+        ]
         return {"variant": variant, "seed": seed, "history": hist}
 
     flat = [0.2, 0.5, 0.6, 0.60, 0.61, 0.61, 0.615, 0.62]
     rising = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8]
-    runs = {"a@0": run("a", 0, flat), "a@1": run("a", 1, flat), "b@0": run("b", 0, flat), "b@1": run("b", 1, rising)}
+    none = [None] * 8
+    runs = {
+        "a@0": run("a", 0, flat, flat),
+        "a@1": run("a", 1, flat, flat),
+        # memorising: training accuracy rises, held-out accuracy is flat -> converged by the rule
+        "m@0": run("m", 0, rising, flat),
+        # still learning: the held-out curve rises on one seed by 20 points, 1 on the other (mean 10.5)
+        "b@0": run("b", 0, flat, flat),
+        "b@1": run("b", 1, rising, rising),
+        # no held-out posts (SimCLR): judged on its training curve
+        "s@0": run("s", 0, rising, none),
+    }
     t = convergence_table(runs)
-    assert bool(t.loc["a", "converged"]) and not bool(t.loc["b", "converged"])
-    assert t.loc["b", "largest last-quarter rise (points)"] == pytest.approx(20.0)
-    assert t.loc["a", "final held-out accuracy (%)"] == pytest.approx(31.0)
+    assert bool(t.loc["a", "converged"]) and bool(t.loc["m", "converged"])
+    assert not bool(t.loc["b", "converged"]) and not bool(t.loc["s", "converged"])
+    assert t.loc["m", "training rise (points)"] == pytest.approx(20.0)
+    assert t.loc["b", "held-out rise (points)"] == pytest.approx(10.5)
+    assert t.loc["a", "final held-out accuracy (%)"] == pytest.approx(62.0)
+
+
+def test_budget_gain_compares_the_same_variants_and_seeds():
+    from vise_lib.study.backbone_runs import budget_gain_table
+
+    def run(variant, seed, epochs, held):
+        hist = [
+            {"epoch": i + 1, "loss": 1.0, "accuracy": [0.9], "holdout_accuracy": [held]} for i in range(epochs)
+        ]
+        return {"variant": variant, "seed": seed, "history": hist}
+
+    main = {f"{v}@{s}": run(v, s, 4, 0.5 if s < 2 else 0.1) for v in ("x", "y") for s in range(4)}
+    more = {f"budget_2x:x@{s}": run("x", s, 8, 0.6) for s in range(2)}
+    t = budget_gain_table(main, more, "budget_2x")
+    assert list(t.index) == ["x"]  # y was not trained at the point
+    row = t.loc["x"]
+    assert row["seeds"] == 2 and row["epochs (main)"] == 4 and row["epochs (budget_2x)"] == 8
+    assert row["held-out (main)"] == pytest.approx(50.0)  # seeds 0 and 1 only, not 2 and 3
+    assert row["held-out gain (points)"] == pytest.approx(10.0)
 
 
 def test_the_answer_box_has_five_lines_from_the_claims():
@@ -186,6 +221,7 @@ def test_the_answer_box_has_five_lines_from_the_claims():
             kind="no-world",
             expected=["equivalent"],
             as_expected=False,
+            equivalence_power=0.12,
         ),
         row(
             "budget_2x:vise",
@@ -202,6 +238,7 @@ def test_the_answer_box_has_five_lines_from_the_claims():
     assert "emotion: **reversed**, -4.0 points [-5.0, -3.0]" in lines[0]
     assert "**holds**, +3.0" in lines[1] and "vise − handmade on emotion: **unresolved**" in lines[2]
     assert "1 of 2 came out as written down" in lines[3] and "nonvisual_only:vise vs shuffled" in lines[3]
+    assert "(unresolved, +0.5 [-0.5, +1.5]; power to come out equivalent 0.12)" in lines[3]
     assert "More pretraining budget**: 1 of 1 repeated verdicts unchanged" in lines[4]
     box = answer_box(rows, "default")
     assert box.startswith("> **The answer of the `default` run**") and box.count("\n> - ") == 5

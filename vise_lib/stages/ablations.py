@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar
 
@@ -46,8 +46,9 @@ class AblationsResult(ResultFile):
     for the ``"main run"``: NMI / AMI of the pseudo labels with each latent and the conditional MI
     of :func:`~vise_lib.study.label_information.label_information`), every score ``rows`` (the
     columns of ``scores.csv`` plus ``point``, ``kind`` and ``value``), the ``stage`` config,
-    ``seconds`` of the whole stage and ``timing`` per point (its ``kind`` and the seconds of its
-    phases)."""
+    ``seconds`` of the whole stage, ``timing`` per point (its ``kind`` and the seconds of its
+    phases) and ``histories``: every trained backbone's epoch log (``<point>:<backbone>`` ->
+    variant, seed, history), the learning curves of the budget points."""
 
     STAGE: ClassVar[str] = STAGE
     FILE: ClassVar[str] = "ablations/results.json"
@@ -60,6 +61,7 @@ class AblationsResult(ResultFile):
     stage: dict
     seconds: float
     timing: dict[str, dict]
+    histories: dict[str, dict] = field(default_factory=dict)
 
     def frame(self) -> pd.DataFrame:
         """The score rows as a DataFrame (columns of ``scores.csv`` plus ``point``, ``kind``, ``value``)."""
@@ -98,7 +100,7 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
         base_epochs=pre.train_config().epochs,
     )
     cfg, probe_seeds = pre.train_config(), sorted(set(main["probe_seed"]))
-    rows, correct, timing, t0 = [], {}, {}, time.perf_counter()
+    rows, correct, timing, histories, t0 = [], {}, {}, {}, time.perf_counter()
     info = {"main run": main_run_information(run)}
     pool, holdout = training_pool(stage.jobs), pre.stage_config().holdout
     try:  # every point's trainings are queued first, so the workers never wait for a point's probes
@@ -107,6 +109,7 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
             out = ablation.finish_point(s, cfg, stage.tasks, probe_seeds, work, num_threads=stage.num_threads)
             rows += out["rows"]
             correct.update(out["correct"])
+            histories.update(out["histories"])
             info[p.name] = out["information"]
             timing[p.name] = {"kind": p.kind, **out["timing"]}
             echo(
@@ -119,6 +122,6 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     write_correct(run / AblationsResult.CORRECT, correct, stage=STAGE)
     seconds = time.perf_counter() - t0
     echo(f"{len(points)} points, {len(rows)} score rows")
-    result = AblationsResult([p.name for p in points], info, rows, stage.to_params(), seconds, timing)
+    result = AblationsResult([p.name for p in points], info, rows, stage.to_params(), seconds, timing, histories)
     write_json(run / AblationsResult.FILE, result.to_json(), stage=STAGE)
     return AblationsResult.read(run)

@@ -211,6 +211,11 @@ def finish_point(
         "rows": rows,
         "correct": correct,
         "information": started.information,
+        "histories": {
+            f"{point.name}:{n}": {"variant": r["variant"], "seed": r["seed"], "history": r["history"]}
+            for n, r in pre["variants"].items()
+            if r.get("history")
+        },
         "timing": {
             "world and labels": started.world_seconds,
             "pretrain": sum(training_seconds(r) for r in pre["variants"].values()),  # original, if resumed
@@ -232,7 +237,9 @@ def run_point(
     """World -> pseudo labels -> pretraining -> probes for one point.
 
     Returns ``rows`` (score rows, backbones named ``<point>:<variant>``), ``correct``,
-    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents) and
+    ``information`` (NMI / AMI / conditional MI of its pseudo labels with the latents),
+    ``histories`` (each trained backbone's epoch log, named ``<point>:<backbone>``, with its
+    variant and seed: what :func:`~vise_lib.study.backbone_runs.convergence_table` reads) and
     ``timing`` (seconds of its three phases: world and labels, training (counted as
     :func:`~vise_lib.verdicts.results.training_seconds` does), probes).
     """

@@ -330,6 +330,15 @@ def _short(r: Mapping | None) -> str:
     return f"**{r['verdict']}**, {r['diff']:+.1f} points [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
 
 
+def _missed(r: Mapping) -> str:
+    """A claim that did not come out as expected, with its verdict and, for a null left
+    unresolved, its power to come out equivalent (an underpowered null is not a failed one)."""
+    why = f"{r['verdict']}, {r['diff']:+.1f} [{r['ci_low']:+.1f}, {r['ci_high']:+.1f}]"
+    if r["verdict"] == "unresolved" and "equivalent" in (r.get("expected") or []) and "equivalence_power" in r:
+        why += f"; power to come out equivalent {r['equivalence_power']:.2f}"
+    return f"{r['claim']} ({why})"
+
+
 def answer_lines(rows: Sequence[Mapping]) -> list[str]:
     """The study's answer in five lines, from the claim rows (``summary/claims.json``): vise vs
     object labels, Δ_eng, vise vs the reference features, the controls and "no" worlds, and
@@ -353,7 +362,7 @@ def answer_lines(rows: Sequence[Mapping]) -> list[str]:
         + "."
     )
     checked = [r for r in rows if r.get("as_expected") is not None]
-    failed = [r["claim"] for r in checked if not r["as_expected"]]
+    failed = [_missed(r) for r in checked if not r["as_expected"]]
     line.append(
         f'**Controls and "no" worlds**: {len(checked) - len(failed)} of {len(checked)} came out as written down '
         "beforehand" + (f"; not as expected: {'; '.join(failed)}" if failed else "") + "."
