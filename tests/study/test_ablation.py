@@ -77,7 +77,7 @@ def test_point_runs_end_to_end_and_shares_images(tmp_path):
     assert all(0 <= r["top1"] <= 100 for r in out["rows"])
     assert set(out["correct"]) == {("nonvisual_only:vise", "emotion", 0, 0)}
     # each trained backbone's epoch log comes back, named by the point (the budget table reads it)
-    (name, h), = out["histories"].items()
+    ((name, h),) = out["histories"].items()
     assert name.startswith("nonvisual_only:") and h["variant"] == "vise" and h["seed"] == 0
     assert [row["epoch"] for row in h["history"]] == [1]
     base = ablation.world_for(WORLD, tmp_path)

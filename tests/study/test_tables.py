@@ -145,7 +145,7 @@ def test_convergence_rule_reads_the_last_quarter_of_the_held_out_curve():
     def run(variant, seed, acc, held):
         hist = [
             {"epoch": i + 1, "loss": 1.0, "accuracy": [a], "holdout_accuracy": [h] if h is not None else []}
-            for i, (a, h) in enumerate(zip(acc, held))
+            for i, (a, h) in enumerate(zip(acc, held, strict=True))
         ]
         return {"variant": variant, "seed": seed, "history": hist}
 
@@ -155,7 +155,7 @@ def test_convergence_rule_reads_the_last_quarter_of_the_held_out_curve():
     runs = {
         "a@0": run("a", 0, flat, flat),
         "a@1": run("a", 1, flat, flat),
-        # memorising: training accuracy rises, held-out accuracy is flat -> converged by the rule
+        # memorising: training accuracy rises, held-out accuracy is flat -> flat by the rule
         "m@0": run("m", 0, rising, flat),
         # still learning: the held-out curve rises on one seed by 20 points, 1 on the other (mean 10.5)
         "b@0": run("b", 0, flat, flat),
@@ -164,8 +164,8 @@ def test_convergence_rule_reads_the_last_quarter_of_the_held_out_curve():
         "s@0": run("s", 0, rising, none),
     }
     t = convergence_table(runs)
-    assert bool(t.loc["a", "converged"]) and bool(t.loc["m", "converged"])
-    assert not bool(t.loc["b", "converged"]) and not bool(t.loc["s", "converged"])
+    assert bool(t.loc["a", "flat at the end"]) and bool(t.loc["m", "flat at the end"])
+    assert not bool(t.loc["b", "flat at the end"]) and not bool(t.loc["s", "flat at the end"])
     assert t.loc["m", "training rise (points)"] == pytest.approx(20.0)
     assert t.loc["b", "held-out rise (points)"] == pytest.approx(10.5)
     assert t.loc["a", "final held-out accuracy (%)"] == pytest.approx(62.0)
@@ -175,9 +175,7 @@ def test_budget_gain_compares_the_same_variants_and_seeds():
     from vise_lib.study.backbone_runs import budget_gain_table
 
     def run(variant, seed, epochs, held):
-        hist = [
-            {"epoch": i + 1, "loss": 1.0, "accuracy": [0.9], "holdout_accuracy": [held]} for i in range(epochs)
-        ]
+        hist = [{"epoch": i + 1, "loss": 1.0, "accuracy": [0.9], "holdout_accuracy": [held]} for i in range(epochs)]
         return {"variant": variant, "seed": seed, "history": hist}
 
     main = {f"{v}@{s}": run(v, s, 4, 0.5 if s < 2 else 0.1) for v in ("x", "y") for s in range(4)}
@@ -188,6 +186,7 @@ def test_budget_gain_compares_the_same_variants_and_seeds():
     assert row["seeds"] == 2 and row["epochs (main)"] == 4 and row["epochs (budget_2x)"] == 8
     assert row["held-out (main)"] == pytest.approx(50.0)  # seeds 0 and 1 only, not 2 and 3
     assert row["held-out gain (points)"] == pytest.approx(10.0)
+    assert not bool(row["learned at the main budget"])  # 10 points more with twice the epochs
 
 
 def test_the_answer_box_has_five_lines_from_the_claims():
@@ -242,3 +241,8 @@ def test_the_answer_box_has_five_lines_from_the_claims():
     assert "More pretraining budget**: 1 of 1 repeated verdicts unchanged" in lines[4]
     box = answer_box(rows, "default")
     assert box.startswith("> **The answer of the `default` run**") and box.count("\n> - ") == 5
+    # what twice the epochs taught, when the budget point's learning curves are given
+    taught = answer_lines(rows, {"budget_2x": {"object": 7.0, "vise": -2.84}})[4]
+    assert taught.endswith(
+        "budget_2x: held-out accuracy on the backbones' own labels changed by object +7.0, vise -2.8 points."
+    )

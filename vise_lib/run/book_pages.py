@@ -19,6 +19,7 @@ from vise_lib.run.performance_page import performance_context, performance_page,
 from vise_lib.run.presets import Stage
 from vise_lib.run.reproducibility_page import StageOutcome, reproducibility_page
 from vise_lib.run.scaling_page import scaling_page
+from vise_lib.stages.ablations import budget_gains
 from vise_lib.study.claims import answer_box
 from vise_lib.verdicts.results import read_claims
 
@@ -34,7 +35,7 @@ def answer_page(preset: str, run_dir: Path) -> str:
     rows = [r for r in read_claims(path) if r.get("kind") != "transfer"]
     if not rows:
         return f"> The `{preset}` run judged no claim of the world study: see its transfer summary.\n"
-    return answer_box(rows, preset)
+    return answer_box(rows, preset, budget_gains(run_dir))
 
 
 def write_book_pages(

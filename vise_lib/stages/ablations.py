@@ -26,7 +26,7 @@ from vise_lib.stages.labels import LabelsResult
 from vise_lib.stages.pretrain import PretrainResult
 from vise_lib.stages.result_files import ResultFile, read_result, result_path, typed_config
 from vise_lib.study import ablation
-from vise_lib.study.backbone_runs import training_pool
+from vise_lib.study.backbone_runs import budget_gain_table, training_pool
 from vise_lib.study.label_information import label_information
 from vise_lib.study.stage_configs import AblationsConfig
 from vise_lib.verdicts.results import read_scores, write_correct, write_scores
@@ -125,3 +125,20 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     result = AblationsResult([p.name for p in points], info, rows, stage.to_params(), seconds, timing, histories)
     write_json(run / AblationsResult.FILE, result.to_json(), stage=STAGE)
     return AblationsResult.read(run)
+
+
+def budget_gains(run_dir: PathArg) -> dict[str, dict[str, float]]:
+    """Per budget point of the run's ablations (none when the stage did not run): each variant's
+    held-out accuracy gain (points) over the main run's backbones of the same seeds
+    (:func:`~vise_lib.study.backbone_runs.budget_gain_table`)."""
+    run = Path(run_dir)
+    if not (run / AblationsResult.FILE).exists():
+        return {}
+    result, pre = AblationsResult.read(run), PretrainResult.read(run)
+    gains = {}
+    for point in (p for p in result.points if p.startswith("budget_")):
+        more = {n: r for n, r in result.histories.items() if n.startswith(f"{point}:")}
+        table = budget_gain_table(pre.variants, more, point)
+        if len(table):
+            gains[point] = {str(v): float(g) for v, g in table["held-out gain (points)"].items()}
+    return gains

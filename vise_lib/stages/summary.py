@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from vise_lib.io import PathArg
+from vise_lib.stages.ablations import budget_gains
 from vise_lib.stages.result_files import read_rows, result_path, typed_config
 from vise_lib.study.claims import CLAIMS, answer_box, evaluate_claims, in_words
 from vise_lib.study.stage_configs import SummaryConfig
@@ -51,9 +52,10 @@ class SummaryResult:
         judged = {c["claim"] for c in self.claims}
         return [str(c["claim"]) for c in CLAIMS if c["claim"] not in judged]
 
-    def answer(self, preset: str = "") -> str:
-        """The five-line answer box (:func:`~vise_lib.study.claims.answer_box`)."""
-        return answer_box(self.claims, preset)
+    def answer(self, preset: str = "", run_dir: PathArg | None = None) -> str:
+        """The five-line answer box (:func:`~vise_lib.study.claims.answer_box`); with ``run_dir``,
+        what the budget points' extra epochs taught (:func:`~vise_lib.stages.ablations.budget_gains`)."""
+        return answer_box(self.claims, preset, budget_gains(run_dir) if run_dir is not None else None)
 
     @property
     def headline(self) -> list[dict]:

@@ -339,10 +339,12 @@ def _missed(r: Mapping) -> str:
     return f"{r['claim']} ({why})"
 
 
-def answer_lines(rows: Sequence[Mapping]) -> list[str]:
+def answer_lines(rows: Sequence[Mapping], gains: Mapping[str, Mapping[str, float]] | None = None) -> list[str]:
     """The study's answer in five lines, from the claim rows (``summary/claims.json``): vise vs
     object labels, Δ_eng, vise vs the reference features, the controls and "no" worlds, and
-    whether twice the pretraining budget changes the verdicts."""
+    whether twice the pretraining budget changes the verdicts; ``gains`` (budget point ->
+    variant -> held-out gain in points, :func:`vise_lib.stages.ablations.budget_gains`) adds what
+    the extra epochs taught the backbones about their own labels."""
     tasks = list(dict.fromkeys(r["task"] for r in rows if r["a"] == "vise" and ":" not in r["b"])) or ["emotion"]
     line = []
     line.append(
@@ -377,12 +379,18 @@ def answer_lines(rows: Sequence[Mapping]) -> list[str]:
         budget_line = "exploratory only (fewer pretraining seeds than a verdict needs)."
     else:
         budget_line = "not run in this preset."
+    for point, by_variant in (gains or {}).items():
+        taught = ", ".join(f"{v} {g:+.1f}" for v, g in by_variant.items())
+        budget_line += f" {point}: held-out accuracy on the backbones' own labels changed by {taught} points."
     line.append(f"**More pretraining budget**: {budget_line}")
     return line
 
 
-def answer_box(rows: Sequence[Mapping], preset: str = "") -> str:
-    """The five-line answer (:func:`answer_lines`) as a Markdown block quote, from ``summary/claims.json``."""
+def answer_box(
+    rows: Sequence[Mapping], preset: str = "", gains: Mapping[str, Mapping[str, float]] | None = None
+) -> str:
+    """The five-line answer (:func:`answer_lines`) as a Markdown block quote, from ``summary/claims.json``
+    (and the budget points' held-out ``gains``, when given)."""
     where = f" of the `{preset}` run" if preset else ""
     head = f"> **The answer{where}** (generated from `summary/claims.json`; verdicts by the rule fixed beforehand)"
-    return "\n".join([head, ">", *[f"> - {line}" for line in answer_lines(rows)]]) + "\n"
+    return "\n".join([head, ">", *[f"> - {line}" for line in answer_lines(rows, gains)]]) + "\n"
