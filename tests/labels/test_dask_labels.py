@@ -74,6 +74,31 @@ def test_sync_mode_equals_the_single_process_pass_with_the_files_shuffled(posts,
     assert np.load(tmp_path / "a" / "pseudo.npy").tolist() == list(got.values())
 
 
+def test_a_reaction_first_named_late_in_a_file_gives_the_single_process_labels(posts, tmp_path):
+    """Each partition keeps its own reaction columns (ingest reads a file once, with no first pass
+    for the names): a reaction that first appears in a file's second partition still lines up."""
+    files = []
+    for i, src in enumerate(posts["files"]):
+        rows = [json.loads(line) for line in src.read_text().splitlines()]
+        if i == 1:
+            for j, r in enumerate(rows[500:], 500):  # past the first partition (chunk_rows 400)
+                r["reactions"] = dict(r.get("reactions") or {}, care=j % 7)
+        files.append(tmp_path / src.name)
+        files[-1].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    manifest = tmp_path / "all.jsonl"
+    manifest.write_text("".join(f.read_text() for f in files))
+    p = PARAMS
+    pseudo_labels_out_of_core(
+        ManifestReader(manifest, chunk_rows=512), tmp_path / "single", p.signal, p.n_clusters, p.svd_dim, p.seed,
+        p.fit_posts, p.kmeans_posts, backend=p.backend,
+    )  # fmt: skip
+    s = labels_on_dask(files[::-1], tmp_path / "dask", PARAMS, **QUIET)
+    assert "care" in s["reaction_names"]
+    first = sorted((tmp_path / "dask" / "parts").glob("posts-1-*.parquet"))[0]
+    assert "care" not in read_partition(first).reaction_names  # the partition's own columns only
+    assert labels_by_id(tmp_path / "dask") == labels_by_id(tmp_path / "single")
+
+
 def test_a_run_stopped_half_way_reruns_to_the_same_labels_skipping_finished_partitions(posts, tmp_path):
     out = tmp_path / "run"
     labels_on_dask(posts["files"], out, PARAMS, **QUIET)

@@ -58,13 +58,16 @@ def partition_reactions(path: PathArg) -> tuple[str, ...]:
     return tuple(n[len(REACTION_PREFIX) :] for n in names if n.startswith(REACTION_PREFIX))
 
 
-def read_partition(path: PathArg, reaction_names: Sequence[str] | None = None) -> Engagement:
+def read_partition(path: PathArg, reaction_names: Sequence[str] | None = None, rows: int | None = None) -> Engagement:
     """The :class:`Engagement` of one partition file, with the reaction columns ``reaction_names``
-    (default: the file's own, in its order; a name the file lacks counts 0)."""
+    (default: the file's own, in its order; a name the file lacks counts 0); ``rows``: only its
+    first ``rows`` posts (the Python objects of the others are never built)."""
     import pyarrow.parquet as pq
 
     try:
         table = pq.read_table(path)
+        if rows is not None:
+            table = table.slice(0, rows)
         cols = table.to_pydict()
         own = [n[len(REACTION_PREFIX) :] for n in table.column_names if n.startswith(REACTION_PREFIX)]
         names = tuple(own if reaction_names is None else reaction_names)

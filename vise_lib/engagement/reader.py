@@ -234,6 +234,13 @@ class ManifestReader:
                     names.update(dict.fromkeys(gather_reactions(rec[1], self.reaction_columns)))
         return tuple(names)
 
+    def own_name_chunks(self) -> Iterator[Engagement]:
+        """The chunks, each with the reaction columns its own rows name (sorted), without the
+        first pass over the file that :meth:`__iter__` makes to give every chunk the same columns
+        (for readers that store each chunk with its own columns, as the Dask partitions do)."""
+        for rows in self.row_chunks():
+            yield Engagement.from_rows(rows, sorted({k for r in rows for k in r["reactions"]}))
+
     def __iter__(self):
         names = self.reaction_names
         if names is None:

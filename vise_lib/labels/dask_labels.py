@@ -6,14 +6,16 @@ four phases, each a set of independent tasks whose outputs are files under ``out
 1. **ingest**, one task per input file (a ``.jsonl.zst`` is one task: a zstd stream cannot be
    split): the manifest reader validates its rows (counted skips, as everywhere) and writes
    ``parts/<file>-NNNNN.parquet``, one :mod:`Parquet partition <vise_lib.engagement.partitions>`
-   per ``chunk_rows`` posts, and ``ingest/<file>.sample.parquet``, the file's bottom-k posts
+   per ``chunk_rows`` posts, each with the reaction columns its own posts name (so the file is
+   read once: no first pass to collect the names, which the single-process reader makes), and ``ingest/<file>.sample.parquet``, the file's bottom-k posts
    by the seeded hash of the post id (:mod:`vise_lib.labels.hash_sample`); its marker
    ``ingest/<file>.json`` (written last) lists the partitions, the reaction names and the read
    report. Post ids must be unique across files: a duplicate is an error naming the id and the
    files (there is no "first" file to keep, since the input order must not matter);
 2. **fit**, one task: the files' samples merge into the bottom-``fit_posts`` (and
    ``kmeans_posts``) posts of the whole input, which are exactly the samples of the
-   single-process pass; φ(e) (:func:`~vise_lib.labels.out_of_core.fit_encoder`, the existing
+   single-process pass (each file's sample is kept in key order and read only up to the whole
+   input's bottom-k key, :func:`sample_rows`); φ(e) (:func:`~vise_lib.labels.out_of_core.fit_encoder`, the existing
    encoders) and k-means (:func:`~vise_lib.labels.kmeans.fit_kmeans`, sklearn or faiss) are
    fitted on them; ``fit/encoder.pkl`` and ``fit/centroids.npy`` are written once, with their
    SHA-256 in ``fit/fit.json`` (checked before every later use);
@@ -38,6 +40,7 @@ client process itself (``sync``: for debugging, no Dask scheduler at all).
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -184,11 +187,15 @@ def ingest_file(path: str, out: str, params: LabelsParams) -> dict[str, Any]:
     reader = ManifestReader(src, data_root=params.data_root, chunk_rows=params.chunk_rows)
     sample: BottomK = BottomK(max(params.fit_posts, params.kmeans_posts), params.seed)
     parts, keys, n = [], [], 0
-    for j, eng in enumerate(reader):
+    names: tuple[str, ...] = ()
+    for j, eng in enumerate(reader.own_name_chunks()):  # each partition keeps its own reaction columns
         name = f"{tag}-{j:05d}.parquet"
         write_partition(eng, root / "parts" / name)
         k = sample_keys(eng.post_ids, params.seed)
-        sample.add(eng.post_ids, eng, keys=k)
+        if set(eng.reaction_names) - set(names):  # the sample's columns: every name seen so far
+            names = tuple(sorted(set(names) | set(eng.reaction_names)))
+            sample.map_rows(functools.partial(canonical_reactions, names=names))
+        sample.add(eng.post_ids, canonical_reactions(eng, names), keys=k)
         keys.append(k)
         parts.append(name)
         n += len(eng)
@@ -199,7 +206,7 @@ def ingest_file(path: str, out: str, params: LabelsParams) -> dict[str, Any]:
         "tag": tag,
         "partitions": parts,
         "n_posts": n,
-        "reaction_names": list(reader.reaction_names or ()),
+        "reaction_names": list(names),
         "report": reader.report.to_dict(),
     }
     write_json(marker, done)
@@ -235,10 +242,29 @@ def check_unique_ids(out: Path, ingested: dict[str, dict], seed: int) -> None:
     raise ValueError(f"{len(dup)} post id(s) appear in more than one input file: {examples}")
 
 
+def sample_rows(out: Path, tags: Sequence[str], n: int) -> list[int]:
+    """How many rows of each file's hash sample (``ingest/<tag>.sample.parquet``, in key order) can
+    be among the bottom ``n`` posts of the whole input: those whose key is at most the ``n``-th
+    smallest key of all posts (from ``ingest/<tag>.keys.npy``). The fit reads only these, so its
+    reading does not grow with the number of files (each file keeps up to ``n``)."""
+    keys = [np.load(out / "ingest" / f"{tag}.keys.npy") for tag in tags]
+    allk = np.concatenate(keys)
+    if len(allk) <= n:
+        return [len(k) for k in keys]
+    cut = np.partition(allk, n - 1)[n - 1]
+    return [min(int(np.searchsorted(k, cut, side="right")), n) for k in keys]
+
+
 def fit_task(
-    samples: list[str], names: list[str], out: str, params: LabelsParams, inputs: list[dict[str, Any]]
+    samples: list[str],
+    names: list[str],
+    out: str,
+    params: LabelsParams,
+    inputs: list[dict[str, Any]],
+    rows: list[int] | None = None,
 ) -> dict[str, Any]:
-    """Phase 2: merge the files' samples, fit φ(e) and k-means, write the artifacts with checksums.
+    """Phase 2: merge the files' samples (``rows``: how many of each to read, :func:`sample_rows`),
+    fit φ(e) and k-means, write the artifacts with checksums.
     Skipped when ``fit/fit.json`` was made with these settings from these input files (``inputs``:
     their fingerprints) and its artifacts match their checksums."""
     fit_dir = Path(out) / "fit"
@@ -249,7 +275,7 @@ def fit_task(
             verify_fit(fit_dir)
             return dict(info, skipped=True)
     with all_cores():
-        info = dict(_fit(samples, names, fit_dir, params), inputs=inputs)
+        info = dict(_fit(samples, names, fit_dir, params, rows), inputs=inputs)
     write_json(info_path, info)
     return dict(info, skipped=False)
 
@@ -276,10 +302,13 @@ def all_cores() -> Iterator[None]:
         faiss.omp_set_num_threads(before)
 
 
-def _fit(samples: list[str], names: list[str], fit_dir: Path, p: LabelsParams) -> dict[str, Any]:
+def _fit(
+    samples: list[str], names: list[str], fit_dir: Path, p: LabelsParams, rows: list[int] | None = None
+) -> dict[str, Any]:
     merged: BottomK = BottomK(max(p.fit_posts, p.kmeans_posts), p.seed)
-    for s in samples:
-        eng = canonical_reactions(read_partition(s, names), names)
+    counts: list[int | None] = list(rows) if rows is not None else [None] * len(samples)
+    for s, n in zip(samples, counts, strict=True):
+        eng = canonical_reactions(read_partition(s, names, rows=n), names)
         merged.add(eng.post_ids, eng)
     sample = merged.rows()
     n_fit, n_km = min(p.fit_posts, len(sample)), min(p.kmeans_posts, len(sample))
@@ -413,8 +442,9 @@ def labels_on_dask(
     check_unique_ids(out, by_path, params.seed)
     names = sorted({n for d in ingested.values() for n in d["reaction_names"]})
     samples = [str(out / "ingest" / f"{tag}.sample.parquet") for tag in sorted(ingested)]
+    rows = sample_rows(out, sorted(ingested), max(params.fit_posts, params.kmeans_posts))
     inputs = [by_path[p]["input"] for p in sorted(by_path)]
-    fit = runner.run("fit", fit_task, {"fit": (samples, names, str(out), params, inputs)})["fit"]
+    fit = runner.run("fit", fit_task, {"fit": (samples, names, str(out), params, inputs, rows)})["fit"]
     parts = sorted(p for d in ingested.values() for p in d["partitions"])
     fit_id = fit["sha256"]["centroids.npy"]
     jobs = {Path(p).stem: (p, names, str(out), params.n_clusters, fit_id) for p in parts}

@@ -19,7 +19,7 @@ absent from a table counts 0).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 import numpy as np
@@ -93,6 +93,10 @@ class BottomK(Generic[Rows]):
         self.keys, self.ids, self.parts = self.keys[order], [self.ids[i] for i in order], [_take(rows, order)]
         if len(self.keys) == self.n:
             self.threshold = int(self.keys[-1])
+
+    def map_rows(self, fn: Callable[[Rows], Rows]) -> None:
+        """Replace every held row block ``r`` by ``fn(r)`` (same rows, e.g. other reaction columns)."""
+        self.parts = [fn(r) for r in self.parts]
 
     def rows(self) -> Rows:
         """The sample, sorted by ``(key, post_id)``; raises when nothing was offered."""
