@@ -7,7 +7,7 @@ from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 
 from vise_lib.engagement.table import Engagement
 from vise_lib.labels.encoders.tfidf import TfidfEncoder
-from vise_lib.labels.ngram_counts import char_wb_counts, char_wb_tfidf
+from vise_lib.labels.ngram_counts import WordwiseCharTfidf, char_wb_counts, char_wb_tfidf
 from vise_lib.labels.text import has_comments, l2_rows, post_documents
 
 DOCS = [
@@ -47,6 +47,27 @@ def test_char_wb_tfidf_equals_sklearn_transform(options):
     _same(char_wb_counts(counts, DOCS[::-1]), counts.transform(DOCS[::-1]))
 
 
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"ngram_range": (2, 4), "sublinear_tf": True, "dtype": np.float32, "min_df": 2, "max_features": 40},
+        {"ngram_range": (2, 4), "sublinear_tf": True, "dtype": np.float32, "min_df": 1},
+        {"ngram_range": (1, 3), "max_df": 0.5, "norm": None, "lowercase": False},
+    ],
+)
+def test_wordwise_fit_equals_sklearn_fit(options):
+    rng = np.random.default_rng(0)
+    words = DOCS + ["so", "cute", "lol", "the", "best", "worst", "aaaa", "abab"]
+    corpus = DOCS + [" ".join(rng.choice(words, rng.integers(0, 8))) for _ in range(300)]
+    ours, plain = WordwiseCharTfidf(analyzer="char_wb", **options), TfidfVectorizer(analyzer="char_wb", **options)
+    _same(ours.fit_transform(corpus), plain.fit_transform(corpus))  # max_features 40: ties in counts
+    assert ours.vocabulary_ == plain.vocabulary_
+    np.testing.assert_array_equal(ours.idf_, plain.idf_)
+    _same(ours.transform(DOCS[::-1]), plain.transform(DOCS[::-1]))
+    with pytest.raises(ValueError, match="needs analyzer='char_wb'"):
+        WordwiseCharTfidf(analyzer="word").fit(corpus)
+
+
 def test_tfidf_encoder_transform_is_unchanged():
     rows = [
         {
@@ -63,9 +84,12 @@ def test_tfidf_encoder_transform_is_unchanged():
     eng = Engagement.from_rows(rows, ["like"])
     enc = TfidfEncoder(dim=8, min_df=1).fit(eng)
     docs = post_documents(eng)
-    _same(char_wb_tfidf(enc.char_, docs), enc.char_.transform(docs))
+    # scikit-learn's own char n-gram vectorizer, fitted as the encoder's was before it counted per word
+    plain = TfidfVectorizer(**enc.char_.get_params()).fit(docs)
+    assert isinstance(enc.char_, WordwiseCharTfidf) and enc.char_.vocabulary_ == plain.vocabulary_
+    _same(char_wb_tfidf(enc.char_, docs), plain.transform(docs))
     # the encoder's transform as it was, with scikit-learn's own char n-gram transform
-    x = sparse.hstack([enc.word_.transform(docs), enc.char_.transform(docs)]).tocsr()
+    x = sparse.hstack([enc.word_.transform(docs), plain.transform(docs)]).tocsr()
     ref = l2_rows(enc.svd_.transform(x).astype(np.float32))
     ref[~has_comments(eng)] = 0.0
     np.testing.assert_array_equal(enc.transform(eng), ref)

@@ -10,7 +10,7 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 
 from vise_lib.engagement.table import Engagement
-from vise_lib.labels.ngram_counts import char_wb_tfidf
+from vise_lib.labels.ngram_counts import WordwiseCharTfidf, char_wb_tfidf
 from vise_lib.labels.text import MAX_CHARS, has_comments, l2_rows, post_documents
 
 
@@ -45,7 +45,7 @@ class TfidfEncoder:
         min_df = self.min_df if sum(map(bool, docs)) >= 4 * self.min_df else 1
         common = {"min_df": min_df, "max_features": self.max_features, "sublinear_tf": True, "dtype": np.float32}
         self.word_ = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b", **common)
-        self.char_ = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), **common)
+        self.char_ = WordwiseCharTfidf(analyzer="char_wb", ngram_range=(2, 4), **common)
         self.word_tfidf_ = self.word_.fit_transform(docs)
         x = sparse.hstack([self.word_tfidf_, self.char_.fit_transform(docs)]).tocsr()
         dim = max(1, min(self.dim, x.shape[1] - 1))
