@@ -81,10 +81,13 @@ def run_single(manifest: Path, out: Path, n: int) -> dict:
     return {"posts": s["n_posts"], "seconds": end - t0, "phases": phases, "peak_mb": peak_mb()}
 
 
-def run_dask(files: list[Path], out: Path, workers: int, n: int) -> dict:
+def run_dask(files: list[Path], out: Path, workers: int, n: int, sample: int | None = None) -> dict:
+    """The Dask pass on ``files`` with ``workers`` workers (``sample``: the φ(e) and k-means sample,
+    default :func:`sample_size`); seconds, per-phase seconds and peak memory of each process."""
     from vise_lib.labels.dask_labels import LabelsParams, dask_client, labels_on_dask
 
-    params = LabelsParams("both", K, DIM, 0, sample_size(n), sample_size(n), chunk_rows=CHUNK)
+    k = sample or sample_size(n)
+    params = LabelsParams("both", K, DIM, 0, k, k, chunk_rows=CHUNK)
     t0 = time.perf_counter()
     with dask_client(workers=workers, echo=lambda m: None) as client:
         started = time.perf_counter()
@@ -99,6 +102,16 @@ def run_dask(files: list[Path], out: Path, workers: int, n: int) -> dict:
         "worker_peak_mb": sorted(peaks.values()),
         "client_peak_mb": peak_mb(),
     }
+
+
+def split_manifest(manifest: Path, n: int, root: Path) -> list[Path]:
+    """``manifest``'s ``n`` lines split into ``FILES`` files ``root/part-<i>.jsonl``, in order."""
+    lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True)
+    files = []
+    for i in range(FILES):
+        files.append(root / f"part-{i}.jsonl")
+        files[-1].write_text("".join(lines[i * n // FILES : (i + 1) * n // FILES]), encoding="utf-8")
+    return files
 
 
 def labels_by_post(folder: Path):
@@ -120,12 +133,7 @@ def main(argv: list[str]) -> None:
         root = Path(tmp)
         manifest = root / "manifest.jsonl"
         make_manifest(manifest, n)
-        lines = manifest.read_text(encoding="utf-8").splitlines(keepends=True) if n <= 10**7 else []
-        files = []
-        for i in range(FILES):
-            files.append(root / f"part-{i}.jsonl")
-            files[-1].write_text("".join(lines[i * n // FILES : (i + 1) * n // FILES]), encoding="utf-8")
-        del lines
+        files = split_manifest(manifest, n, root)
         runs, labels = {}, {}
         for kind in ("single", "dask1", "dask2"):
             inputs = [manifest] if kind == "single" else files

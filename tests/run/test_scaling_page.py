@@ -178,3 +178,23 @@ def test_the_labels_pass_on_dask_is_projected_from_the_per_worker_rate():
     assert all(r[-1] == "projected" for r in projected)
     no_dask = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, SHARDS, NO_GPU]))
     assert "## The labels pass on Dask" not in no_dask and "`benchmarks/labels_dask.py`" in no_dask
+
+
+def test_the_dask_worker_memory_at_two_sizes_is_shown_when_measured():
+    memory = _bench(
+        "labels_dask_memory",
+        small=400_000,
+        large=4_000_000,
+        sample=200_000,
+        small_worker_peak_mb=1300,
+        large_worker_peak_mb=1352,
+        small_s=30.0,
+        large_s=250.0,
+        peak_ratio=1.04,
+    )
+    page = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, memory, SHARDS, NO_GPU]))
+    rates = next(t for t in _tables(page) if any("Dask, 2 worker" in r[0] for r in t))
+    assert _row(rates, "1,300 / 1,352")[0].startswith("peak memory of a worker (largest of 2) at 400,000 / 4,000,000")
+    assert _row(rates, "1.04")[-1] == "measured" and _row(rates, "1.20")[-1] == "stated"
+    without = scaling_page(benchmarks_from_records([INGEST, CLUSTERING, LABELS, DASK, SHARDS, NO_GPU]))
+    assert "labels_dask_memory" not in without

@@ -79,6 +79,19 @@ class LabelsDaskRates:
 
 
 @dataclass(frozen=True)
+class LabelsDaskMemory:
+    """``benchmarks/labels_dask_memory.py``: the largest peak resident memory of a Dask labels
+    worker (2 workers) at ``small`` and ``large`` posts, with the same ``sample`` at both."""
+
+    small: int
+    large: int
+    sample: int
+    small_worker_peak_mb: float
+    large_worker_peak_mb: float
+    peak_ratio: float  # large / small
+
+
+@dataclass(frozen=True)
 class ClusteringRates:
     """``benchmarks/clustering.py``: k-means of ``n`` posts × ``d`` dims into ``k`` clusters (faiss schedule)."""
 
@@ -140,6 +153,7 @@ TYPED = {
     "ingest": IngestRates,
     "labels_ooc": LabelsOutOfCoreRates,
     "labels_dask": LabelsDaskRates,
+    "labels_dask_memory": LabelsDaskMemory,
     "clustering": ClusteringRates,
     "shards": ShardsRates,
     "gpu": GpuRates,
@@ -154,6 +168,7 @@ class Benchmarks:
     ingest: IngestRates | None = None
     labels_ooc: LabelsOutOfCoreRates | None = None
     labels_dask: LabelsDaskRates | None = None
+    labels_dask_memory: LabelsDaskMemory | None = None
     clustering: ClusteringRates | None = None
     shards: ShardsRates | None = None
     gpu: GpuRates | None = None

@@ -18,6 +18,7 @@ from vise_lib.run.benchmark_results import (
     ClusteringRates,
     GpuRates,
     IngestRates,
+    LabelsDaskMemory,
     LabelsDaskRates,
     LabelsOutOfCoreRates,
     ShardsRates,
@@ -91,6 +92,7 @@ class ScalingContext:
     machines: tuple[str, ...]  # where the benchmarks used here ran
     projections: tuple[ScaleProjection, ...]
     labels_dask: LabelsDaskRates | None = None
+    labels_dask_memory: LabelsDaskMemory | None = None
     labels_projections: tuple[LabelsProjection, ...] = ()
     a100_img_s: float = A100_REFERENCE_IMG_S
     h200_goal_img_s: float = H200_GOAL_IMG_S
@@ -153,6 +155,7 @@ def scaling_context(b: Benchmarks) -> ScalingContext:
         machines=tuple(dict.fromkeys(r.machine for r in b.records if r.name in used and r.machine != "?")),
         projections=tuple(project(name, n, b, gpu_img_s, per_core) for name, n in SCALES),
         labels_dask=b.labels_dask,
+        labels_dask_memory=b.labels_dask_memory,
         labels_projections=project_labels(b.labels_dask),
     )
 
