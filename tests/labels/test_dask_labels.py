@@ -166,6 +166,28 @@ def test_dask_workers_give_the_single_process_labels(posts, tmp_path, workers):
     assert labels_by_id(tmp_path / "run") == posts["single"]
 
 
+@pytest.mark.slow
+def test_a_running_cluster_is_reached_by_its_address_and_by_its_scheduler_file(posts, tmp_path):
+    """What ``--scheduler`` and ``--scheduler-file`` do: connect to a cluster someone else started
+    (here a LocalCluster of worker processes that writes a scheduler file, as dask-jobqueue's do)."""
+    from distributed import LocalCluster
+
+    sched_file = tmp_path / "scheduler.json"
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None,
+        scheduler_kwargs={"scheduler_file": str(sched_file)},
+    ) as cluster:  # fmt: skip
+        lines: list[str] = []
+        with dask_client(scheduler=cluster.scheduler_address, echo=lines.append) as client:
+            s = labels_on_dask(posts["files"], tmp_path / "by_address", PARAMS, client, **QUIET)
+        assert lines[0] == f"Dask scheduler {cluster.scheduler_address}: 2 worker(s)"
+        with dask_client(scheduler_file=str(sched_file), echo=lambda m: None) as client:
+            labels_on_dask(posts["files"], tmp_path / "by_file", PARAMS, client, **QUIET)
+        assert len(cluster.scheduler_info["workers"]) == 2  # the cluster outlives its clients
+    assert s["n_posts"] == 3000
+    assert labels_by_id(tmp_path / "by_address") == labels_by_id(tmp_path / "by_file") == posts["single"]
+
+
 class KillOnce:
     """A worker plugin: the first worker to start an ``assign`` task dies on the spot (os._exit)."""
 
