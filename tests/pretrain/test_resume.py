@@ -78,6 +78,7 @@ def test_mismatch_names_the_difference():
     assert mismatch(ck, lr, data) == "parameters changed: lr 0.1 -> 0.2"
     two, _ = _ids(TrainConfig(width=8, epochs=3))
     assert mismatch(ck, two, data) == "parameters changed: epochs 5 -> 3, width 4 -> 8"
+    assert "compile" in RESUME_FREE  # torch.compile changes the speed, not the run: it may be switched on a resume
     free = {k: 1 if k != "device" else "cpu" for k in RESUME_FREE}
     assert mismatch(ck, {**ident, **free}, data) is None  # these may change when resuming
     assert (

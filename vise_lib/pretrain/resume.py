@@ -57,7 +57,9 @@ __all__ = [
 CKPT_FORMAT = 3  # 3: the objective's own settings are part of the run identity (``simclr.temperature`` ...)
 CHECKPOINT_NAME = "checkpoint.pt"
 PREV_NAME = "checkpoint.prev.pt"  # the checkpoint before the last one: the fallback when checkpoint.pt is damaged
-RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch")  # may change when resuming
+#: may change when resuming: where and how fast the steps run, not what they compute (``compile``:
+#: checkpoints hold the uncompiled model's weights, so a run compiled on a GPU resumes eagerly and back)
+RESUME_FREE = ("ckpt_every", "num_threads", "device", "prefetch", "compile")
 
 
 def run_identity(cfg: TrainConfig, obj: Objective) -> dict:
