@@ -224,9 +224,14 @@ def read_summary(report: dict[str, Any]) -> str:
     return rep.summary()
 
 
-def check_unique_ids(out: Path, ingested: dict[str, dict], seed: int) -> None:
-    """Post ids must be unique across the input files: an error names a duplicate and its files."""
-    keys = [np.load(out / "ingest" / f"{d['tag']}.keys.npy") for d in ingested.values()]
+def load_keys(out: Path, tags: Sequence[str]) -> list[np.ndarray]:
+    """Each file's sorted post-id hash keys (``ingest/<tag>.keys.npy``), in the order of ``tags``."""
+    return [np.load(out / "ingest" / f"{tag}.keys.npy") for tag in tags]
+
+
+def check_unique_ids(out: Path, ingested: dict[str, dict], seed: int, keys: list[np.ndarray]) -> None:
+    """Post ids must be unique across the input files (``keys``: :func:`load_keys` of them): an
+    error names a duplicate and its files."""
     allk = np.sort(np.concatenate(keys))
     dup = np.unique(allk[1:][allk[1:] == allk[:-1]])
     if not len(dup):
@@ -242,12 +247,11 @@ def check_unique_ids(out: Path, ingested: dict[str, dict], seed: int) -> None:
     raise ValueError(f"{len(dup)} post id(s) appear in more than one input file: {examples}")
 
 
-def sample_rows(out: Path, tags: Sequence[str], n: int) -> list[int]:
+def sample_rows(keys: list[np.ndarray], n: int) -> list[int]:
     """How many rows of each file's hash sample (``ingest/<tag>.sample.parquet``, in key order) can
     be among the bottom ``n`` posts of the whole input: those whose key is at most the ``n``-th
-    smallest key of all posts (from ``ingest/<tag>.keys.npy``). The fit reads only these, so its
-    reading does not grow with the number of files (each file keeps up to ``n``)."""
-    keys = [np.load(out / "ingest" / f"{tag}.keys.npy") for tag in tags]
+    smallest key of all posts (``keys``: :func:`load_keys` of the files). The fit reads only
+    these, so its reading does not grow with the number of files (each file keeps up to ``n``)."""
     allk = np.concatenate(keys)
     if len(allk) <= n:
         return [len(k) for k in keys]
@@ -439,10 +443,11 @@ def labels_on_dask(
     by_path = {d["input"]["path"]: d for d in ingested.values()}
     for d in by_path.values():
         echo(read_summary(d["report"]))
-    check_unique_ids(out, by_path, params.seed)
+    keys = load_keys(out, sorted(ingested))  # read once: the id check and the fit's sample rows
+    check_unique_ids(out, by_path, params.seed, keys)
     names = sorted({n for d in ingested.values() for n in d["reaction_names"]})
     samples = [str(out / "ingest" / f"{tag}.sample.parquet") for tag in sorted(ingested)]
-    rows = sample_rows(out, sorted(ingested), max(params.fit_posts, params.kmeans_posts))
+    rows = sample_rows(keys, max(params.fit_posts, params.kmeans_posts))
     inputs = [by_path[p]["input"] for p in sorted(by_path)]
     fit = runner.run("fit", fit_task, {"fit": (samples, names, str(out), params, inputs, rows)})["fit"]
     parts = sorted(p for d in ingested.values() for p in d["partitions"])

@@ -127,18 +127,27 @@ def run_ablations(config: AblationsConfig | dict | None, run_dir: PathArg, echo:
     return AblationsResult.read(run)
 
 
-def budget_gains(run_dir: PathArg) -> dict[str, dict[str, float]]:
-    """Per budget point of the run's ablations (none when the stage did not run): each variant's
-    held-out accuracy gain (points) over the main run's backbones of the same seeds
-    (:func:`~vise_lib.study.backbone_runs.budget_gain_table`)."""
+def budget_tables(run_dir: PathArg) -> dict[str, pd.DataFrame]:
+    """Per budget point of the run's ablations (none when the stage did not run): its
+    :func:`~vise_lib.study.backbone_runs.budget_gain_table` against the main run's backbones of
+    the same variants and seeds."""
     run = Path(run_dir)
     if not (run / AblationsResult.FILE).exists():
         return {}
     result, pre = AblationsResult.read(run), PretrainResult.read(run)
-    gains = {}
-    for point in (p for p in result.points if p.startswith("budget_")):
-        more = {n: r for n, r in result.histories.items() if n.startswith(f"{point}:")}
-        table = budget_gain_table(pre.variants, more, point)
-        if len(table):
-            gains[point] = {str(v): float(g) for v, g in table["held-out gain (points)"].items()}
-    return gains
+    return {
+        point: budget_gain_table(
+            pre.variants, {n: r for n, r in result.histories.items() if n.startswith(f"{point}:")}, point
+        )
+        for point in result.points
+        if point.startswith("budget_")
+    }
+
+
+def budget_gains(run_dir: PathArg) -> dict[str, dict[str, float]]:
+    """Each budget point's held-out accuracy gain (points) per variant, from :func:`budget_tables`."""
+    return {
+        point: {str(v): float(g) for v, g in table["held-out gain (points)"].items()}
+        for point, table in budget_tables(run_dir).items()
+        if len(table)
+    }
